@@ -1,0 +1,1359 @@
+#!/usr/bin/env python3
+"""hlsproxy: a CORS proxy for HLS streams, in one standard-library file.
+
+Browser players (hls.js, video.js, Shaka, Safari) cannot play an HLS stream whose
+server sends no CORS headers, wants a Referer, or lives on another origin. hlsproxy
+fetches the stream for them: playlists are rewritten so that every URI in them
+routes back through the proxy, everything else (segments, keys, init sections,
+subtitles) streams through, and every answer carries the CORS headers players need.
+
+Run it::
+
+    python3 hlsproxy.py --port 8000
+    # then play http://127.0.0.1:8000/proxy?url=<percent-encoded playlist URL>
+
+Use it as a library::
+
+    import hlsproxy
+    server = hlsproxy.make_server(hlsproxy.Config(port=0, allow_private=True))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ...
+    server.shutdown(); server.server_close()
+
+    hlsproxy.rewrite_playlist(text, "https://cdn.example/live/index.m3u8",
+                              lambda url: "https://me.example/p?u=" + url)
+
+The file reads top to bottom: constants and errors, configuration, the proxy-URL
+codec, the playlist rewriter, the upstream fetch with its address guard, the HTTP
+handler and server, and last the command line. Importing it does nothing visible:
+no thread, no socket, no logging configuration.
+
+It needs Python 3.8 or newer and nothing outside the standard library, so the
+file can be copied onto a router, a NAS box or an old VM and run as it is.
+
+Copyright (c) 2026 the hlsproxy authors. MIT License:
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in the
+Software without restriction, including without limitation the rights to use,
+copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the
+Software, and to permit persons to whom the Software is furnished to do so,
+subject to the following conditions: the above copyright notice and this
+permission notice shall be included in all copies or substantial portions of the
+Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS
+OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY,
+WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import dataclasses
+import functools
+import http.client
+import ipaddress
+import json
+import logging
+import re
+import socket
+import socketserver
+import sys
+import threading
+import types
+import urllib.error
+import urllib.request
+import zlib
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+__version__ = "0.1.0"
+__all__ = [
+    "Config",
+    "HlsProxyError",
+    "BadRequest",
+    "Forbidden",
+    "UpstreamError",
+    "ProxyTarget",
+    "make_proxy_url",
+    "parse_proxy_path",
+    "is_playlist",
+    "rewrite_playlist",
+    "rewrite_json_document",
+    "playlist_max_age",
+    "check_address",
+    "ProxyHandler",
+    "ProxyServer",
+    "make_server",
+    "main",
+]
+
+logger = logging.getLogger("hlsproxy")
+
+
+# ---------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------
+
+#: Content types that make a response a playlist whatever its body looks like.
+HLS_CONTENT_TYPES = frozenset({
+    "application/vnd.apple.mpegurl",
+    "application/x-mpegurl",
+    "application/mpegurl",
+    "audio/mpegurl",
+    "audio/x-mpegurl",
+})
+
+#: Tag -> the attributes of that tag that hold a URI (RFC 8216 section 4.3 and
+#: draft-pantos-hls-rfc8216bis: LL-HLS, content steering, interstitials).
+#: A table rather than a chain of ifs, so that adding a tag is one line.
+URI_ATTRIBUTE_TAGS = types.MappingProxyType({
+    "EXT-X-KEY": ("URI",),
+    "EXT-X-SESSION-KEY": ("URI",),
+    "EXT-X-MAP": ("URI",),
+    "EXT-X-MEDIA": ("URI",),
+    "EXT-X-I-FRAME-STREAM-INF": ("URI",),
+    "EXT-X-IMAGE-STREAM-INF": ("URI",),
+    "EXT-X-SESSION-DATA": ("URI",),
+    "EXT-X-PART": ("URI",),
+    "EXT-X-PRELOAD-HINT": ("URI",),
+    "EXT-X-RENDITION-REPORT": ("URI",),
+    "EXT-X-CONTENT-STEERING": ("SERVER-URI",),
+    "EXT-X-DATERANGE": ("X-ASSET-URI", "X-ASSET-LIST", "X-URI"),
+})
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+#: Never forwarded in either direction; ``strip_hop_by_hop`` is the one place
+#: that removes them.
+HOP_BY_HOP_HEADERS = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+})
+
+#: Client request headers passed upstream. An allowlist: cookies, the
+#: browser's own Origin and Referer, and credentials for the proxy's origin
+#: must not leak to the upstream server.
+FORWARDED_REQUEST_HEADERS = ("Range", "If-Range", "Accept", "Accept-Language",
+                             "User-Agent", "X-Playback-Session-Id")
+
+#: Upstream response headers passed to the client for media. An allowlist too:
+#: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on.
+FORWARDED_RESPONSE_HEADERS = frozenset({
+    "content-range", "accept-ranges", "last-modified", "etag", "cache-control",
+    "expires", "content-disposition", "content-language",
+})
+
+#: Headers players need to read, and that browsers hide cross-origin unless
+#: they are listed (hls.js reads Age to estimate live latency).
+EXPOSED_HEADERS = "Age, Content-Length, Content-Range, Accept-Ranges, Date, X-Cache"
+
+#: Headers a client may not set per URL or with --header: they frame the
+#: message or address the hop, and the proxy owns them.
+FORBIDDEN_UPSTREAM_HEADERS = HOP_BY_HOP_HEADERS | frozenset({
+    "host", "content-length", "expect",
+})
+
+#: Query parameters of the ``/proxy`` form that carry per-URL options
+#: rather than being part of the upstream URL.
+OPTION_PARAMETERS = types.MappingProxyType({
+    "referer": "Referer",
+    "origin": "Origin",
+    "ua": "User-Agent",
+    "user_agent": "User-Agent",
+    "header": None,  # "Name: value", repeatable
+})
+
+#: Used when upstream sends no Content-Type, or the useless octet-stream.
+MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
+    ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+    ".m4v": "video/mp4", ".m4a": "audio/mp4", ".cmfv": "video/mp4",
+    ".cmfa": "audio/mp4", ".aac": "audio/aac", ".mp3": "audio/mpeg",
+    ".ac3": "audio/ac3", ".ec3": "audio/eac3", ".vtt": "text/vtt",
+    ".webvtt": "text/vtt", ".key": "application/octet-stream",
+    ".json": "application/json", ".jpg": "image/jpeg", ".png": "image/png",
+})
+
+PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+CHUNK_SIZE = 64 * 1024
+#: How much of a body is read, at most, to decide whether it is a playlist.
+SNIFF_LIMIT = 4096
+MAX_REDIRECTS = 5
+
+_TAG_NAME = re.compile(r"#(EXT[A-Z0-9-]*)(?::|$)")
+# One attribute of an attribute list (RFC 8216 section 4.2), matched at a
+# position: NAME=VALUE where VALUE is a quoted string or runs to the next comma.
+_ATTRIBUTE = re.compile(r'[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",\r\n][^,\r\n]*|)[ \t]*(?:,|$)')
+_VARIABLE_REFERENCE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# ---------------------------------------------------------------------------
+# Errors: each carries the HTTP answer the client gets
+# ---------------------------------------------------------------------------
+
+class HlsProxyError(Exception):
+    """An error that ends a request with ``status`` and a one-line ``reason``."""
+
+    status = HTTPStatus.BAD_GATEWAY
+
+    def __init__(self, reason: str, status: Optional[int] = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(HlsProxyError):
+    """The client's request cannot be served as asked (400)."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class Forbidden(HlsProxyError):
+    """The upstream is not one this proxy may reach (403)."""
+
+    status = HTTPStatus.FORBIDDEN
+
+
+class UpstreamError(HlsProxyError):
+    """The upstream failed: unreachable (502), too slow (504), or its own status."""
+
+
+# ---------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything the proxy needs to know, fixed at start.
+
+    Tuples rather than lists, so a Config really is immutable and can be shared
+    between threads without a lock. The defaults are the safe ones: loopback
+    only, no private upstreams.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Base written into rewritten URIs; None derives it from the Host header.
+    public_url: Optional[str] = None
+    allow_private: bool = False
+    allow_origins: Tuple[str, ...] = ("*",)
+    allow_credentials: bool = False
+    #: Sent on every upstream request, as (name, value) pairs.
+    headers: Tuple[Tuple[str, str], ...] = ()
+    timeout: float = 10.0
+    quiet: bool = False
+    max_playlist_bytes: int = 8 * 1024 * 1024
+    #: Browser cache lifetime of master and VOD playlists, in seconds.
+    playlist_ttl: int = 300
+    #: How long an idle client connection is kept open, in seconds.
+    client_timeout: float = 60.0
+
+    @classmethod
+    def from_args(cls, argv: Optional[List[str]] = None) -> "Config":
+        """Build a Config from command-line arguments (``sys.argv[1:]`` if None)."""
+        args = _argument_parser().parse_args(argv)
+        return cls(
+            host=args.host, port=args.port, public_url=args.public_url,
+            allow_private=args.allow_private,
+            allow_origins=tuple(args.allow_origin or ("*",)),
+            allow_credentials=args.allow_credentials,
+            headers=tuple(args.header or ()), timeout=args.timeout, quiet=args.quiet,
+        )
+
+
+def parse_header_line(line: str) -> Tuple[str, str]:
+    """Parse ``"Name: value"`` into a pair, refusing what could inject or reframe."""
+    name, sep, value = line.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _HEADER_NAME.match(name):
+        raise BadRequest("header must look like 'Name: value': %r" % line[:80])
+    if any(c in value for c in "\r\n\0"):
+        raise BadRequest("header %s has a line break or NUL in its value" % name)
+    if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
+        raise BadRequest("header %s is managed by the proxy and cannot be set" % name)
+    return name, value
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    def header(text: str) -> Tuple[str, str]:
+        try:
+            return parse_header_line(text)
+        except BadRequest as error:
+            raise argparse.ArgumentTypeError(error.reason)
+
+    def public_url(text: str) -> str:
+        parts = urlsplit(text.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise argparse.ArgumentTypeError("must be an absolute http(s) URL")
+        return text.strip().rstrip("/")
+
+    parser = argparse.ArgumentParser(
+        prog="hlsproxy",
+        description="A CORS proxy for HLS streams: play "
+                    "http://HOST:PORT/proxy?url=<percent-encoded playlist URL>.")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1",
+        help="address to listen on (default: %(default)s; use 0.0.0.0 or :: to serve others)")
+    add("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    add("--public-url", type=public_url, metavar="URL",
+        help="base URL written into rewritten playlists (default: http://<the request's Host>)")
+    add("--allow-private", action="store_true",
+        help="allow upstreams on loopback, private, link-local and other non-public addresses")
+    add("--allow-origin", action="append", metavar="ORIGIN",
+        help="browser origin allowed to read answers; repeatable (default: *)")
+    add("--allow-credentials", action="store_true",
+        help="answer credentialed requests: echo the exact Origin with Allow-Credentials")
+    add("--header", action="append", type=header, metavar="'NAME: VALUE'",
+        help="header sent on every upstream request; repeatable")
+    add("--timeout", type=float, default=10.0, metavar="SECONDS",
+        help="upstream connect and read timeout (default: %(default)s)")
+    add("--quiet", action="store_true", help="log warnings and errors only")
+    add("--version", action="version", version="hlsproxy " + __version__)
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# Proxy-URL codec
+#
+# The rewriter writes  {base}/p/{token}/{file name}  where the token is the
+# upstream URL (plus per-URL options) in unpadded base64url. The path ends with
+# the upstream file name, so tools that look at the extension (ffmpeg, VLC,
+# ExoPlayer) keep working, and there is no query of ours for players to
+# re-encode: a query a player appends (_HLS_msn, ...) is the player's, and is
+# merged into the upstream URL. /proxy?url=... is the hand-written form.
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ProxyTarget:
+    """What a proxy URL asks for: an upstream URL and the per-URL options."""
+
+    url: str
+    #: Per-URL upstream headers, as (name, value) pairs, inherited by every URI
+    #: rewritten in a playlist fetched with them.
+    options: Tuple[Tuple[str, str], ...] = ()
+    #: True when the player added query parameters (LL-HLS _HLS_msn and kin):
+    #: such an answer is specific to the moment and never cached.
+    player_query: bool = False
+
+
+def make_proxy_url(base_url: str, upstream_url: str,
+                   options: Tuple[Tuple[str, str], ...] = ()) -> str:
+    """Return the proxy URL for ``upstream_url``: deterministic, ends with its file name."""
+    payload = upstream_url
+    if options:
+        payload += "\n" + urlencode(options)
+    token = base64.urlsafe_b64encode(payload.encode("utf-8")).rstrip(b"=").decode("ascii")
+    return "%s/p/%s/%s" % (base_url.rstrip("/"), token, _file_name(upstream_url))
+
+
+def parse_proxy_path(path: str) -> ProxyTarget:
+    """Decode a request path (``/p/...`` or ``/proxy?url=...``) into a ProxyTarget.
+
+    Raises BadRequest with a one-line reason when the path is not a proxy URL.
+    """
+    route, _, query = path.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if route.startswith("/p/"):
+        token, _, rest = route[3:].partition("/")
+        url, options = _decode_token(token)
+        url = _resolve_rest(url, rest)
+        extra = pairs
+    elif route in ("/proxy", "/proxy/"):
+        urls = [value for name, value in pairs if name == "url"]
+        if not urls or not urls[0].strip():
+            raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
+        url = urls[0]
+        options = tuple(_option_header(name, value) for name, value in pairs
+                        if name in OPTION_PARAMETERS)
+        extra = [(n, v) for n, v in pairs if n != "url" and n not in OPTION_PARAMETERS]
+    else:
+        raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
+    url = _merge_query(validate_upstream_url(url), extra)
+    return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra))
+
+
+def validate_upstream_url(url: str) -> str:
+    """Return ``url`` as a clean absolute http(s) URL, or raise BadRequest.
+
+    Validated by hand rather than trusted to urlsplit, whose handling of
+    leading spaces and control characters changed between Python versions.
+    """
+    url = url.strip()
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url):
+        raise BadRequest("url contains control characters")
+    match = _SCHEME.match(url)
+    if not match or match.group(1).lower() not in ("http", "https"):
+        raise BadRequest("url must be an absolute http:// or https:// URL")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise BadRequest("url must not carry credentials (user@host)")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise BadRequest("url has an invalid port")
+    if not host:
+        raise BadRequest("url has no host")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise BadRequest("url has an invalid host name")
+    netloc = "[%s]" % host if ":" in host else host
+    if port is not None:
+        netloc += ":%d" % port
+    return _quote_url(urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, "")))
+
+
+def _quote_url(url: str) -> str:
+    """Percent-encode what http.client would refuse (spaces, non-ASCII) in the
+    path and query, keeping existing escapes and reserved characters as they are."""
+    scheme, netloc, path, query, _ = urlsplit(url)
+    safe = "/%:@!$&'()*+,;=~-._?[]"
+    return urlunsplit((scheme, netloc, quote(path, safe=safe), quote(query, safe=safe), ""))
+
+
+def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
+    if not _TOKEN.match(token):
+        raise BadRequest("malformed proxy URL")
+    try:
+        payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise BadRequest("malformed proxy URL")
+    url, _, encoded_options = payload.partition("\n")
+    options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
+    for name, value in options:
+        parse_header_line("%s: %s" % (name, value))  # a token can be forged by hand
+    return url, options
+
+
+def _resolve_rest(url: str, rest: str) -> str:
+    """Map the path after the token back to an upstream URL.
+
+    Normally ``rest`` is the file name the rewriter wrote, and the token's URL is
+    the answer. A player that resolves a URI the proxy did not rewrite (one left
+    for it, holding a variable reference) against the proxy URL produces another
+    ``rest``: it is resolved against the upstream URL the same way.
+    """
+    if not rest or unquote(rest) == unquote(_file_name(url)):
+        return url
+    return urljoin(url, rest)
+
+
+def _option_header(name: str, value: str) -> Tuple[str, str]:
+    header = OPTION_PARAMETERS[name]
+    if header is None:
+        return parse_header_line(value)
+    return parse_header_line("%s: %s" % (header, value))
+
+
+def _merge_query(url: str, extra: List[Tuple[str, str]]) -> str:
+    """Add the player's query parameters to ``url``, replacing same-named ones.
+
+    The upstream query is otherwise kept byte for byte: signed CDN URLs break
+    when their query is re-encoded.
+    """
+    if not extra:
+        return url
+    base, _, query = url.partition("?")
+    names = {name for name, _ in extra}
+    kept = [part for part in query.split("&")
+            if part and unquote(part.partition("=")[0].replace("+", " ")) not in names]
+    kept.append(urlencode(extra, quote_via=quote))
+    return base + "?" + "&".join(kept)
+
+
+def _file_name(url: str) -> str:
+    """The last path segment of ``url``, safe to put in a path ("index" if none)."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        return "index"
+    return re.sub(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9._~!$&'()*+,;=:@-]",
+                  lambda m: m.group() if len(m.group()) == 3 else quote(m.group(), safe=""), name)
+
+
+# ---------------------------------------------------------------------------
+# Playlist rewriter (pure: text in, text out)
+# ---------------------------------------------------------------------------
+
+def is_playlist(content_type: Optional[str], head: bytes) -> bool:
+    """True when a response is an HLS playlist: by its type or by its first bytes.
+
+    Never by a ``.m3u8`` suffix: ``/live?id=7`` can be a playlist and
+    ``index.m3u8`` can be an HTML error page.
+    """
+    return _playlist_verdict(content_type, head) is True
+
+
+def _playlist_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
+    """True or False when ``head`` decides it; None when more bytes are needed."""
+    if content_type and content_type.split(";")[0].strip().lower() in HLS_CONTENT_TYPES:
+        return True
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    body = body.lstrip(b" \t\r\n")
+    if body.startswith(b"#EXTM3U"):
+        return True
+    if b"#EXTM3U".startswith(body) and len(head) < SNIFF_LIMIT:
+        return None
+    return False
+
+
+def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -> str:
+    """Rewrite every URI in an M3U8 playlist with ``make_uri``; keep every other byte.
+
+    ``base_url`` is the playlist's own URL after redirects: relative URIs resolve
+    against it. ``make_uri`` receives each absolute http(s) URL and returns what
+    to write instead. Rewritten: URI lines and the URI attributes of the tags in
+    URI_ATTRIBUTE_TAGS. Left alone: ``data:`` and non-HTTP URIs (``skd://``),
+    comments, unknown tags, blank lines, line endings. A leading BOM, which
+    RFC 8216 section 4.1 forbids and some players reject, is dropped.
+
+    EXT-X-DEFINE: the player sees the proxy's URL, not the upstream one, so
+    references the proxy can resolve (NAME/VALUE, QUERYPARAM from ``base_url``)
+    are substituted inside the URIs it rewrites, and QUERYPARAM definitions are
+    rewritten as NAME/VALUE. A URI with a reference the proxy cannot resolve
+    (IMPORT) is left untouched for the player.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    query = dict(parse_qsl(urlsplit(base_url).query, keep_blank_values=True))
+    variables = {}  # type: Dict[str, str]
+    rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url,
+                                    make_uri=make_uri, variables=variables)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        body = line.rstrip("\r")
+        if not body.strip():
+            continue
+        if body.startswith("#"):
+            tag = _TAG_NAME.match(body)
+            if not tag:
+                continue  # a comment
+            name = tag.group(1)
+            if name == "EXT-X-DEFINE":
+                body = _define_variable(body, variables, query)
+            elif name in URI_ATTRIBUTE_TAGS:
+                body = _rewrite_attributes(body, tag.end(), URI_ATTRIBUTE_TAGS[name], rewrite_uri)
+            else:
+                continue
+        else:
+            stripped = body.strip()
+            start = body.index(stripped)
+            body = body[:start] + rewrite_uri(stripped) + body[start + len(stripped):]
+        lines[index] = body + line[len(line.rstrip("\r")):]
+    return "\n".join(lines)
+
+
+def _rewrite_uri(uri: str, base_url: str, make_uri: Callable[[str], str],
+                 variables: Dict[str, str]) -> str:
+    """Return the proxy URI for one URI of a playlist, or ``uri`` if it stays."""
+    if "{$" in uri:
+        resolved = _VARIABLE_REFERENCE.sub(lambda m: variables.get(m.group(1), m.group()), uri)
+        if _VARIABLE_REFERENCE.search(resolved):
+            return uri  # the player substitutes; percent-encoding would break it
+        uri = resolved
+    scheme = _SCHEME.match(uri)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        return uri  # data:, skd://, and other schemes the proxy cannot fetch
+    absolute = urljoin(base_url, uri.strip())
+    if not absolute.lower().startswith(("http://", "https://")):
+        return uri
+    return make_uri(_quote_url(absolute))
+
+
+def _rewrite_attributes(line: str, start: int, names: Tuple[str, ...],
+                        rewrite_uri: Callable[[str], str]) -> str:
+    """Rewrite the values of the attributes ``names`` in a tag's attribute list."""
+    pieces = [line[:start]]
+    position = start
+    for name, value_start, value_end in _attributes(line, start):
+        if name not in names:
+            continue
+        value = line[value_start:value_end]
+        quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+        inner = value[1:-1] if quoted else value
+        if not inner.strip():
+            continue
+        new = rewrite_uri(inner)
+        pieces.append(line[position:value_start])
+        pieces.append('"%s"' % new if quoted else new)
+        position = value_end
+    pieces.append(line[position:])
+    return "".join(pieces)
+
+
+def _attributes(line: str, start: int):
+    """Yield (name, value start, value end) for each attribute after ``start``.
+
+    Stops quietly at the first thing that is not an attribute: a malformed tail
+    stays as it is rather than failing the playlist.
+    """
+    position = start
+    while position < len(line):
+        match = _ATTRIBUTE.match(line, position)
+        if not match or match.end() == position:
+            return
+        yield match.group(1).upper(), match.start(2), match.end(2)
+        position = match.end()
+
+
+def _attribute_values(line: str, start: int) -> Dict[str, str]:
+    values = {}
+    for name, value_start, value_end in _attributes(line, start):
+        values[name] = line[value_start:value_end].strip('"')
+    return values
+
+
+def _define_variable(line: str, variables: Dict[str, str], query: Dict[str, str]) -> str:
+    """Record an EXT-X-DEFINE; return the line the player should see."""
+    attributes = _attribute_values(line, len("#EXT-X-DEFINE:"))
+    if "NAME" in attributes and "VALUE" in attributes:
+        variables[attributes["NAME"]] = attributes["VALUE"]
+    elif "QUERYPARAM" in attributes:
+        name = attributes["QUERYPARAM"]
+        value = query.get(name)
+        # The player's URL is the proxy's, which lacks this parameter: give it
+        # the value instead of a definition it would fail to resolve.
+        if value is not None and '"' not in value and "\n" not in value:
+            variables[name] = value
+            return '#EXT-X-DEFINE:NAME="%s",VALUE="%s"' % (name, value)
+    return line
+
+
+def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], str]) -> Optional[str]:
+    """Rewrite the URIs of a JSON document a playlist points at, or return None.
+
+    Two are known: the content-steering manifest behind EXT-X-CONTENT-STEERING
+    (RELOAD-URI, and the per-variant and per-rendition URIs of pathway clones)
+    and the interstitial asset list behind X-ASSET-LIST (each ASSETS[].URI).
+    Anything else, or anything that is not JSON, returns None: pass it through.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not ({"RELOAD-URI", "ASSETS", "PATHWAY-PRIORITY"} & set(document)):
+        return None
+    rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url, make_uri=make_uri, variables={})
+    if isinstance(document.get("RELOAD-URI"), str):
+        document["RELOAD-URI"] = rewrite_uri(document["RELOAD-URI"])
+    for asset in document.get("ASSETS") or ():
+        if isinstance(asset, dict) and isinstance(asset.get("URI"), str):
+            asset["URI"] = rewrite_uri(asset["URI"])
+    for clone in document.get("PATHWAY-CLONES") or ():
+        replacement = clone.get("URI-REPLACEMENT") if isinstance(clone, dict) else None
+        for key in ("PER-VARIANT-URIS", "PER-RENDITION-URIS"):
+            uris = replacement.get(key) if isinstance(replacement, dict) else None
+            if isinstance(uris, dict):
+                for stable_id, uri in list(uris.items()):
+                    if isinstance(uri, str):
+                        uris[stable_id] = rewrite_uri(uri)
+    return json.dumps(document, ensure_ascii=False)
+
+
+def playlist_max_age(text: str, default: int) -> int:
+    """Seconds a client may keep this playlist (RFC 8216 section 6.2.2).
+
+    A live media playlist (no EXT-X-ENDLIST) changes every target duration, so
+    it may be kept for half of it (LL-HLS: half the part target); master and
+    VOD playlists do not change, and get ``default``.
+    """
+    target = part_target = None
+    for line in text.split("\n"):
+        if line.startswith("#EXT-X-ENDLIST"):
+            return default
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            target = _number(line.partition(":")[2])
+        elif line.startswith("#EXT-X-PART-INF:"):
+            part_target = _number(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
+    if target is None:
+        return default  # a master playlist
+    return int((part_target or target) / 2)
+
+
+def playlist_target_duration(text: str) -> Optional[float]:
+    """The EXT-X-TARGETDURATION of a media playlist, if it has one."""
+    match = re.search(r"^#EXT-X-TARGETDURATION:\s*([0-9.]+)", text, re.MULTILINE)
+    return _number(match.group(1)) if match else None
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Upstream: the address guard, the fetch, the hop-by-hop filter
+# ---------------------------------------------------------------------------
+
+def check_address(address: str) -> None:
+    """Raise Forbidden unless ``address`` (an IP literal) is a public unicast address.
+
+    IPv4 addresses wrapped in IPv6 (mapped, 6to4, Teredo) are unwrapped and
+    judged too: ``ipaddress`` answers differently for ``::ffff:127.0.0.1``
+    between Python versions, so the unwrapping is done here, explicitly.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    candidates = [ip]
+    if ip.version == 6 and ip.ipv4_mapped:
+        candidates = [ip.ipv4_mapped]
+    elif ip.version == 6:
+        candidates += [ip.sixtofour] + list(ip.teredo or ())
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        if (candidate.is_loopback or candidate.is_private or candidate.is_link_local
+                or candidate.is_reserved or candidate.is_multicast
+                or candidate.is_unspecified or not candidate.is_global
+                or any(candidate in network for network in _NON_PUBLIC_NETWORKS)):
+            raise Forbidden("upstream address %s is not public; start hlsproxy with "
+                            "--allow-private to allow it" % ip)
+
+
+#: Non-public ranges that some Python versions' ``is_global`` misses: shared
+#: address space (RFC 6598), benchmarking (RFC 2544), documentation, NAT64
+#: local use (RFC 8215), and IPv4-compatible IPv6 (::a.b.c.d, deprecated).
+_NON_PUBLIC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "100.64.0.0/10", "198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+    "64:ff9b:1::/48", "2001:db8::/32", "::/96",
+))
+
+
+def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
+                               source_address=None, allow_private=False):
+    """socket.create_connection that judges every resolved address first.
+
+    Connects to the very address it checked, so a DNS answer that changes
+    between check and connect (rebinding) cannot slip through.
+    """
+    host, port = address
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror))
+    if not allow_private:
+        for info in infos:
+            check_address(info[4][0])
+    last_error = None  # type: Optional[OSError]
+    for family, kind, proto, _, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as error:
+            last_error = error
+            sock.close()
+    raise last_error or OSError("no address to connect to")
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, allow_private=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = functools.partial(_guarded_create_connection,
+                                                    allow_private=allow_private)
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, allow_private=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = functools.partial(_guarded_create_connection,
+                                                    allow_private=allow_private)
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        self._allow_private = allow_private
+
+    def http_open(self, req):
+        return self.do_open(_GuardedHTTPConnection, req, allow_private=self._allow_private)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        self._allow_private = allow_private
+
+    def https_open(self, req):
+        return self.do_open(_GuardedHTTPSConnection, req, allow_private=self._allow_private,
+                            context=self._context)
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    # Each hop opens a new guarded connection, so the address guard runs again.
+    max_redirections = max_repeats = MAX_REDIRECTS
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not newurl.lower().startswith(("http://", "https://")):
+            raise UpstreamError("upstream redirected to a non-HTTP URL")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def build_opener(config: Config) -> urllib.request.OpenerDirector:
+    """An opener that speaks only HTTP(S), through the address guard.
+
+    Built by hand, not with build_opener(): no ProxyHandler (an http_proxy in the
+    environment would connect somewhere other than the checked address), no
+    file:, ftp: or data: handlers.
+    """
+    opener = urllib.request.OpenerDirector()
+    for handler in (_GuardedHTTPHandler(config.allow_private),
+                    _GuardedHTTPSHandler(config.allow_private),
+                    _RedirectHandler(), urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()):
+        opener.add_handler(handler)
+    return opener
+
+
+def strip_hop_by_hop(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """Drop hop-by-hop headers, and those a Connection header names."""
+    named = set(HOP_BY_HOP_HEADERS)
+    for name, value in headers:
+        if name.lower() == "connection":
+            named.update(token.strip().lower() for token in value.split(","))
+    return [(name, value) for name, value in headers if name.lower() not in named]
+
+
+def upstream_request_headers(config: Config, target: ProxyTarget,
+                             client_headers: List[Tuple[str, str]]) -> Dict[str, str]:
+    """The headers of the upstream request: allowed client headers, then
+    ``--header``, then per-URL options, each later one winning."""
+    allowed = {name.lower() for name in FORWARDED_REQUEST_HEADERS}
+    headers = {}  # type: Dict[str, str]
+    for name, value in strip_hop_by_hop(client_headers):
+        if name.lower() in allowed:
+            headers[name.title()] = value
+    # A Range answer must stay byte-exact, and a compressed one would not be.
+    headers["Accept-Encoding"] = "identity" if "Range" in headers else "gzip, deflate"
+    for name, value in config.headers + target.options:
+        headers[name.title()] = value
+    return headers
+
+
+def open_upstream(opener: urllib.request.OpenerDirector, url: str,
+                  headers: Dict[str, str], timeout: float):
+    """GET ``url``; return the response, or raise an HlsProxyError that says why."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        return opener.open(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code < 400:
+            raise UpstreamError("upstream redirect failed: %s" % error.reason)
+        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code)
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if isinstance(reason, HlsProxyError):
+            raise reason
+        if isinstance(reason, socket.timeout):
+            raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
+        raise UpstreamError("upstream unreachable: %s" % (getattr(reason, "strerror", None) or reason))
+    except socket.timeout:
+        raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
+    except (OSError, http.client.HTTPException) as error:
+        raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,))
+
+
+class UpstreamBody:
+    """The upstream body, decoded (gzip/deflate) and read in bounded chunks.
+
+    ``read1`` returns what has arrived (up to ``n`` bytes) rather than waiting
+    for ``n``, so bytes reach the client as the upstream sends them; at the end
+    it returns b"" and ``truncated`` says whether the body fell short.
+    """
+
+    def __init__(self, response) -> None:
+        self._response = response
+        encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
+        self.decoded = encoding in ("gzip", "x-gzip", "deflate")
+        # 47 = 32 + 15: zlib detects a gzip or zlib header itself.
+        self._inflater = zlib.decompressobj(47) if self.decoded else None
+        self._raw_deflate = encoding == "deflate"
+        self._ended = False
+        self.truncated = False
+
+    def read1(self, n: int = CHUNK_SIZE) -> bytes:
+        try:
+            while not self._ended:
+                chunk = self._read_raw(n)
+                if chunk:
+                    return chunk
+            return b""
+        except socket.timeout:
+            raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
+        except (OSError, http.client.HTTPException):
+            self.truncated = True
+            raise UpstreamError("upstream body ended early")
+
+    def _read_raw(self, n: int) -> bytes:
+        inflater = self._inflater
+        if inflater is not None and inflater.unconsumed_tail:
+            return self._inflate(inflater.unconsumed_tail, n)
+        data = self._response.read1(n)
+        if not data:
+            self._ended = True
+            remaining = getattr(self._response, "length", None)
+            self.truncated = bool(remaining) or (inflater is not None and not inflater.eof)
+            return inflater.flush() if inflater is not None else b""
+        return self._inflate(data, n) if inflater is not None else data
+
+    def _inflate(self, data: bytes, n: int) -> bytes:
+        try:
+            return self._inflater.decompress(data, n)
+        except zlib.error:
+            if self._raw_deflate and self._inflater.total_out == 0:
+                # Some servers send raw deflate for "deflate" (RFC 9110 says zlib).
+                self._raw_deflate = False
+                self._inflater = zlib.decompressobj(-15)
+                return self._inflate(data, n)
+            raise UpstreamError("upstream sent a corrupt %s body" % "compressed")
+
+    def read_all(self, limit: int, head: bytes = b"") -> bytes:
+        """Read the whole body (after ``head``), refusing more than ``limit`` bytes."""
+        parts, size = [head], len(head)
+        while True:
+            chunk = self.read1(CHUNK_SIZE)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamError("playlist larger than %d MiB" % (limit // (1024 * 1024)))
+            parts.append(chunk)
+        if self.truncated:
+            raise UpstreamError("upstream body ended early")
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def sniff(body: UpstreamBody, content_type: Optional[str]) -> Tuple[bool, bytes]:
+    """Read just enough of ``body`` to tell a playlist; return (verdict, bytes read)."""
+    head = b""
+    while True:
+        verdict = _playlist_verdict(content_type, head)
+        if verdict is not None:
+            return verdict, head
+        chunk = body.read1(SNIFF_LIMIT - len(head))
+        if not chunk:
+            return _playlist_verdict(content_type, head) is True, head
+        head += chunk
+
+
+def _is_json(content_type: Optional[str], head: bytes) -> bool:
+    """True for a JSON body: said so, or an untyped body that starts like an object.
+
+    Steering manifests and asset lists are JSON, but not every server says so.
+    """
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if "json" in kind:
+        return True
+    untyped = kind in ("", "text/plain", "application/octet-stream", "binary/octet-stream")
+    return untyped and head.lstrip(b" \t\r\n").startswith(b"{")
+
+
+def media_content_type(content_type: Optional[str], url: str) -> str:
+    """Keep upstream's Content-Type, or infer it from the extension when it is useless."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind not in _UNINFORMATIVE_TYPES:
+        return content_type
+    path = urlsplit(url).path.lower()
+    for extension, media_type in MEDIA_TYPES_BY_EXTENSION.items():
+        if path.endswith(extension):
+            return media_type
+    return content_type or "application/octet-stream"
+
+
+#: Content types that say nothing about a media file. text/plain is what many
+#: servers send for .vtt; text/vnd.trolltech.linguist is what Python's own
+#: mimetypes table (and so http.server) sends for .ts.
+_UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream",
+                                  "text/plain", "text/vnd.trolltech.linguist"})
+
+
+def _cache_control_for(upstream: Optional[str], max_age: int) -> str:
+    """The proxy's Cache-Control for a rewritten document.
+
+    Upstream ``no-store``/``private`` is obeyed and an upstream ``max-age``
+    shorter than ours wins; a longer one never passes, or browsers would hold
+    a live playlist past its life.
+    """
+    directives = {d.strip().split("=")[0].lower(): d.strip() for d in (upstream or "").split(",")}
+    if "no-store" in directives:
+        return "no-store"
+    if "max-age" in directives:
+        upstream_age = _number(directives["max-age"].partition("=")[2])
+        if upstream_age is not None and upstream_age >= 0:
+            max_age = min(max_age, int(upstream_age))
+    scope = "private" if "private" in directives else "public"
+    return "%s, max-age=%d" % (scope, max_age)
+
+
+# ---------------------------------------------------------------------------
+# HTTP handler
+# ---------------------------------------------------------------------------
+
+class _ClientGone(ConnectionError):
+    """The client closed its connection; nothing more can be sent."""
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    """Answers /proxy and /p/ requests; reads its Config from ``self.server``.
+
+    Every answer, errors included, goes through ``_start_response``, so every
+    answer carries the CORS headers.
+    """
+
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer has a length or is chunked
+    server_version = "hlsproxy/" + __version__
+    # Headers and body go out in separate writes; without this, Nagle's
+    # algorithm meets the client's delayed ACK and small answers wait ~40 ms.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        self.timeout = self.server.config.client_timeout
+        self._response_started = False
+        super().setup()
+
+    # -- verbs ---------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight, answered here: it is never the upstream's business."""
+        self._response_started = False
+        self._start_response(HTTPStatus.NO_CONTENT, [
+            ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Headers", _requested_headers(self.headers)),
+            ("Access-Control-Max-Age", "86400"),
+            ("Content-Length", "0"),
+        ])
+
+    # -- the request ---------------------------------------------------------
+
+    def _serve(self, send_body: bool) -> None:
+        self._response_started = False
+        self._send_body = send_body
+        try:
+            if self.path.split("?", 1)[0] == "/":
+                self._send_text(HTTPStatus.OK, "hlsproxy %s: play /proxy?url=<percent-encoded "
+                                "playlist URL>\n" % __version__, "no-cache")
+                return
+            target = parse_proxy_path(self._route_path())
+            self._proxy(target)
+        except HlsProxyError as error:
+            self._send_failure(error)
+        except _ClientGone:
+            logger.debug("client went away during %s", self.path[:200])
+            self.close_connection = True
+        except Exception:  # the last line of defence: log it, answer 500, keep serving
+            logger.exception("unexpected error serving %s", self.path[:200])
+            self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
+
+    def _route_path(self) -> str:
+        """The request path with the --public-url path prefix removed."""
+        prefix = urlsplit(self.server.config.public_url or "").path.rstrip("/")
+        if prefix and self.path.startswith(prefix + "/"):
+            return self.path[len(prefix):]
+        return self.path
+
+    def _proxy(self, target: ProxyTarget) -> None:
+        """Fetch the target, then relay it: rewritten if a playlist, streamed if not."""
+        config = self.server.config
+        headers = upstream_request_headers(config, target, list(self.headers.items()))
+        response = open_upstream(self.server.opener, target.url, headers, self._timeout_for(target))
+        body = UpstreamBody(response)
+        try:
+            content_type = response.headers.get("Content-Type")
+            playlist, head = (False, b"")
+            if response.status == HTTPStatus.OK:
+                playlist, head = sniff(body, content_type)
+            if playlist:
+                self._relay_playlist(target, response, body, head)
+            elif response.status == HTTPStatus.OK and _is_json(content_type, head):
+                self._relay_json(target, response, body, head)
+            else:
+                self._relay_media(target, response, body, head)
+        finally:
+            body.close()
+
+    def _timeout_for(self, target: ProxyTarget) -> float:
+        # An LL-HLS blocking reload may be held upstream for up to about three
+        # target durations (draft-pantos-hls-rfc8216bis section 6.2.5.2).
+        timeout = self.server.config.timeout
+        if target.player_query and "_HLS_msn=" in target.url:
+            base = target.url.partition("?")[0]
+            timeout = max(timeout, 3 * self.server.target_durations.get(base, 10.0) + 1)
+        return timeout
+
+    def _relay_playlist(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
+        data = body.read_all(self.server.config.max_playlist_bytes, head)
+        text = data.decode("utf-8", "surrogateescape")
+        final_url = response.url
+        rewritten = rewrite_playlist(text, final_url, self._uri_maker(target))
+        target_duration = playlist_target_duration(text)
+        if target_duration:
+            self.server.remember_target_duration(final_url.partition("?")[0], target_duration)
+            self.server.remember_target_duration(target.url.partition("?")[0], target_duration)
+        content_type = response.headers.get("Content-Type") or ""
+        if content_type.split(";")[0].strip().lower() not in HLS_CONTENT_TYPES:
+            content_type = PLAYLIST_CONTENT_TYPE
+        max_age = playlist_max_age(text, self.server.config.playlist_ttl)
+        self._send_document(rewritten.encode("utf-8", "surrogateescape"), content_type,
+                            _cache_control_for(response.headers.get("Cache-Control"), max_age))
+
+    def _relay_json(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
+        data = body.read_all(self.server.config.max_playlist_bytes, head)
+        rewritten = rewrite_json_document(data.decode("utf-8", "replace"), response.url,
+                                          self._uri_maker(target))
+        if rewritten is None:
+            self._send_document(data, response.headers.get("Content-Type"),
+                                response.headers.get("Cache-Control") or "no-cache")
+            return
+        # A steering manifest says its own TTL in the body; browsers need not hold it.
+        self._send_document(rewritten.encode("utf-8"), "application/json",
+                            _cache_control_for(response.headers.get("Cache-Control"), 0))
+
+    def _uri_maker(self, target: ProxyTarget) -> Callable[[str], str]:
+        # Per-URL options travel with every URI of the playlist, so segments,
+        # keys and variants are fetched with the same headers.
+        return functools.partial(make_proxy_url, self._public_base(), options=target.options)
+
+    def _public_base(self) -> str:
+        config = self.server.config
+        if config.public_url:
+            return config.public_url
+        host = self.headers.get("Host", "")
+        if not _HOST_HEADER.match(host):
+            host, port = self.server.server_address[:2]
+            host = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+        return "http://" + host
+
+    def _relay_media(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
+        """Stream a non-playlist body to the client as it arrives."""
+        headers = [(name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
+                   if name.lower() in FORWARDED_RESPONSE_HEADERS]
+        headers.append(("Content-Type", media_content_type(response.headers.get("Content-Type"),
+                                                           response.url)))
+        length = response.headers.get("Content-Length")
+        chunked = body.decoded or not (length and length.strip().isdigit())
+        if not chunked:
+            headers.append(("Content-Length", length.strip()))
+        elif self.request_version == "HTTP/1.1":
+            headers.append(("Transfer-Encoding", "chunked"))
+        else:
+            self.close_connection = True  # HTTP/1.0: the end of the body is the close
+            chunked = False
+        self._start_response(response.status, headers)
+        if not self._send_body:
+            return
+        self._copy_body(body, head, chunked and self.request_version == "HTTP/1.1")
+
+    def _copy_body(self, body: UpstreamBody, head: bytes, chunked: bool) -> None:
+        chunk = head or body.read1(CHUNK_SIZE)
+        while chunk:
+            self._write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            chunk = body.read1(CHUNK_SIZE)
+        if body.truncated:
+            raise UpstreamError("upstream body ended early")
+        if chunked:
+            self._write(b"0\r\n\r\n")
+
+    # -- sending -------------------------------------------------------------
+
+    def _send_document(self, data: bytes, content_type: Optional[str], cache_control: str) -> None:
+        self._start_response(HTTPStatus.OK, [
+            ("Content-Type", content_type or "application/octet-stream"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", cache_control),
+        ])
+        if self._send_body:
+            self._write(data)
+
+    def _send_text(self, status: int, text: str, cache_control: str = "no-store") -> None:
+        data = text.encode("utf-8")
+        self._start_response(status, [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", cache_control),
+            ("X-Content-Type-Options", "nosniff"),
+        ])
+        if getattr(self, "_send_body", True) and self.command != "HEAD":
+            self._write(data)
+
+    def _send_failure(self, error: HlsProxyError) -> None:
+        """The one error path: a one-line answer, or an abort if the body has begun."""
+        if self._response_started:
+            # The status is gone; a short body must not look whole, so cut the
+            # connection rather than end the response cleanly.
+            logger.warning("aborting %s: %s", getattr(self, "path", "")[:200], error.reason)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        logger.info("%s -> %d %s", getattr(self, "path", "")[:200], error.status, error.reason)
+        try:
+            self._send_text(error.status, error.reason + "\n")
+        except _ClientGone:
+            self.close_connection = True
+
+    def send_error(self, code, message=None, explain=None) -> None:
+        """http.server's own errors (bad request line, 414, 501) go our way: with CORS."""
+        self._response_started = getattr(self, "_response_started", False)
+        self._send_body = self.command != "HEAD"
+        self.close_connection = True  # the request could not be read: do not trust the stream
+        try:
+            reason = message or HTTPStatus(code).phrase
+        except ValueError:
+            reason = "error"
+        self._send_failure(HlsProxyError(str(reason), code))
+
+    def _start_response(self, status: int, headers: List[Tuple[str, str]]) -> None:
+        self._response_started = True
+        try:
+            self.send_response(status)
+            self._send_cors_headers()
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+        except (ConnectionError, socket.timeout) as error:
+            raise _ClientGone() from error
+
+    def _send_cors_headers(self) -> None:
+        config = self.server.config
+        headers = getattr(self, "headers", None)  # absent when the request line was bad
+        origin = headers.get("Origin") if headers else None
+        open_to_all = "*" in config.allow_origins
+        if config.allow_credentials or not open_to_all:
+            # Credentials and "*" never go together (browsers reject it): echo
+            # the exact Origin, and tell caches the answer depends on it.
+            self.send_header("Vary", "Origin")
+            if origin and (open_to_all or origin in config.allow_origins):
+                self.send_header("Access-Control-Allow-Origin", origin)
+                if config.allow_credentials:
+                    self.send_header("Access-Control-Allow-Credentials", "true")
+        else:
+            self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Expose-Headers", EXPOSED_HEADERS)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.wfile.write(data)
+        except (ConnectionError, socket.timeout) as error:
+            raise _ClientGone() from error
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
+        logger.info("%s %s", self.address_string(), format % args)
+
+
+def _requested_headers(headers) -> str:
+    """Echo Access-Control-Request-Headers, keeping only header-name characters."""
+    requested = headers.get("Access-Control-Request-Headers", "")
+    names = [n.strip() for n in requested.split(",") if _HEADER_NAME.match(n.strip())]
+    return ", ".join(names) or "Range"
+
+
+# ---------------------------------------------------------------------------
+# Server
+# ---------------------------------------------------------------------------
+
+class ProxyServer(ThreadingHTTPServer):
+    """A threading HTTP server that owns the Config and the upstream opener.
+
+    State lives on the server instance, never in module globals, so two
+    servers in one process do not interfere.
+    """
+
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections under a burst.
+    request_queue_size = 128
+
+    def __init__(self, config: Config, handler=ProxyHandler) -> None:
+        self.config = config
+        self.opener = build_opener(config)
+        self.target_durations = {}  # type: Dict[str, float]
+        self._lock = threading.Lock()
+        if ":" in config.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((config.host, config.port), handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup
+        # that can hang for seconds on a host without DNS (routers, CI boxes).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def remember_target_duration(self, url: str, seconds: float) -> None:
+        """Remember a playlist's target duration (bounded), to time blocking reloads."""
+        with self._lock:
+            if len(self.target_durations) >= 4096:
+                self.target_durations.clear()
+            self.target_durations[url] = seconds
+
+    @property
+    def url(self) -> str:
+        """The base URL this server answers on."""
+        host, port = self.server_address[:2]
+        return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, socket.timeout)):
+            logger.debug("client %s went away: %s", client_address, error)
+        else:
+            logger.exception("error handling request from %s", client_address)
+
+
+def make_server(config: Config) -> ProxyServer:
+    """Build a ProxyServer bound to ``config.host``/``config.port``; call serve_forever()."""
+    return ProxyServer(config)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the proxy until interrupted; return the exit status."""
+    config = Config.from_args(argv)
+    logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        server = make_server(config)
+    except OSError as error:
+        print("hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
+              file=sys.stderr)
+        return 1
+    print("hlsproxy %s serving on %s/ - play %s/proxy?url=<percent-encoded playlist URL>"
+          % (__version__, server.url, server.url), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1275 @@
+"""Tests for hlsproxy.py: stdlib unittest only, so they run wherever the proxy runs.
+
+    python3 -m unittest -v
+
+The order mirrors hlsproxy.py: API, configuration, the URL codec, the rewriter,
+the address guard, then integration through real sockets (an in-process origin
+that sends no CORS headers, and the proxy, each on an ephemeral loopback port),
+then the command line in a subprocess.
+"""
+
+import base64
+import gzip
+import http.client
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
+from urllib.parse import quote, urlsplit
+
+import hlsproxy
+
+# The proxy logs aborted responses as warnings; keep them out of the test output.
+logging.getLogger("hlsproxy").addHandler(logging.NullHandler())
+logging.getLogger("hlsproxy").propagate = False
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASE = "https://cdn.example.com/live/main/index.m3u8?token=abc"
+
+
+def P(url):
+    """The stand-in proxy-URL maker used by rewriter tests."""
+    return "P(%s)" % url
+
+
+def wait_for(predicate, timeout=10.0, interval=0.01):
+    """Poll ``predicate`` until it is true; raise TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError("condition not met within %.1f s" % timeout)
+
+
+# ---------------------------------------------------------------------------
+# API
+# ---------------------------------------------------------------------------
+
+class ApiTest(unittest.TestCase):
+    def test_all_lists_exactly_the_public_names(self):
+        public = {name for name, value in vars(hlsproxy).items()
+                  if not name.startswith("_") and getattr(value, "__module__", None) == "hlsproxy"}
+        self.assertEqual(set(hlsproxy.__all__) - public, set(), "names in __all__ that do not exist")
+        for name in hlsproxy.__all__:
+            self.assertTrue(getattr(hlsproxy, name).__doc__, "%s has no docstring" % name)
+
+    def test_import_has_no_side_effects(self):
+        code = ("import logging, threading, sys; import hlsproxy; "
+                "print(threading.active_count(), len(logging.getLogger().handlers), "
+                "len(logging.getLogger('hlsproxy').handlers), 'socket' in dir(hlsproxy))")
+        out = subprocess.run([sys.executable, "-c", code], cwd=HERE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=30, universal_newlines=True)
+        self.assertEqual(out.stderr, "")
+        self.assertEqual(out.stdout.split(), ["1", "0", "0", "True"])
+
+    def test_imports_only_the_standard_library(self):
+        with open(os.path.join(HERE, "hlsproxy.py"), encoding="utf-8") as file:
+            source = file.read()
+        modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
+        allowed = {"__future__", "argparse", "base64", "binascii", "dataclasses", "functools",
+                   "http.client", "http", "http.server", "ipaddress", "json", "logging", "re",
+                   "socket", "socketserver", "sys", "threading", "types", "typing",
+                   "urllib.error", "urllib.request", "urllib.parse", "zlib"}
+        self.assertEqual(modules - allowed, set())
+
+
+# ---------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------
+
+class ConfigTest(unittest.TestCase):
+    def test_defaults_are_safe(self):
+        config = hlsproxy.Config()
+        self.assertEqual(config.host, "127.0.0.1")
+        self.assertFalse(config.allow_private)
+        self.assertEqual(config.allow_origins, ("*",))
+        self.assertEqual(hlsproxy.Config.from_args([]), config)
+
+    def test_is_frozen(self):
+        with self.assertRaises(Exception):
+            hlsproxy.Config().port = 1
+
+    def test_flags(self):
+        config = hlsproxy.Config.from_args([
+            "--host", "::1", "--port", "0", "--public-url", "https://p.example/hls/",
+            "--allow-private", "--allow-origin", "https://a.example", "--allow-origin",
+            "https://b.example", "--allow-credentials", "--header", "Referer: https://r.example/",
+            "--header", "X-Token:  t1 ", "--timeout", "2.5", "--quiet"])
+        self.assertEqual(config, hlsproxy.Config(
+            host="::1", port=0, public_url="https://p.example/hls", allow_private=True,
+            allow_origins=("https://a.example", "https://b.example"), allow_credentials=True,
+            headers=(("Referer", "https://r.example/"), ("X-Token", "t1")), timeout=2.5, quiet=True))
+
+    def test_bad_flags_exit_with_usage(self):
+        for argv in (["--header", "no colon"], ["--header", "Host: x"],
+                     ["--header", "Transfer-Encoding: chunked"], ["--public-url", "ftp://x"],
+                     ["--port", "x"]):
+            with self.subTest(argv=argv), mock.patch("sys.stderr"):
+                with self.assertRaises(SystemExit) as raised:
+                    hlsproxy.Config.from_args(argv)
+                self.assertEqual(raised.exception.code, 2)
+
+    def test_header_lines(self):
+        self.assertEqual(hlsproxy.parse_header_line("User-Agent: VLC/3"), ("User-Agent", "VLC/3"))
+        for bad in ("X: a\r\nB: c", "X: a\nb", "X: a\0", "Bad Name: x", "Connection: close",
+                    "Proxy-Authorization: x", "Content-Length: 1", "Upgrade: h2c"):
+            with self.subTest(bad=bad):
+                self.assertRaises(hlsproxy.BadRequest, hlsproxy.parse_header_line, bad)
+
+
+# ---------------------------------------------------------------------------
+# Proxy-URL codec
+# ---------------------------------------------------------------------------
+
+class CodecTest(unittest.TestCase):
+    def test_round_trip_and_file_name(self):
+        for url, name in [("https://cdn.example/a/b/seg12.ts", "seg12.ts"),
+                          ("https://cdn.example/a/index.m3u8?token=x&e=1", "index.m3u8"),
+                          ("http://cdn.example/live?id=7", "live"),
+                          ("http://cdn.example/", "index"),
+                          ("http://cdn.example/a/my%20file.ts", "my%20file.ts"),
+                          ("http://[2001:db8::1]:8080/x/y.vtt", "y.vtt")]:
+            with self.subTest(url=url):
+                proxy_url = hlsproxy.make_proxy_url("http://proxy:1/", url)
+                self.assertTrue(proxy_url.startswith("http://proxy:1/p/"), proxy_url)
+                self.assertTrue(proxy_url.endswith("/" + name), proxy_url)
+                path = proxy_url[len("http://proxy:1"):]
+                self.assertEqual(hlsproxy.parse_proxy_path(path),
+                                 hlsproxy.ProxyTarget(url=url))
+
+    def test_mapping_is_deterministic(self):
+        url = "https://cdn.example/k.key?x=1"
+        self.assertEqual(hlsproxy.make_proxy_url("http://p", url), hlsproxy.make_proxy_url("http://p", url))
+        self.assertNotEqual(hlsproxy.make_proxy_url("http://p", url),
+                            hlsproxy.make_proxy_url("http://p", url, (("Referer", "r"),)))
+
+    def test_options_travel_in_the_token(self):
+        options = (("Referer", "https://site.example/watch"), ("User-Agent", "Player/1"))
+        path = hlsproxy.make_proxy_url("", "https://cdn.example/i.m3u8", options)
+        self.assertEqual(hlsproxy.parse_proxy_path(path).options, options)
+
+    def test_query_form(self):
+        url = "https://cdn.example/index.m3u8?token=x&y=2"
+        for path in ["/proxy?url=" + quote(url, safe=""),
+                     "/proxy/?url=" + quote(url, safe="")]:
+            with self.subTest(path=path):
+                self.assertEqual(hlsproxy.parse_proxy_path(path).url, url)
+        target = hlsproxy.parse_proxy_path("/proxy?referer=https%3A%2F%2Fr.example%2F&url=http%3A%2F%2Fa.example%2Fb&ua=UA")
+        self.assertEqual(target.options, (("Referer", "https://r.example/"), ("User-Agent", "UA")))
+
+    def test_player_parameters_merge_into_the_upstream_query(self):
+        token_path = hlsproxy.make_proxy_url("", "https://cdn.example/live/i.m3u8?sig=a%2Fb&_HLS_msn=1")
+        cases = [
+            (token_path + "?_HLS_msn=12&_HLS_part=3",
+             "https://cdn.example/live/i.m3u8?sig=a%2Fb&_HLS_msn=12&_HLS_part=3"),
+            # hls.js re-serializes the whole query with URLSearchParams: re-sorted, re-encoded.
+            ("/proxy?_HLS_skip=YES&url=https%3A%2F%2Fcdn.example%2Fi.m3u8%3Fa%3D1&_HLS_msn=5",
+             "https://cdn.example/i.m3u8?a=1&_HLS_skip=YES&_HLS_msn=5"),
+            ("/proxy?url=https://cdn.example/i.m3u8%3Fa%3D1+2&_HLS_pathway=B",
+             "https://cdn.example/i.m3u8?a=1%202&_HLS_pathway=B"),
+        ]
+        for path, want in cases:
+            with self.subTest(path=path):
+                target = hlsproxy.parse_proxy_path(path)
+                self.assertEqual(target.url, want)
+                self.assertTrue(target.player_query)
+        self.assertFalse(hlsproxy.parse_proxy_path(token_path).player_query)
+
+    def test_a_path_the_player_resolved_against_the_proxy_url(self):
+        # A URI left for the player (it holds a variable reference) resolves
+        # against the proxy URL; the proxy maps it back against the upstream.
+        path = hlsproxy.make_proxy_url("", "https://cdn.example/v/index.m3u8?t=1")
+        base = path.rsplit("/", 1)[0]
+        self.assertEqual(hlsproxy.parse_proxy_path(base + "/seg-9.ts").url, "https://cdn.example/v/seg-9.ts")
+        self.assertEqual(hlsproxy.parse_proxy_path(base + "/hd/seg.ts?k=v").url,
+                         "https://cdn.example/v/hd/seg.ts?k=v")
+
+    def test_bad_requests(self):
+        cases = [
+            ("/proxy", "missing url parameter"),
+            ("/proxy?url=", "missing url parameter"),
+            ("/proxy?url=ftp%3A%2F%2Fx%2Fa", "http:// or https://"),
+            ("/proxy?url=javascript%3Aalert(1)", "http:// or https://"),
+            ("/proxy?url=%2Frelative.m3u8", "http:// or https://"),
+            ("/proxy?url=http%3A%2F%2F", "no host"),
+            ("/proxy?url=http%3A%2F%2Fu%3Ap%40host%2F", "credentials"),
+            ("/proxy?url=http%3A%2F%2Fhost%3A99999%2F", "invalid port"),
+            ("/proxy?url=http%3A%2F%2Fhost%2Fa%0D%0AX%3A1", "control characters"),
+            ("/p/!!!/x.ts", "malformed proxy URL"),
+            ("/p/%s/x.ts" % base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("="), "malformed"),
+            ("/proxy?url=http%3A%2F%2Fa%2F&header=Host%3A%20evil", "managed by the proxy"),
+            ("/proxy?url=http%3A%2F%2Fa%2F&referer=a%0D%0AX-Evil%3A%201", "line break"),
+        ]
+        for path, reason in cases:
+            with self.subTest(path=path):
+                with self.assertRaises(hlsproxy.BadRequest) as raised:
+                    hlsproxy.parse_proxy_path(path)
+                self.assertIn(reason, raised.exception.reason)
+                self.assertNotIn("\n", raised.exception.reason)
+        with self.assertRaises(hlsproxy.HlsProxyError) as raised:
+            hlsproxy.parse_proxy_path("/elsewhere")
+        self.assertEqual(raised.exception.status, 404)
+
+    def test_validation_cleans_what_http_client_refuses(self):
+        self.assertEqual(hlsproxy.validate_upstream_url("  HTTP://Bücher.example/a b/ü.ts?q=ä#frag "),
+                         "http://xn--bcher-kva.example/a%20b/%C3%BC.ts?q=%C3%A4")
+
+
+# ---------------------------------------------------------------------------
+# Playlist detection and rewriting
+# ---------------------------------------------------------------------------
+
+class PlaylistDetectionTest(unittest.TestCase):
+    def test_table(self):
+        cases = [
+            ("application/vnd.apple.mpegurl", b"", True),
+            ("Application/X-MpegURL; charset=utf-8", b"", True),
+            ("audio/mpegurl", b"", True),
+            ("audio/x-mpegurl", b"", True),
+            ("text/plain", b"#EXTM3U\n#EXT-X-VERSION:3\n", True),
+            (None, b"\xef\xbb\xbf#EXTM3U\r\n", True),
+            ("application/octet-stream", b" \r\n\t#EXTM3U", True),
+            ("video/mp2t", b"G@\x11\x10", False),
+            ("text/html", b"<html>#EXTM3U", False),
+            (None, b"", False),
+            (None, b"#EXT", False),
+            (None, b"#EXTINF:10,\nseg.ts", False),
+        ]
+        for content_type, head, want in cases:
+            with self.subTest(content_type=content_type, head=head):
+                self.assertIs(hlsproxy.is_playlist(content_type, head), want)
+
+
+class RewriterTest(unittest.TestCase):
+    """Each case: (name, input, expected) with make_uri = P(...) and base BASE."""
+
+    CASES = [
+        ("relative segment", "#EXTINF:4,\nseg1.ts\n",
+         "#EXTINF:4,\nP(https://cdn.example.com/live/main/seg1.ts)\n"),
+        ("parent directory", "../audio/en/a.m3u8",
+         "P(https://cdn.example.com/live/audio/en/a.m3u8)"),
+        ("root-relative", "/x/y.ts", "P(https://cdn.example.com/x/y.ts)"),
+        ("protocol-relative", "//other.example/z.ts", "P(https://other.example/z.ts)"),
+        ("absolute with query", "http://a.example/b.ts?x=1&y=2", "P(http://a.example/b.ts?x=1&y=2)"),
+        ("relative with query", "seg.ts?sig=1%2F2&e=3", "P(https://cdn.example.com/live/main/seg.ts?sig=1%2F2&e=3)"),
+        ("space and non-ASCII encoded", "my seg ü.ts", "P(https://cdn.example.com/live/main/my%20seg%20%C3%BC.ts)"),
+        ("surrounding whitespace kept", "  seg.ts \t", "  P(https://cdn.example.com/live/main/seg.ts) \t"),
+        ("whitespace-only line", "#EXTM3U\n   \n\t\n", "#EXTM3U\n   \n\t\n"),
+        ("comments and unknown tags kept", '# a comment URI="x.ts"\n#EXT-X-FOO:URI="x.ts"\n#EXTM3U',
+         '# a comment URI="x.ts"\n#EXT-X-FOO:URI="x.ts"\n#EXTM3U'),
+        ("variant stream", "#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS=\"avc1.4d401f,mp4a.40.2\"\nhd/index.m3u8",
+         "#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS=\"avc1.4d401f,mp4a.40.2\"\nP(https://cdn.example.com/live/main/hd/index.m3u8)"),
+        ("EXT-X-KEY, other attributes untouched", '#EXT-X-KEY:METHOD=AES-128,URI="../k/1.key?t=2",IV=0x0123456789abcdef',
+         '#EXT-X-KEY:METHOD=AES-128,URI="P(https://cdn.example.com/live/k/1.key?t=2)",IV=0x0123456789abcdef'),
+        ("EXT-X-SESSION-KEY", '#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="k.key"',
+         '#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="P(https://cdn.example.com/live/main/k.key)"'),
+        ("EXT-X-MAP", '#EXT-X-MAP:URI="init.mp4",BYTERANGE="720@0"',
+         '#EXT-X-MAP:URI="P(https://cdn.example.com/live/main/init.mp4)",BYTERANGE="720@0"'),
+        ("EXT-X-MEDIA", '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English, CC",URI="subs/en.m3u8",LANGUAGE="en"',
+         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English, CC",URI="P(https://cdn.example.com/live/main/subs/en.m3u8)",LANGUAGE="en"'),
+        ("EXT-X-MEDIA without URI", '#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID="cc",NAME="cc1",INSTREAM-ID="CC1"',
+         '#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID="cc",NAME="cc1",INSTREAM-ID="CC1"'),
+        ("EXT-X-I-FRAME-STREAM-INF", '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=86000,URI="iframe.m3u8"',
+         '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=86000,URI="P(https://cdn.example.com/live/main/iframe.m3u8)"'),
+        ("EXT-X-IMAGE-STREAM-INF", '#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=1,RESOLUTION=312x175,URI="thumbs/i.m3u8"',
+         '#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=1,RESOLUTION=312x175,URI="P(https://cdn.example.com/live/main/thumbs/i.m3u8)"'),
+        ("EXT-X-SESSION-DATA", '#EXT-X-SESSION-DATA:DATA-ID="com.example.t",URI="/data.json"',
+         '#EXT-X-SESSION-DATA:DATA-ID="com.example.t",URI="P(https://cdn.example.com/data.json)"'),
+        ("EXT-X-PART", '#EXT-X-PART:DURATION=0.33334,URI="part271.0.m4s",INDEPENDENT=YES',
+         '#EXT-X-PART:DURATION=0.33334,URI="P(https://cdn.example.com/live/main/part271.0.m4s)",INDEPENDENT=YES'),
+        ("EXT-X-PRELOAD-HINT", '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part273.1.m4s"',
+         '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="P(https://cdn.example.com/live/main/part273.1.m4s)"'),
+        ("EXT-X-RENDITION-REPORT", '#EXT-X-RENDITION-REPORT:URI="../1M/waitForMSN.php",LAST-MSN=273,LAST-PART=2',
+         '#EXT-X-RENDITION-REPORT:URI="P(https://cdn.example.com/live/1M/waitForMSN.php)",LAST-MSN=273,LAST-PART=2'),
+        ("EXT-X-CONTENT-STEERING", '#EXT-X-CONTENT-STEERING:SERVER-URI="/steer?v=1",PATHWAY-ID="CDN-A"',
+         '#EXT-X-CONTENT-STEERING:SERVER-URI="P(https://cdn.example.com/steer?v=1)",PATHWAY-ID="CDN-A"'),
+        ("interstitial asset URI", '#EXT-X-DATERANGE:ID="ad1",CLASS="com.apple.hls.interstitial",START-DATE="2020-01-02T21:55:44.000Z",X-ASSET-URI="ads/ad1.m3u8",X-RESUME-OFFSET=0',
+         '#EXT-X-DATERANGE:ID="ad1",CLASS="com.apple.hls.interstitial",START-DATE="2020-01-02T21:55:44.000Z",X-ASSET-URI="P(https://cdn.example.com/live/main/ads/ad1.m3u8)",X-RESUME-OFFSET=0'),
+        ("every URI attribute of a line", '#EXT-X-DATERANGE:ID="p",X-ASSET-LIST="list.json?a=1",X-URI="pre.m3u8",X-COM-OTHER="keep.ts"',
+         '#EXT-X-DATERANGE:ID="p",X-ASSET-LIST="P(https://cdn.example.com/live/main/list.json?a=1)",X-URI="P(https://cdn.example.com/live/main/pre.m3u8)",X-COM-OTHER="keep.ts"'),
+        ("DATERANGE without URIs", '#EXT-X-DATERANGE:ID="s",START-DATE="2020-01-01T00:00:00Z",SCTE35-OUT=0xFC30',
+         '#EXT-X-DATERANGE:ID="s",START-DATE="2020-01-01T00:00:00Z",SCTE35-OUT=0xFC30'),
+        ("data: key untouched", '#EXT-X-KEY:METHOD=AES-128,URI="data:text/plain;base64,AAECAwQFBgcICQoLDA0ODw=="',
+         '#EXT-X-KEY:METHOD=AES-128,URI="data:text/plain;base64,AAECAwQFBgcICQoLDA0ODw=="'),
+        ("skd: key untouched", '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key65",KEYFORMAT="com.apple.streamingkeydelivery"',
+         '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key65",KEYFORMAT="com.apple.streamingkeydelivery"'),
+        ("widevine data key untouched", '#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI="data:text/plain;base64,AAAA",KEYFORMAT="urn:uuid:edef8ba9"',
+         '#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI="data:text/plain;base64,AAAA",KEYFORMAT="urn:uuid:edef8ba9"'),
+        ("KEY NONE untouched", "#EXT-X-KEY:METHOD=NONE", "#EXT-X-KEY:METHOD=NONE"),
+        ("CRLF kept", "#EXTM3U\r\n#EXTINF:4,\r\nseg.ts\r\n#EXT-X-ENDLIST\r\n",
+         "#EXTM3U\r\n#EXTINF:4,\r\nP(https://cdn.example.com/live/main/seg.ts)\r\n#EXT-X-ENDLIST\r\n"),
+        ("BOM dropped (RFC 8216 4.1)", "\ufeff#EXTM3U\nseg.ts", "#EXTM3U\nP(https://cdn.example.com/live/main/seg.ts)"),
+        ("no final newline", "#EXTM3U\nseg.ts", "#EXTM3U\nP(https://cdn.example.com/live/main/seg.ts)"),
+        ("EXT-X-SKIP passes", "#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n#EXTINF:4,\ns9.ts",
+         "#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n#EXTINF:4,\nP(https://cdn.example.com/live/main/s9.ts)"),
+        ("unquoted URI value tolerated", "#EXT-X-MAP:URI=init.mp4", "#EXT-X-MAP:URI=P(https://cdn.example.com/live/main/init.mp4)"),
+        ("malformed attribute list left alone", '#EXT-X-KEY:METHOD=AES-128,URI="k.key',
+         '#EXT-X-KEY:METHOD=AES-128,URI="k.key'),
+        ("DEFINE NAME/VALUE substituted", '#EXT-X-DEFINE:NAME="cdn",VALUE="https://c2.example/p"\n{$cdn}/s.ts\n#EXT-X-MAP:URI="{$cdn}/init.mp4"',
+         '#EXT-X-DEFINE:NAME="cdn",VALUE="https://c2.example/p"\nP(https://c2.example/p/s.ts)\n#EXT-X-MAP:URI="P(https://c2.example/p/init.mp4)"'),
+        ("DEFINE QUERYPARAM substituted and made NAME/VALUE", '#EXT-X-DEFINE:QUERYPARAM="token"\nseg.ts?t={$token}',
+         '#EXT-X-DEFINE:NAME="token",VALUE="abc"\nP(https://cdn.example.com/live/main/seg.ts?t=abc)'),
+        ("DEFINE IMPORT left to the player, not encoded", '#EXT-X-DEFINE:IMPORT="auth"\nseg.ts?a={$auth}\n#EXT-X-KEY:METHOD=AES-128,URI="k.key?a={$auth}"',
+         '#EXT-X-DEFINE:IMPORT="auth"\nseg.ts?a={$auth}\n#EXT-X-KEY:METHOD=AES-128,URI="k.key?a={$auth}"'),
+        ("undefined reference left", "{$nope}/s.ts", "{$nope}/s.ts"),
+    ]
+
+    def test_cases(self):
+        for name, text, want in self.CASES:
+            with self.subTest(name):
+                self.assertEqual(hlsproxy.rewrite_playlist(text, BASE, P), want)
+
+    def test_every_uri_tag_is_covered(self):
+        covered = " ".join(text for _, text, _ in self.CASES)
+        for tag in hlsproxy.URI_ATTRIBUTE_TAGS:
+            self.assertIn("#%s:" % tag, covered)
+
+    def test_uris_resolve_against_the_final_url(self):
+        text = "#EXTM3U\nseg.ts\n"
+        self.assertEqual(hlsproxy.rewrite_playlist(text, "http://b.example/moved/i.m3u8", P),
+                         "#EXTM3U\nP(http://b.example/moved/seg.ts)\n")
+
+    def test_same_uri_same_rewrite(self):
+        # SESSION-KEY must stay equal to KEY; PRELOAD-HINT to the PART that replaces it.
+        text = ('#EXT-X-SESSION-KEY:METHOD=AES-128,URI="k.key"\n#EXT-X-KEY:METHOD=AES-128,URI="./k.key"\n'
+                '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p.1.m4s"\n#EXT-X-PART:DURATION=1,URI="p.1.m4s"\n')
+        out = hlsproxy.rewrite_playlist(text, BASE, lambda u: hlsproxy.make_proxy_url("http://x", u))
+        uris = re.findall(r'URI="([^"]*)"', out)
+        self.assertEqual(uris[0], uris[1])
+        self.assertEqual(uris[2], uris[3])
+
+    def test_corpus_keeps_every_non_uri_line(self):
+        for name, text in CORPUS.items():
+            with self.subTest(name):
+                out = hlsproxy.rewrite_playlist(text, BASE, P)
+                before, after = text.split("\n"), out.split("\n")
+                self.assertEqual(len(before), len(after))
+                for old, new in zip(before, after):
+                    if not old.strip() or (old.startswith("#") and "URI" not in old):
+                        self.assertEqual(old, new)
+                    elif not old.startswith("#"):
+                        self.assertEqual(new, P(hlsproxy._quote_url(
+                            __import__("urllib.parse").parse.urljoin(BASE, old.strip()))))
+                    else:
+                        self.assertEqual(re.sub(r'"P\([^)]*\)"', '"X"', new),
+                                         re.sub(r'([:,](?:URI|SERVER-URI|X-ASSET-URI|X-ASSET-LIST)=)"(?!data:|skd:)[^"]*"',
+                                                r'\1"X"', old))
+                self.assertNotIn("cdn.example.com/live/main/", out.replace("P(https://cdn.example.com/live/main/", ""))
+
+    def test_linear_on_a_large_playlist(self):
+        text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n" + "".join(
+            '#EXTINF:4,\n#EXT-X-PART:DURATION=1,URI="p%d.m4s"\ns%d.ts\n' % (i, i) for i in range(20000))
+        out = hlsproxy.rewrite_playlist(text, BASE, P)
+        self.assertEqual(out.count("P(https://"), 40000)
+
+
+class JsonDocumentTest(unittest.TestCase):
+    def test_steering_manifest(self):
+        manifest = {"VERSION": 1, "TTL": 300, "RELOAD-URI": "steer?session=1",
+                    "PATHWAY-PRIORITY": ["CDN-A", "CDN-B"],
+                    "PATHWAY-CLONES": [{"BASE-ID": "CDN-A", "ID": "CDN-C", "URI-REPLACEMENT": {
+                        "HOST": "c.example", "PER-VARIANT-URIS": {"v1": "https://c.example/v1.m3u8"}}}]}
+        out = json.loads(hlsproxy.rewrite_json_document(json.dumps(manifest), "https://s.example/a/steer", P))
+        self.assertEqual(out["RELOAD-URI"], "P(https://s.example/a/steer?session=1)")
+        self.assertEqual(out["PATHWAY-CLONES"][0]["URI-REPLACEMENT"]["PER-VARIANT-URIS"]["v1"],
+                         "P(https://c.example/v1.m3u8)")
+        self.assertEqual(out["PATHWAY-PRIORITY"], ["CDN-A", "CDN-B"])
+
+    def test_asset_list(self):
+        assets = {"ASSETS": [{"URI": "ads/1.m3u8", "DURATION": 15}, {"URI": "https://ads.example/2.m3u8", "DURATION": 5}]}
+        out = json.loads(hlsproxy.rewrite_json_document(json.dumps(assets), "https://a.example/l/list.json", P))
+        self.assertEqual([a["URI"] for a in out["ASSETS"]],
+                         ["P(https://a.example/l/ads/1.m3u8)", "P(https://ads.example/2.m3u8)"])
+        self.assertEqual([a["DURATION"] for a in out["ASSETS"]], [15, 5])
+
+    def test_other_json_is_left_alone(self):
+        for text in ['{"a": 1}', "[1, 2]", "not json", '{"ASSETS": 3}x']:
+            with self.subTest(text=text):
+                self.assertIsNone(hlsproxy.rewrite_json_document(text, BASE, P))
+
+
+class PlaylistMaxAgeTest(unittest.TestCase):
+    def test_table(self):
+        cases = [
+            ("live", "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n", 3),
+            ("live CRLF", "#EXTM3U\r\n#EXT-X-TARGETDURATION:10\r\n", 5),
+            ("LL-HLS", "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PART-INF:PART-TARGET=1.004\n", 0),
+            ("VOD", "#EXTM3U\n#EXT-X-TARGETDURATION:6\na.ts\n#EXT-X-ENDLIST\n", 300),
+            ("master", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", 300),
+        ]
+        for name, text, want in cases:
+            with self.subTest(name):
+                self.assertEqual(hlsproxy.playlist_max_age(text, 300), want)
+
+    def test_cache_control(self):
+        cc = hlsproxy._cache_control_for
+        self.assertEqual(cc(None, 3), "public, max-age=3")
+        self.assertEqual(cc("public, max-age=3600", 3), "public, max-age=3")
+        self.assertEqual(cc("max-age=1", 3), "public, max-age=1")
+        self.assertEqual(cc("private, max-age=60", 3), "private, max-age=3")
+        self.assertEqual(cc("no-store", 3), "no-store")
+
+
+# ---------------------------------------------------------------------------
+# Address guard
+# ---------------------------------------------------------------------------
+
+class AddressGuardTest(unittest.TestCase):
+    def test_refused(self):
+        for address in ["127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "192.168.1.1",
+                        "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255",
+                        "240.0.0.1", "::1", "::", "fe80::1", "fe80::1%eth0", "fc00::1", "ff02::1",
+                        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+                        "2002:7f00:1::", "2002:c0a8:101::1", "64:ff9b:1::1", "2001:db8::1",
+                        "::127.0.0.1", "198.18.0.1", "192.0.2.1"]:
+            with self.subTest(address=address):
+                self.assertRaises(hlsproxy.Forbidden, hlsproxy.check_address, address)
+
+    def test_allowed(self):
+        for address in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"]:
+            with self.subTest(address=address):
+                hlsproxy.check_address(address)  # no exception
+
+
+# ---------------------------------------------------------------------------
+# Integration: a real origin and a real proxy on loopback
+# ---------------------------------------------------------------------------
+
+SEGMENT = bytes(range(256)) * 40          # 10,240 bytes
+KEY = b"0123456789abcdef"
+INIT = b"\x00\x00\x00\x18ftypiso6" + b"\x00" * 12
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",DEFAULT=YES,URI="../audio/en/index.m3u8"
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",URI="subs/en.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=800000,AUDIO="aud",SUBTITLES="subs"
+video/index.m3u8?token=x
+"""
+
+VIDEO = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-TARGETDURATION:4
+#EXT-X-MAP:URI="init.mp4"
+#EXT-X-KEY:METHOD=AES-128,URI="/keys/k.key"
+#EXTINF:4,
+seg0.m4s
+#EXTINF:4,
+seg1.m4s?sig=a%2Fb
+#EXT-X-ENDLIST
+"""
+
+AUDIO = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na0.aac\n#EXT-X-ENDLIST\n"
+SUBS = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nen0.vtt\n#EXT-X-ENDLIST\n"
+LIVE = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:6,\nlive7.ts\n"
+
+
+class Origin(ThreadingHTTPServer):
+    """An HLS origin that sends no CORS headers and counts what it is asked."""
+
+    daemon_threads = True
+
+    def __init__(self, address=("127.0.0.1", 0)):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, OriginHandler)
+        self.hits = {}
+        self.requests = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()  # lets held responses finish at teardown
+        self.routes = {
+            "/stream/master": (200, "text/plain", MASTER.encode()),  # no .m3u8, no HLS type
+            "/stream/video/index.m3u8": (200, "application/vnd.apple.mpegurl", VIDEO.encode()),
+            "/stream/video/init.mp4": (200, "video/mp4", INIT),
+            "/stream/video/seg0.m4s": (200, None, SEGMENT),
+            "/stream/video/seg1.m4s": (200, "application/octet-stream", SEGMENT[::-1]),
+            "/keys/k.key": (200, "application/octet-stream", KEY),
+            "/audio/en/index.m3u8": (200, "application/x-mpegURL", AUDIO.encode()),
+            "/audio/en/a0.aac": (200, "audio/aac", SEGMENT[:1000]),
+            "/stream/subs/en.m3u8": (200, "audio/mpegurl", SUBS.encode()),
+            "/stream/subs/en0.vtt": (200, "text/plain", b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n"),
+            "/live": (200, "text/plain", LIVE.encode()),
+            "/html.m3u8": (200, "text/html", b"<html><body>not a playlist</body></html>\n"),
+            "/bom.m3u8": (200, None, b"\xef\xbb\xbf#EXTM3U\r\n#EXTINF:4,\r\nseg0.m4s\r\n"),
+        }
+
+    def handle_error(self, request, client_address):
+        pass  # a client (the proxy) that gave up is expected in these tests
+
+    def hit(self, path):
+        with self.lock:
+            self.hits[path] = self.hits.get(path, 0) + 1
+
+    def count(self, path):
+        with self.lock:
+            return self.hits.get(path, 0)
+
+    @property
+    def base(self):
+        host, port = self.server_address[:2]
+        return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+
+class OriginHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        self.server.hit(path)
+        with self.server.lock:
+            self.server.requests.append((self.path, dict(self.headers.items())))
+        route = self.server.routes.get(path)
+        special = getattr(self, "route_" + path.strip("/").replace("/", "_").replace(".", "_"), None)
+        if special:
+            return special()
+        if route is None:
+            return self.send_body(404, "text/plain", b"no such file\n")
+        status, content_type, body = route
+        self.send_body(status, content_type, body)
+
+    def send_body(self, status, content_type, body, headers=()):
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # -- special routes --------------------------------------------------------
+
+    def route_redirect(self):
+        self.send_response(302)
+        self.send_header("Location", "/stream/video/index.m3u8?token=x")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def route_loop(self):
+        self.send_response(302)
+        self.send_header("Location", "/loop")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def route_gzip_m3u8(self):
+        self.send_body(200, "application/vnd.apple.mpegurl", gzip.compress(VIDEO.encode()),
+                       [("Content-Encoding", "gzip")])
+
+    def route_deflate(self):
+        self.send_body(200, "text/plain", zlib.compress(VIDEO.encode()), [("Content-Encoding", "deflate")])
+
+    def route_gzip_ts(self):
+        self.send_body(200, "video/mp2t", gzip.compress(SEGMENT * 10), [("Content-Encoding", "gzip")])
+
+    def route_status_404(self):
+        self.send_body(404, "text/html", b"<h1>gone</h1>")
+
+    def route_status_500(self):
+        self.send_body(500, "text/html", b"<h1>oops</h1>")
+
+    def route_status_403(self):
+        self.send_body(403, "text/html", b"<h1>no</h1>")
+
+    def route_cookie_ts(self):
+        self.send_body(200, "video/mp2t", SEGMENT, [("Set-Cookie", "session=secret; Path=/"),
+                                                  ("Access-Control-Allow-Origin", "https://evil.example")])
+
+    def route_echo(self):
+        body = json.dumps(dict(self.headers.items())).encode()
+        self.send_body(200, "application/octet-stream", body)
+
+    def route_cached_live(self):
+        self.send_body(200, "application/vnd.apple.mpegurl", LIVE.encode(),
+                       [("Cache-Control", "public, max-age=3600"), ("ETag", '"v1"')])
+
+    def route_steer(self):
+        doc = {"VERSION": 1, "TTL": 10, "RELOAD-URI": "steer?again=1", "PATHWAY-PRIORITY": ["A"]}
+        self.send_body(200, "application/json", json.dumps(doc).encode())
+
+    def route_range_bin(self):
+        data = bytes(range(256)) * 4
+        match = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
+        if not match:
+            return self.send_body(200, "application/octet-stream", data, [("Accept-Ranges", "bytes")])
+        start = int(match.group(1))
+        end = int(match.group(2)) if match.group(2) else len(data) - 1
+        self.send_body(206, "application/octet-stream", data[start:end + 1],
+                       [("Accept-Ranges", "bytes"), ("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))])
+
+    def route_hold_ts(self):
+        """Sends half, then waits until the test releases it: streaming must not wait."""
+        half = SEGMENT * 10
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Length", str(2 * len(half)))
+        self.end_headers()
+        self.wfile.write(half)
+        self.wfile.flush()
+        self.server.release.wait(10)
+        self.wfile.write(half)
+
+    def route_chunked_ts(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in (SEGMENT[:5000], SEGMENT[5000:]):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def route_slow(self):
+        self.server.release.wait(10)
+        self.send_body(200, "text/plain", b"late")
+
+    def route_drop_ts(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(SEGMENT)
+        self.close_connection = True
+
+    def route_drop_m3u8(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(VIDEO.encode())
+        self.close_connection = True
+
+    def route_big_ts(self):
+        """50 MB, fast: for a client that hangs up half-way."""
+        block = SEGMENT * 100
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Length", str(len(block) * 50))
+        self.end_headers()
+        try:
+            for _ in range(50):
+                self.wfile.write(block)
+        except OSError:
+            self.close_connection = True
+
+
+def serve_in_thread(test, server):
+    """Serve ``server`` in a daemon thread; stop it at the end of ``test``."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+
+    def stop():
+        if hasattr(server, "release"):
+            server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    test.addCleanup(stop)
+    return server
+
+
+class ProxyTestCase(unittest.TestCase):
+    """An origin and a proxy (allow_private, since the origin is on loopback)."""
+
+    config = {}
+
+    def setUp(self):
+        self.origin = serve_in_thread(self, Origin())
+        self.proxy = self.start_proxy(**self.config)
+
+    def start_proxy(self, **overrides):
+        options = dict(host="127.0.0.1", port=0, allow_private=True, quiet=True)
+        options.update(overrides)
+        return serve_in_thread(self, hlsproxy.make_server(hlsproxy.Config(**options)))
+
+    def request(self, path, method="GET", headers=None, proxy=None, read=True):
+        proxy = proxy or self.proxy
+        host, port = proxy.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        body = response.read() if read else None
+        return response, body
+
+    def proxied(self, path):
+        """The /proxy?url= path for an origin path."""
+        return "/proxy?url=" + quote(self.origin.base + path, safe="")
+
+    def get(self, path, **kwargs):
+        return self.request(self.proxied(path), **kwargs)
+
+    @staticmethod
+    def local_path(url):
+        parts = urlsplit(url)
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+
+class ProxyFlowTest(ProxyTestCase):
+    def test_master_variant_segment_key_init_audio_subtitles(self):
+        response, body = self.get("/stream/master")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.getheader("Content-Type"), "application/vnd.apple.mpegurl")
+        master = body.decode()
+        self.assertNotIn(self.origin.base, master)
+        uris = re.findall(r'URI="([^"]+)"', master) + [l for l in master.splitlines() if l and not l.startswith("#")]
+        self.assertEqual(len(uris), 3)
+        audio_url, subs_url, video_url = uris
+        self.assertTrue(audio_url.endswith("/index.m3u8") and video_url.endswith("/index.m3u8"))
+        self.assertTrue(subs_url.endswith("/en.m3u8"))
+
+        _, audio = self.request(self.local_path(audio_url))
+        _, subs = self.request(self.local_path(subs_url))
+        response, video = self.request(self.local_path(video_url))
+        self.assertEqual(self.origin.requests[-1][0], "/stream/video/index.m3u8?token=x")
+        video = video.decode()
+        key_url = re.search(r'#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"', video).group(1)
+        init_url = re.search(r'#EXT-X-MAP:URI="([^"]+)"', video).group(1)
+        segments = [l for l in video.splitlines() if l and not l.startswith("#")]
+        fetched = {
+            "key": (self.request(self.local_path(key_url)), KEY),
+            "init": (self.request(self.local_path(init_url)), INIT),
+            "seg0": (self.request(self.local_path(segments[0])), SEGMENT),
+            "seg1": (self.request(self.local_path(segments[1])), SEGMENT[::-1]),
+            "audio": (self.request(self.local_path(
+                [l for l in audio.decode().splitlines() if not l.startswith("#")][0])), SEGMENT[:1000]),
+            "subs": (self.request(self.local_path(
+                [l for l in subs.decode().splitlines() if not l.startswith("#")][0])), None),
+        }
+        for name, ((response, body), want) in fetched.items():
+            with self.subTest(name):
+                self.assertEqual(response.status, 200)
+                self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+                if want is not None:
+                    self.assertEqual(body, want)
+        self.assertEqual(self.origin.requests[-3][0], "/stream/video/seg1.m4s?sig=a%2Fb")
+        self.assertTrue(segments[0].endswith("/seg0.m4s"))
+        # Content types: kept, or inferred from the extension when missing or octet-stream.
+        self.assertEqual(fetched["seg0"][0][0].getheader("Content-Type"), "video/iso.segment")
+        self.assertEqual(fetched["seg1"][0][0].getheader("Content-Type"), "video/iso.segment")
+        self.assertEqual(fetched["init"][0][0].getheader("Content-Type"), "video/mp4")
+        self.assertEqual(fetched["subs"][0][0].getheader("Content-Type"), "text/vtt")
+
+    def test_playlist_by_content_not_by_suffix(self):
+        response, body = self.get("/live")
+        self.assertEqual(response.status, 200)
+        self.assertIn(b"/p/", body)
+        response, body = self.get("/html.m3u8")
+        self.assertEqual(body, b"<html><body>not a playlist</body></html>\n")
+        self.assertEqual(response.getheader("Content-Type"), "text/html")
+
+    def test_redirect_resolves_against_the_final_url(self):
+        response, body = self.get("/redirect")
+        self.assertEqual(response.status, 200)
+        segment = [l for l in body.decode().splitlines() if l and not l.startswith("#")][0]
+        self.assertEqual(hlsproxy.parse_proxy_path(self.local_path(segment)).url,
+                         self.origin.base + "/stream/video/seg0.m4s")
+
+    def test_redirect_loop_is_a_502(self):
+        response, body = self.get("/loop")
+        self.assertEqual(response.status, 502)
+        self.assertEqual(self.origin.count("/loop"), hlsproxy.MAX_REDIRECTS + 1)
+
+    def test_compressed_playlists_are_decoded(self):
+        for path in ("/gzip.m3u8", "/deflate"):
+            with self.subTest(path):
+                response, body = self.get(path)
+                self.assertEqual(response.status, 200)
+                self.assertIsNone(response.getheader("Content-Encoding"))
+                self.assertTrue(body.startswith(b"#EXTM3U\n#EXT-X-VERSION:6\n"), body[:40])
+                self.assertEqual(body.count(b"/p/"), 4)
+
+    def test_compressed_media_is_decoded_while_streaming(self):
+        response, body = self.get("/gzip.ts")
+        self.assertEqual(body, SEGMENT * 10)
+        self.assertIsNone(response.getheader("Content-Encoding"))
+        self.assertEqual(response.getheader("Transfer-Encoding"), "chunked")
+
+    def test_bom_and_crlf(self):
+        response, body = self.get("/bom.m3u8")
+        self.assertTrue(body.startswith(b"#EXTM3U\r\n#EXTINF:4,\r\nhttp://"))
+        self.assertTrue(body.endswith(b"/seg0.m4s\r\n"))
+
+    def test_range(self):
+        response, body = self.get("/range.bin", headers={"Range": "bytes=10-19"})
+        self.assertEqual(response.status, 206)
+        self.assertEqual(body, bytes(range(10, 20)))
+        self.assertEqual(response.getheader("Content-Range"), "bytes 10-19/1024")
+        self.assertEqual(response.getheader("Accept-Ranges"), "bytes")
+        self.assertEqual(response.getheader("Content-Length"), "10")
+        self.assertEqual(self.origin.requests[-1][1].get("Range"), "bytes=10-19")
+
+    def test_head(self):
+        response, body = self.get("/stream/video/seg0.m4s", method="HEAD")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(body, b"")
+        self.assertEqual(response.getheader("Content-Length"), str(len(SEGMENT)))
+        response, body = self.get("/stream/video/index.m3u8", method="HEAD")
+        self.assertEqual(body, b"")
+        _, full = self.get("/stream/video/index.m3u8")
+        self.assertEqual(response.getheader("Content-Length"), str(len(full)))
+
+    def test_keep_alive(self):
+        host, port = self.proxy.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        self.addCleanup(connection.close)
+        sockets = set()
+        for path in ("/stream/video/seg0.m4s", "/stream/master", "/chunked.ts", "/gzip.ts",
+                     "/nope", "/keys/k.key"):
+            connection.request("GET", self.proxied(path))
+            response = connection.getresponse()
+            response.read()
+            self.assertFalse(response.will_close, path)
+            sockets.add(id(connection.sock))
+        self.assertEqual(len(sockets), 1, "the proxy closed a keep-alive connection")
+
+    def test_chunked_upstream(self):
+        response, body = self.get("/chunked.ts")
+        self.assertEqual(body, SEGMENT)
+
+    def test_streaming_first_bytes_before_the_upstream_ends(self):
+        response, _ = self.get("/hold.ts", read=False)
+        self.assertEqual(response.status, 200)
+        half = len(SEGMENT) * 10
+        first = response.read(half)  # would time out if the proxy buffered the body
+        self.assertEqual(first, (SEGMENT * 10))
+        self.assertFalse(self.origin.release.is_set())
+        self.origin.release.set()
+        self.assertEqual(response.read(), SEGMENT * 10)
+
+    def test_cookies_do_not_cross(self):
+        response, body = self.get("/cookie.ts", headers={"Cookie": "proxy_session=1"})
+        self.assertIsNone(response.getheader("Set-Cookie"))
+        self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+        response, body = self.get("/echo", headers={"Cookie": "a=b", "Origin": "https://page.example",
+                                                    "Referer": "https://page.example/x", "User-Agent": "TestPlayer/1",
+                                                    "X-Playback-Session-Id": "s1", "Authorization": "Basic x"})
+        sent = {k.lower(): v for k, v in json.loads(body).items()}
+        for name in ("cookie", "origin", "referer", "authorization"):
+            self.assertNotIn(name, sent)
+        self.assertEqual(sent["user-agent"], "TestPlayer/1")
+        self.assertEqual(sent["x-playback-session-id"], "s1")
+
+    def test_live_playlist_cache_control(self):
+        response, _ = self.get("/cached_live")
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=3")
+        self.assertIsNone(response.getheader("ETag"))
+        response, _ = self.get("/stream/master")
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=300")
+
+    def test_steering_manifest_through_the_proxy(self):
+        response, body = self.get("/steer")
+        doc = json.loads(body)
+        self.assertEqual(hlsproxy.parse_proxy_path(self.local_path(doc["RELOAD-URI"])).url,
+                         self.origin.base + "/steer?again=1")
+
+    def test_player_query_reaches_the_origin(self):
+        _, body = self.get("/live")
+        uri = [l for l in body.decode().splitlines() if l and not l.startswith("#")][0]
+        playlist_path = hlsproxy.make_proxy_url("", self.origin.base + "/live?id=7")
+        self.request(playlist_path + "?_HLS_msn=8&_HLS_part=0")
+        self.assertEqual(self.origin.requests[-1][0], "/live?id=7&_HLS_msn=8&_HLS_part=0")
+        self.assertTrue(uri.endswith("/live7.ts"))
+
+    def test_two_servers_side_by_side(self):
+        other = self.start_proxy(public_url="https://other.example/base")
+        _, mine = self.get("/stream/master")
+        _, theirs = self.request(self.proxied("/stream/master"), proxy=other)
+        self.assertIn(b"http://127.0.0.1:%d/p/" % self.proxy.server_address[1], mine)
+        self.assertIn(b"https://other.example/base/p/", theirs)
+        response, _ = self.request(self.local_path(
+            [l for l in theirs.decode().splitlines() if l.startswith("https://")][0]), proxy=other)
+        self.assertEqual(response.status, 200)
+
+
+class CorsTest(ProxyTestCase):
+    def test_every_answer_carries_cors(self):
+        for path in [self.proxied("/stream/master"), self.proxied("/stream/video/seg0.m4s"),
+                     self.proxied("/status/404"), "/proxy", "/nowhere", "/"]:
+            with self.subTest(path=path):
+                response, _ = self.request(path, headers={"Origin": "https://page.example"})
+                self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+                exposed = response.getheader("Access-Control-Expose-Headers")
+                for name in ("Age", "Content-Length", "Content-Range", "Accept-Ranges", "Date"):
+                    self.assertIn(name, exposed)
+        self.assertEqual(self.origin.count("/status/404"), 1)
+
+    def test_upstream_cors_headers_are_not_passed(self):
+        response, _ = self.get("/cookie.ts", headers={"Origin": "https://page.example"})
+        self.assertEqual(response.getheaders().count(("Access-Control-Allow-Origin", "*")), 1)
+
+    def test_preflight_is_answered_locally(self):
+        response, body = self.request(self.proxied("/stream/master"), method="OPTIONS", headers={
+            "Origin": "https://page.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range, x-playback-session-id"})
+        self.assertEqual(response.status, 204)
+        self.assertEqual(body, b"")
+        self.assertEqual(response.getheader("Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS")
+        self.assertEqual(response.getheader("Access-Control-Allow-Headers"), "range, x-playback-session-id")
+        self.assertEqual(response.getheader("Access-Control-Max-Age"), "86400")
+        self.assertEqual(self.origin.count("/stream/master"), 0)
+
+    def test_allowed_origins(self):
+        proxy = self.start_proxy(allow_origins=("https://a.example", "https://b.example"))
+        response, _ = self.request(self.proxied("/keys/k.key"), proxy=proxy, headers={"Origin": "https://b.example"})
+        self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "https://b.example")
+        self.assertEqual(response.getheader("Vary"), "Origin")
+        response, _ = self.request(self.proxied("/keys/k.key"), proxy=proxy, headers={"Origin": "https://c.example"})
+        self.assertIsNone(response.getheader("Access-Control-Allow-Origin"))
+        self.assertEqual(response.getheader("Vary"), "Origin")
+
+    def test_credentials_never_with_a_star(self):
+        proxy = self.start_proxy(allow_credentials=True)
+        for path in (self.proxied("/keys/k.key"), "/proxy"):
+            response, _ = self.request(path, proxy=proxy, headers={"Origin": "https://a.example"})
+            self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "https://a.example")
+            self.assertEqual(response.getheader("Access-Control-Allow-Credentials"), "true")
+            self.assertEqual(response.getheader("Vary"), "Origin")
+        response, _ = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+        self.assertIsNone(response.getheader("Access-Control-Allow-Origin"))
+
+
+class ErrorTest(ProxyTestCase):
+    config = {"timeout": 0.5}
+
+    def assertOneLineError(self, response, body, status, reason):
+        self.assertEqual(response.status, status)
+        self.assertEqual(response.getheader("Content-Type"), "text/plain; charset=utf-8")
+        self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+        self.assertEqual(response.getheader("Cache-Control"), "no-store")
+        text = body.decode()
+        self.assertEqual(text.count("\n"), 1, text)
+        self.assertIn(reason, text)
+        self.assertNotIn("Traceback", text)
+
+    def test_statuses(self):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+        closed.close()
+        cases = [
+            ("/proxy", 400, "missing url"),
+            ("/proxy?url=ftp%3A%2F%2F127.0.0.1%2Fa", 400, "http:// or https://"),
+            ("/proxy?url=not-a-url", 400, "http:// or https://"),
+            ("/p/%%%/x.ts", 400, "malformed"),
+            ("/proxy?url=" + quote("http://127.0.0.1:%d/x.m3u8" % closed_port, safe=""), 502, "unreachable"),
+            ("/proxy?url=" + quote("http://no-such-host.invalid/x.m3u8", safe=""), 502, "cannot resolve"),
+            (self.proxied("/slow"), 504, "timed out"),
+            (self.proxied("/status/404"), 404, "upstream answered 404"),
+            (self.proxied("/status/403"), 403, "upstream answered 403"),
+            (self.proxied("/status/500"), 500, "upstream answered 500"),
+            (self.proxied("/drop.m3u8"), 502, "ended early"),
+            ("/elsewhere", 404, "no such path"),
+        ]
+        for path, status, reason in cases:
+            with self.subTest(path=path):
+                response, body = self.request(path)
+                self.assertOneLineError(response, body, status, reason)
+
+    def test_bad_request_line_and_method(self):
+        response, body = self.request(self.proxied("/keys/k.key"), method="POST")
+        self.assertOneLineError(response, body, 501, "Unsupported method")
+        with socket.create_connection(self.proxy.server_address[:2], timeout=10) as raw:
+            raw.sendall(b"GET /proxy?url=a b c HTTP/1.1\r\nHost: x\r\n\r\n")
+            response = http.client.HTTPResponse(raw)
+            response.begin()
+            body = response.read()
+        self.assertOneLineError(response, body, 400, "Bad request")
+
+    def test_media_cut_short_is_not_presented_whole(self):
+        response, _ = self.get("/drop.ts", read=False)
+        self.assertEqual(response.status, 200)
+        with self.assertRaises(http.client.IncompleteRead):
+            response.read()
+
+    def test_client_hang_up_logs_no_traceback(self):
+        records = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = records.append
+        logger = logging.getLogger("hlsproxy")
+        logger.addHandler(handler)
+        old_level = logger.level
+        logger.setLevel(logging.DEBUG)
+        self.addCleanup(logger.removeHandler, handler)
+        self.addCleanup(logger.setLevel, old_level)
+
+        host, port = self.proxy.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection.request("GET", self.proxied("/big.ts"))
+        connection.getresponse().read(65536)
+        connection.close()  # hang up with ~50 MB still to come
+        wait_for(lambda: any("went away" in r.getMessage() for r in records))
+        self.assertEqual([r for r in records if r.levelno >= logging.WARNING or r.exc_info], [])
+        response, body = self.get("/keys/k.key")  # still serving
+        self.assertEqual(body, KEY)
+
+
+class PrivateAddressTest(ProxyTestCase):
+    config = {"allow_private": False}
+
+    def test_loopback_in_every_spelling_is_refused_before_connecting(self):
+        port = self.origin.server_address[1]
+        for host in ["127.0.0.1", "127.1", "0x7f000001", "2130706433", "017700000001",
+                     "localhost", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"]:
+            with self.subTest(host=host):
+                response, body = self.request("/proxy?url=" + quote("http://%s:%d/keys/k.key" % (host, port), safe=""))
+                self.assertEqual(response.status, 403)
+                self.assertIn(b"--allow-private", body)
+        self.assertEqual(self.origin.hits, {})
+
+    def test_allowed_with_the_flag(self):
+        proxy = self.start_proxy(allow_private=True)
+        response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+        self.assertEqual(body, KEY)
+
+    def test_every_redirect_hop_is_checked(self):
+        # Let the first connection through, as if the origin were public; the
+        # redirect it answers must be judged again and refused.
+        calls = []
+
+        def check(address):
+            calls.append(address)
+            if len(calls) > 1:
+                raise hlsproxy.Forbidden("upstream address %s is not public" % address)
+        with mock.patch.object(hlsproxy, "check_address", side_effect=check):
+            response, body = self.get("/redirect")
+        self.assertEqual(response.status, 403)
+        self.assertEqual(self.origin.count("/redirect"), 1)
+        self.assertEqual(self.origin.count("/stream/video/index.m3u8"), 0)
+        self.assertEqual(len(calls), 2)
+
+
+class ConfiguredHeadersTest(ProxyTestCase):
+    config = {"headers": (("Referer", "https://global.example/"), ("X-Api", "1"))}
+
+    def test_global_and_per_url_headers(self):
+        _, body = self.get("/echo")
+        sent = json.loads(body)
+        self.assertEqual((sent["Referer"], sent["X-Api"]), ("https://global.example/", "1"))
+        _, body = self.request(self.proxied("/echo") + "&referer=" + quote("https://url.example/"))
+        self.assertEqual(json.loads(body)["Referer"], "https://url.example/")
+
+    def test_per_url_headers_are_inherited_by_rewritten_uris(self):
+        _, body = self.request(self.proxied("/stream/master") + "&referer=" + quote("https://r.example/"))
+        variant = [l for l in body.decode().splitlines() if l.startswith("http")][0]
+        _, body = self.request(self.local_path(variant))
+        key = re.search(r'URI="(http[^"]+k\.key)"', body.decode()).group(1)
+        self.request(self.local_path(key))
+        self.assertEqual(self.origin.requests[-1][0], "/keys/k.key")
+        self.assertEqual(self.origin.requests[-1][1]["Referer"], "https://r.example/")
+
+
+# ---------------------------------------------------------------------------
+# Command line, in a subprocess
+# ---------------------------------------------------------------------------
+
+class MainTest(unittest.TestCase):
+    def start(self, *args):
+        process = subprocess.Popen([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--port", "0"] + list(args),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+        def stop():
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+            process.stdout.close()
+            process.stderr.close()
+        self.addCleanup(stop)
+        line = process.stdout.readline()
+        match = re.match(r"hlsproxy \S+ serving on (http://127\.0\.0\.1:(\d+))/ - play \1/proxy\?url=", line)
+        self.assertTrue(match, line)
+        return process, int(match.group(2))
+
+    def test_first_line_says_where(self):
+        process, port = self.start("--quiet")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/proxy?url=" + quote("http://127.0.0.1:1/x", safe=""))
+        self.assertEqual(connection.getresponse().status, 403)  # private, no flag
+
+    def test_version_and_help(self):
+        out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--help"],
+                             stdout=subprocess.PIPE, timeout=30, universal_newlines=True).stdout
+        for flag in ("--host", "--port", "--public-url", "--allow-private", "--allow-origin",
+                     "--allow-credentials", "--header", "--timeout", "--quiet"):
+            self.assertIn(flag, out)
+        self.assertIn("default: 127.0.0.1", out)
+
+    def test_port_in_use_is_a_clear_error(self):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        self.addCleanup(taken.close)
+        out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--port",
+                              str(taken.getsockname()[1])], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=30, universal_newlines=True)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("cannot listen", out.stderr)
+        self.assertNotIn("Traceback", out.stderr)
+
+    @unittest.skipUnless(os.path.exists("/proc/self/status"), "reads peak RSS from /proc (Linux)")
+    def test_a_large_body_streams_with_flat_memory(self):
+        size = 256 * 1024 * 1024
+
+        class Big(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                block = b"\x47" * (1024 * 1024)
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                try:
+                    for _ in range(size // len(block)):
+                        self.wfile.write(block)
+                except OSError:
+                    pass
+
+        origin = serve_in_thread(self, ThreadingHTTPServer(("127.0.0.1", 0), Big))
+        process, port = self.start("--allow-private", "--quiet")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/proxy?url=" + quote("http://127.0.0.1:%d/big.ts" % origin.server_address[1], safe=""))
+        response = connection.getresponse()
+        received = 0
+        while True:
+            chunk = response.read(1024 * 1024)
+            if not chunk:
+                break
+            received += len(chunk)
+        self.assertEqual(received, size)
+        with open("/proc/%d/status" % process.pid) as status:
+            peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status.read()).group(1))
+        self.assertLess(peak_kb, 64 * 1024, "peak RSS %d kB for a %d MB body" % (peak_kb, size >> 20))
+
+
+# ---------------------------------------------------------------------------
+# Corpus: playlists in the shapes real servers write (RFC 8216 section 8,
+# draft-pantos-hls-rfc8216bis examples, Apple's and common packagers' output)
+# ---------------------------------------------------------------------------
+
+CORPUS = {
+    "rfc simple media": """#EXTM3U
+#EXT-X-TARGETDURATION:10
+#EXT-X-VERSION:3
+#EXTINF:9.009,
+http://media.example.com/first.ts
+#EXTINF:9.009,
+http://media.example.com/second.ts
+#EXTINF:3.003,
+http://media.example.com/third.ts
+#EXT-X-ENDLIST
+""",
+    "rfc encrypted live": """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-MEDIA-SEQUENCE:7794
+#EXT-X-TARGETDURATION:15
+
+#EXT-X-KEY:METHOD=AES-128,URI="https://priv.example.com/key.php?r=52"
+
+#EXTINF:2.833,
+http://media.example.com/fileSequence52-A.ts
+#EXTINF:15.0,
+http://media.example.com/fileSequence52-B.ts
+
+#EXT-X-KEY:METHOD=AES-128,URI="https://priv.example.com/key.php?r=53"
+
+#EXTINF:15.0,
+http://media.example.com/fileSequence53-A.ts
+""",
+    "rfc master with alternates": """#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",LANGUAGE="en",NAME="English",AUTOSELECT=YES,DEFAULT=YES,URI="main/english-audio.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",LANGUAGE="de",NAME="Deutsch",AUTOSELECT=YES,DEFAULT=NO,URI="main/german-audio.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",LANGUAGE="en",NAME="Commentary",AUTOSELECT=NO,DEFAULT=NO,URI="commentary/audio-only.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS="...",AUDIO="aac"
+low/video-only.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2560000,CODECS="...",AUDIO="aac"
+mid/video-only.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=7680000,CODECS="...",AUDIO="aac"
+hi/video-only.m3u8
+#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=86000,URI="low/iframe.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=65000,CODECS="mp4a.40.5",AUDIO="aac"
+main/english-audio.m3u8
+""",
+    "ll-hls": """#EXTM3U
+#EXT-X-TARGETDURATION:4
+#EXT-X-VERSION:6
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.0,CAN-SKIP-UNTIL=12.0
+#EXT-X-PART-INF:PART-TARGET=0.33334
+#EXT-X-MEDIA-SEQUENCE:266
+#EXT-X-PROGRAM-DATE-TIME:2019-02-14T02:13:36.106Z
+#EXT-X-MAP:URI="init.mp4"
+#EXTINF:4.00008,
+fileSequence266.mp4
+#EXTINF:4.00008,
+fileSequence267.mp4
+#EXT-X-PART:DURATION=0.33334,URI="filePart271.0.mp4"
+#EXT-X-PART:DURATION=0.33334,URI="filePart271.1.mp4"
+#EXT-X-PART:DURATION=0.33334,URI="filePart271.2.mp4",INDEPENDENT=YES
+#EXTINF:4.00008,
+fileSequence271.mp4
+#EXT-X-PROGRAM-DATE-TIME:2019-02-14T02:14:00.106Z
+#EXT-X-PART:DURATION=0.33334,URI="filePart272.a.mp4"
+#EXT-X-PART:DURATION=0.33334,URI="filePart272.b.mp4",BYTERANGE="20000@0"
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="filePart273.4.mp4"
+
+#EXT-X-RENDITION-REPORT:URI="../1M/waitForMSN.php",LAST-MSN=273,LAST-PART=2
+#EXT-X-RENDITION-REPORT:URI="../4M/waitForMSN.php",LAST-MSN=273,LAST-PART=1
+""",
+    "byte ranges, discontinuity, daterange": """#EXTM3U
+#EXT-X-VERSION:4
+#EXT-X-TARGETDURATION:6
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXTINF:6.0,
+#EXT-X-BYTERANGE:1316000@0
+main.ts
+#EXTINF:6.0,
+#EXT-X-BYTERANGE:1316000
+main.ts
+#EXT-X-DISCONTINUITY
+#EXT-X-DATERANGE:ID="ad-1",START-DATE="2024-01-01T00:00:00Z",DURATION=15,SCTE35-OUT=0xFC002F
+#EXT-X-CUE-OUT:DURATION=15
+#EXTINF:5.0,title="ad, part 1"
+https://ads.example.net/spot/1.ts?cb=123
+#EXT-X-CUE-IN
+#EXT-X-GAP
+#EXTINF:6.0,
+gap.ts
+#EXT-X-ENDLIST
+""",
+    "steering, session data, interstitial": """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-CONTENT-STEERING:SERVER-URI="/steering?video=00012",PATHWAY-ID="CDN-A"
+#EXT-X-SESSION-DATA:DATA-ID="com.example.lyrics",URI="lyrics.json"
+#EXT-X-SESSION-DATA:DATA-ID="com.example.title",LANGUAGE="en",VALUE="This is an example"
+#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI="skd://twelve",KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"
+#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS="avc1.64001f,mp4a.40.2",PATHWAY-ID="CDN-A",STABLE-VARIANT-ID="v1"
+https://a.example.com/content/main.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS="avc1.64001f,mp4a.40.2",PATHWAY-ID="CDN-B",STABLE-VARIANT-ID="v1"
+https://b.example.com/content/main.m3u8
+#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=12000,RESOLUTION=320x180,CODECS="jpeg",URI="thumbs/320.m3u8"
+""",
+}
+
+
+if __name__ == "__main__":
+    unittest.main()

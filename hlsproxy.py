@@ -289,7 +289,7 @@ def _argument_parser() -> argparse.ArgumentParser:
         try:
             return parse_header_line(text)
         except BadRequest as error:
-            raise argparse.ArgumentTypeError(error.reason)
+            raise argparse.ArgumentTypeError(error.reason) from None
 
     def public_url(text: str) -> str:
         parts = urlsplit(text.strip())
@@ -400,13 +400,13 @@ def validate_upstream_url(url: str) -> str:
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise BadRequest("url has an invalid port")
+        raise BadRequest("url has an invalid port") from None
     if not host:
         raise BadRequest("url has no host")
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise BadRequest("url has an invalid host name")
+        raise BadRequest("url has an invalid host name") from None
     netloc = "[%s]" % host if ":" in host else host
     if port is not None:
         netloc += ":%d" % port
@@ -427,7 +427,7 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
     try:
         payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise BadRequest("malformed proxy URL")
+        raise BadRequest("malformed proxy URL") from None
     url, _, encoded_options = payload.partition("\n")
     options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
     for name, value in options:
@@ -740,7 +740,7 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror))
+        raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror)) from None
     if not allow_private:
         for info in infos:
             check_address(info[4][0])
@@ -853,19 +853,19 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
     except urllib.error.HTTPError as error:
         error.close()
         if error.code < 400:
-            raise UpstreamError("upstream redirect failed: %s" % error.reason)
-        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code)
+            raise UpstreamError("upstream redirect failed: %s" % error.reason) from None
+        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code) from None
     except urllib.error.URLError as error:
         reason = error.reason
         if isinstance(reason, HlsProxyError):
-            raise reason
+            raise reason from None
         if isinstance(reason, socket.timeout):
-            raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
-        raise UpstreamError("upstream unreachable: %s" % (getattr(reason, "strerror", None) or reason))
+            raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
+        raise UpstreamError("upstream unreachable: %s" % (getattr(reason, "strerror", None) or reason)) from None
     except socket.timeout:
-        raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
+        raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
     except (OSError, http.client.HTTPException) as error:
-        raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,))
+        raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,)) from None
 
 
 class UpstreamBody:
@@ -894,10 +894,10 @@ class UpstreamBody:
                     return chunk
             return b""
         except socket.timeout:
-            raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
+            raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT) from None
         except (OSError, http.client.HTTPException):
             self.truncated = True
-            raise UpstreamError("upstream body ended early")
+            raise UpstreamError("upstream body ended early") from None
 
     def _read_raw(self, n: int) -> bytes:
         inflater = self._inflater
@@ -920,7 +920,7 @@ class UpstreamBody:
                 self._raw_deflate = False
                 self._inflater = zlib.decompressobj(-15)
                 return self._inflate(data, n)
-            raise UpstreamError("upstream sent a corrupt %s body" % "compressed")
+            raise UpstreamError("upstream sent a corrupt compressed body") from None
 
     def read_all(self, limit: int, head: bytes = b"") -> bytes:
         """Read the whole body (after ``head``), refusing more than ``limit`` bytes."""

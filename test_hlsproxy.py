@@ -96,7 +96,8 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(hlsproxy.Config.from_args([]), config)
 
     def test_is_frozen(self):
-        with self.assertRaises(Exception):
+        import dataclasses
+        with self.assertRaises(dataclasses.FrozenInstanceError):
             hlsproxy.Config().port = 1
 
     def test_flags(self):
@@ -630,6 +631,15 @@ class OriginHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self.wfile.write(b"0\r\n\r\n")
 
+    def route_ll(self):
+        """An LL-HLS playlist; a blocking reload (_HLS_msn) is held 1.5 s, as a server
+        waiting for the next segment would."""
+        if "_HLS_msn=" in self.path:
+            self.server.release.wait(1.5)
+        self.send_body(200, "application/vnd.apple.mpegurl",
+                       b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"
+                       b"#EXTINF:1,\nll1.ts\n")
+
     def route_slow(self):
         self.server.release.wait(10)
         self.send_body(200, "text/plain", b"late")
@@ -838,6 +848,42 @@ class ProxyFlowTest(ProxyTestCase):
         response, body = self.get("/chunked.ts")
         self.assertEqual(body, SEGMENT)
 
+    def test_http10_client_gets_a_close_delimited_body(self):
+        with socket.create_connection(self.proxy.server_address[:2], timeout=10) as raw:
+            raw.sendall(("GET %s HTTP/1.0\r\n\r\n" % self.proxied("/chunked.ts")).encode())
+            data = b""
+            for _ in range(1000):
+                piece = raw.recv(65536)
+                if not piece:
+                    break
+                data += piece
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertNotIn(b"chunked", head.lower())
+        self.assertEqual(body, SEGMENT)
+
+    def test_listens_on_ipv6_loopback(self):
+        try:
+            proxy = self.start_proxy(host="::1")
+        except OSError as error:
+            self.skipTest("no IPv6 loopback here: %s" % error)
+        response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+        self.assertEqual(body, KEY)
+        self.assertTrue(proxy.url.startswith("http://[::1]:"))
+
+    def test_resolves_once_and_connects_to_the_address_it_judged(self):
+        port = self.origin.server_address[1]
+        real = socket.getaddrinfo
+        lookups = []
+
+        def fake_getaddrinfo(host, *args, **kwargs):
+            lookups.append(host)
+            return real("127.0.0.1" if host == "origin.test" else host, *args, **kwargs)
+        with mock.patch.object(hlsproxy.socket, "getaddrinfo", side_effect=fake_getaddrinfo):
+            response, body = self.request("/proxy?url=" + quote("http://origin.test:%d/keys/k.key" % port, safe=""))
+        self.assertEqual(body, KEY)
+        self.assertEqual([h for h in lookups if h != "127.0.0.1"], ["origin.test"])  # not re-resolved
+        self.assertEqual(self.origin.requests[-1][1]["Host"], "origin.test:%d" % port)
+
     def test_streaming_first_bytes_before_the_upstream_ends(self):
         response, _ = self.get("/hold.ts", read=False)
         self.assertEqual(response.status, 200)
@@ -976,6 +1022,17 @@ class ErrorTest(ProxyTestCase):
             with self.subTest(path=path):
                 response, body = self.request(path)
                 self.assertOneLineError(response, body, status, reason)
+
+    def test_blocking_reload_may_outlast_the_timeout(self):
+        # timeout is 0.5 s here; a blocking reload may take ~3 target durations (3 s).
+        playlist = hlsproxy.make_proxy_url("", self.origin.base + "/ll")
+        response, _ = self.request(playlist)
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=0")
+        started = time.monotonic()
+        response, body = self.request(playlist + "?_HLS_msn=2&_HLS_part=0")
+        self.assertEqual(response.status, 200, body)
+        self.assertGreaterEqual(time.monotonic() - started, 1.4)
+        self.assertEqual(self.origin.requests[-1][0], "/ll?_HLS_msn=2&_HLS_part=0")
 
     def test_bad_request_line_and_method(self):
         response, body = self.request(self.proxied("/keys/k.key"), method="POST")

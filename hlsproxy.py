@@ -954,6 +954,12 @@ def sniff(body: UpstreamBody, content_type: Optional[str]) -> Tuple[bool, bytes]
         head += chunk
 
 
+def _is_whole_range(response) -> bool:
+    """True when a 206 answer carries the whole entity (``bytes 0-N/N+1``)."""
+    match = re.match(r"\s*bytes\s+0-(\d+)/(\d+)\s*$", response.headers.get("Content-Range") or "")
+    return bool(match) and int(match.group(1)) + 1 == int(match.group(2))
+
+
 def _is_json(content_type: Optional[str], head: bytes) -> bool:
     """True for a JSON body: said so, or an untyped body that starts like an object.
 
@@ -1075,20 +1081,30 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return self.path[len(prefix):]
         return self.path
 
-    def _proxy(self, target: ProxyTarget) -> None:
-        """Fetch the target, then relay it: rewritten if a playlist, streamed if not."""
-        config = self.server.config
-        headers = upstream_request_headers(config, target, list(self.headers.items()))
+    def _proxy(self, target: ProxyTarget, whole: bool = False) -> None:
+        """Fetch the target, then relay it: rewritten if a playlist, streamed if not.
+
+        ``whole`` drops the client's Range: a playlist or JSON document is rewritten
+        whole, and answered 200, which a client that asked for a range must accept
+        (RFC 9110 section 14.2). ffmpeg and VLC ask for ``bytes=0-`` on everything.
+        """
+        client_headers = [(name, value) for name, value in self.headers.items()
+                          if not (whole and name.lower() in ("range", "if-range"))]
+        headers = upstream_request_headers(self.server.config, target, client_headers)
         response = open_upstream(self.server.opener, target.url, headers, self._timeout_for(target))
         body = UpstreamBody(response)
         try:
             content_type = response.headers.get("Content-Type")
-            playlist, head = (False, b"")
-            if response.status == HTTPStatus.OK:
+            document, head = False, b""
+            if response.status in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
                 playlist, head = sniff(body, content_type)
-            if playlist:
+                document = playlist or _is_json(content_type, head)
+            if document and response.status == HTTPStatus.PARTIAL_CONTENT and not _is_whole_range(response):
+                body.close()
+                return self._proxy(target, whole=True)  # a part of a playlist cannot be rewritten
+            if document and playlist:
                 self._relay_playlist(target, response, body, head)
-            elif response.status == HTTPStatus.OK and _is_json(content_type, head):
+            elif document:
                 self._relay_json(target, response, body, head)
             else:
                 self._relay_media(target, response, body, head)

@@ -542,6 +542,12 @@ class OriginHandler(BaseHTTPRequestHandler):
         self.send_body(status, content_type, body)
 
     def send_body(self, status, content_type, body, headers=()):
+        match = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
+        if status == 200 and match and not headers:  # Range, as static file servers do
+            start = int(match.group(1))
+            end = min(int(match.group(2) or len(body) - 1), len(body) - 1)
+            headers = [("Content-Range", "bytes %d-%d/%d" % (start, end, len(body)))]
+            status, body = 206, body[start:end + 1]
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -819,6 +825,20 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertEqual(response.getheader("Accept-Ranges"), "bytes")
         self.assertEqual(response.getheader("Content-Length"), "10")
         self.assertEqual(self.origin.requests[-1][1].get("Range"), "bytes=10-19")
+
+    def test_range_on_a_playlist_gets_the_whole_rewritten_playlist(self):
+        # ffmpeg and VLC send "Range: bytes=0-" on playlists; the origin answers 206.
+        for range_header, origin_requests in (("bytes=0-", 1), ("bytes=10-", 2)):
+            with self.subTest(range=range_header):
+                before = self.origin.count("/stream/video/index.m3u8")
+                response, body = self.get("/stream/video/index.m3u8", headers={"Range": range_header})
+                self.assertEqual(response.status, 200)
+                self.assertIsNone(response.getheader("Content-Range"))
+                self.assertTrue(body.startswith(b"#EXTM3U\n"))
+                self.assertEqual(body.count(b"/p/"), 4)
+                self.assertEqual(self.origin.count("/stream/video/index.m3u8") - before, origin_requests)
+        response, body = self.get("/stream/video/seg0.m4s", headers={"Range": "bytes=0-"})
+        self.assertEqual((response.status, body), (206, SEGMENT))
 
     def test_head(self):
         response, body = self.get("/stream/video/seg0.m4s", method="HEAD")

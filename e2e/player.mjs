@@ -1,0 +1,89 @@
+// Plays each case of a JSON file in Debian's Chromium through playwright-core and
+// prints one JSON line per case: {name, ok, detail, seconds}. Never downloads a browser.
+//   node player.mjs cases.json
+// A case: {name, url, expect: "play" | "fatal" | "tracks" | "live", timeout}
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const cases = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const profile = mkdtempSync(join(tmpdir(), "hlsproxy-e2e-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required"],
+});
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const state = (page) => page.evaluate(() => window.__state);
+
+// Polls until check(state) returns a verdict {ok, detail} or the deadline passes.
+async function until(page, deadline, check) {
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await state(page);
+    const verdict = check(last);
+    if (verdict) return verdict;
+    await sleep(200);
+  }
+  return { ok: false, detail: "timed out; last state " + JSON.stringify(last) };
+}
+
+const playing = (min) => (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+  : s.currentTime > min ? { ok: true, detail: `t=${s.currentTime.toFixed(1)}s` } : null);
+
+async function runCase(c) {
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  const deadline = Date.now() + (c.timeout || 30) * 1000;
+  try {
+    await page.goto(c.page);
+    if (c.expect === "fatal") {
+      const v = await until(page, deadline, (s) => (s.fatal ? { ok: true, detail: s.fatal }
+        : s.currentTime > 0.5 ? { ok: false, detail: "played, t=" + s.currentTime } : null));
+      const cors = consoleErrors.some((t) => /CORS/.test(t));
+      return { ...v, detail: v.detail + (cors ? " (console: blocked by CORS policy)" : "") };
+    }
+    if (c.expect === "tracks") {
+      const first = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+        : s.currentTime > 1 && s.audioTracks.length >= 2 && s.subtitleTracks.length >= 1 ? { ok: true } : null));
+      if (!first.ok) return first;
+      const before = await state(page);
+      await page.evaluate(() => { window.__hls.subtitleTrack = 0; window.__hls.audioTrack = 1; });
+      const v = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+        : s.audioTrack === 1 && s.currentTime > before.currentTime + 2 ? { ok: true } : null));
+      const s = await state(page);
+      return { ...v, detail: `audio ${JSON.stringify(s.audioTracks)} -> #${s.audioTrack}, subtitles ${JSON.stringify(s.subtitleTracks)}, t ${before.currentTime.toFixed(1)} -> ${s.currentTime.toFixed(1)}s` + (v.ok ? "" : " " + v.detail) };
+    }
+    if (c.expect === "live") {
+      const v = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+        : s.levelLoads >= 4 && s.currentTime > 3 ? { ok: true } : null));
+      const s = await state(page);
+      return { ...v, detail: `playlist loads ${s.levelLoads}, t=${s.currentTime.toFixed(1)}s` + (v.ok ? "" : " " + v.detail) };
+    }
+    return await until(page, deadline, playing(3));
+  } finally {
+    await page.close();
+  }
+}
+
+try {
+  for (const c of cases) {
+    const started = Date.now();
+    let result;
+    try {
+      result = await runCase(c);
+    } catch (error) {
+      result = { ok: false, detail: "driver error: " + error.message.split("\n")[0] };
+    }
+    console.log(JSON.stringify({ name: c.name, ...result, seconds: (Date.now() - started) / 1000 }));
+  }
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,466 @@
+"""End-to-end suite: real clients play real HLS streams through hlsproxy.
+
+    bash e2e/run        # installs Chromium, ffmpeg, hls.js, playwright-core; then runs this
+
+What it does, all on 127.0.0.1:
+1. Generates fixtures with ffmpeg from lavfi sources into a temp dir: (a) VOD MPEG-TS,
+   (b) the same AES-128 encrypted, (c) fMP4 with EXT-X-MAP, (d) a master playlist with two
+   video variants, two alternate audio renditions and a WebVTT subtitle rendition reached
+   with ../, (e) a byte-range playlist, (f) a playlist on a query URL with no .m3u8 suffix
+   whose segments are absolute URLs on a second origin, (g) a live sliding window.
+2. Starts two origins that send no CORS headers (modes: plain, Referer required, playlists
+   redirected, playlists gzipped, live), a page server on a third origin that serves hls.js,
+   and hlsproxy itself from the command line (two instances: plain, and with --header).
+3. Plays each case in headless Debian Chromium (player.mjs, playwright-core) and reads each
+   VOD fixture with ffmpeg -c copy, directly and through the proxy.
+Prints PASS/FAIL per case and "N passed, M failed"; exits non-zero on any failure.
+"""
+
+import gzip
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
+REFERER = "https://allowed.example/"
+TARGET = 2          # seconds per segment in every fixture
+LIVE_WINDOW = 4     # segments in the live playlist
+BROWSER_DEADLINE = 200
+CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
+                 ".mp4": "video/mp4", ".vtt": "text/vtt", ".key": "application/octet-stream"}
+
+
+# ---------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y"] + list(args), check=True, timeout=120)
+
+
+def source(seconds, size="192x108", tone=440, video=True, audio=True):
+    args = []
+    if video:
+        args += ["-f", "lavfi", "-i", "testsrc=size=%s:rate=25" % size]
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=%d:sample_rate=48000" % tone]
+    args += ["-t", str(seconds)]
+    if video:
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "baseline", "-level", "3.0",
+                 "-pix_fmt", "yuv420p", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0"]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "64k"]
+    return args
+
+
+def hls(directory, *extra, playlist="index.m3u8", vod=True):
+    os.makedirs(directory, exist_ok=True)
+    return ["-f", "hls", "-hls_time", str(TARGET)] + (["-hls_playlist_type", "vod"] if vod else []) + \
+        list(extra) + [os.path.join(directory, playlist)]
+
+
+def make_fixtures(root):
+    started = time.monotonic()
+    j = lambda *p: os.path.join(root, *p)  # noqa: E731
+    ffmpeg(*source(8) + hls(j("a"), "-hls_segment_filename", j("a", "seg%d.ts")))
+
+    os.makedirs(j("b"))
+    with open(j("b", "enc.key"), "wb") as key:
+        key.write(bytes(range(16)))
+    with open(j("b", "keyinfo"), "w") as info:
+        info.write("enc.key\n%s\n" % j("b", "enc.key"))  # URI as written, key file; IV from sequence
+    ffmpeg(*source(8) + hls(j("b"), "-hls_key_info_file", j("b", "keyinfo"),
+                            "-hls_segment_filename", j("b", "seg%d.ts")))
+
+    ffmpeg(*source(8) + hls(j("c"), "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+                            "-hls_segment_filename", j("c", "seg%d.m4s")))
+
+    for name, size in (("low", "160x90"), ("high", "320x180")):
+        ffmpeg(*source(8, size=size, audio=False) + hls(j("d", "video", name),
+                                                         "-hls_segment_filename", j("d", "video", name, "v%d.ts")))
+    for name, tone in (("en", 440), ("fr", 660)):
+        ffmpeg(*source(8, tone=tone, video=False) + hls(j("d", "audio", name),
+                                                         "-hls_segment_filename", j("d", "audio", name, "a%d.ts")))
+    os.makedirs(j("d", "subs", "en"))
+    write(j("d", "subs", "en", "s0.vtt"), "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n"
+          "00:00:00.500 --> 00:00:03.000\nHello through the proxy\n\n00:00:04.000 --> 00:00:07.000\nSecond cue\n")
+    write(j("d", "subs", "en", "index.m3u8"), "#EXTM3U\n#EXT-X-TARGETDURATION:8\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+          "#EXTINF:8.0,\ns0.vtt\n#EXT-X-ENDLIST\n")
+    os.makedirs(j("d", "master"))
+    write(j("d", "master", "index.m3u8"), """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="../audio/en/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="French",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="../audio/fr/index.m3u8"
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,URI="../subs/en/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x90,CODECS="avc1.42c01e,mp4a.40.2",AUDIO="aud",SUBTITLES="subs"
+../video/low/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=320x180,CODECS="avc1.42c01e,mp4a.40.2",AUDIO="aud",SUBTITLES="subs"
+../video/high/index.m3u8
+""")
+    ffmpeg(*source(8) + hls(j("e"), "-hls_flags", "single_file", "-hls_segment_filename", j("e", "all.ts")))
+    ffmpeg(*source(40) + hls(j("g"), "-hls_segment_filename", j("g", "seg%d.ts")))
+    assert "#EXT-X-BYTERANGE" in read(j("e", "index.m3u8"))
+    assert '#EXT-X-KEY:METHOD=AES-128,URI="enc.key"' in read(j("b", "index.m3u8"))
+    assert '#EXT-X-MAP:URI="init.mp4"' in read(j("c", "index.m3u8"))
+    return time.monotonic() - started
+
+
+def write(path, text):
+    with open(path, "w") as file:
+        file.write(text)
+
+
+def read(path):
+    with open(path) as file:
+        return file.read()
+
+
+# ---------------------------------------------------------------------------
+# Origins (no CORS headers, ever) and the page server
+# ---------------------------------------------------------------------------
+
+class Origin(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root):
+        super().__init__(("127.0.0.1", 0), OriginHandler)
+        self.root = root
+        self.counts = {}
+        self.lock = threading.Lock()
+        self.live_started = None
+        self.peer = None  # the second origin, for fixture (f)
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+    def count(self, path):
+        with self.lock:
+            return self.counts.get(path, 0)
+
+    def handle_error(self, request, client_address):
+        pass  # players hang up on segments they no longer need
+
+
+class OriginHandler(BaseHTTPRequestHandler):
+    """Modes by first path segment: plain, referer (403 without the Referer), redirect
+    (playlists answered with a 302 to /plain/...; nothing else served there), gzip
+    (playlists gzip-encoded), f (the query-URL playlist), g (live)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        path = self.path.partition("?")[0]
+        with self.server.lock:
+            self.server.counts[path] = self.server.counts.get(path, 0) + 1
+        mode, _, rel = path.lstrip("/").partition("/")
+        if mode == "f" and rel == "stream":
+            return self.send(200, "text/plain", self.query_playlist().encode())
+        if mode == "g" and rel == "live.m3u8":
+            return self.send(200, "application/vnd.apple.mpegurl", self.live_playlist().encode())
+        if mode == "referer" and not self.headers.get("Referer", "").startswith(REFERER):
+            return self.send(403, "text/plain", b"Referer required\n")
+        if mode == "redirect":
+            if not rel.endswith(".m3u8"):
+                return self.send(404, "text/plain", b"only playlists are redirected\n")
+            self.send_response(302)
+            self.send_header("Location", "/plain/" + rel)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if mode not in ("plain", "referer", "gzip", "g"):
+            return self.send(404, "text/plain", b"no such mode\n")
+        file = os.path.normpath(os.path.join(self.server.root, "g" if mode == "g" else "", rel))
+        if not file.startswith(self.server.root + os.sep) or not os.path.isfile(file):
+            return self.send(404, "text/plain", b"no such file\n")
+        with open(file, "rb") as handle:
+            data = handle.read()
+        content_type = CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
+        if mode == "gzip" and file.endswith(".m3u8"):
+            return self.send(200, content_type, gzip.compress(data), [("Content-Encoding", "gzip")])
+        self.send_range(data, content_type)
+
+    def send_range(self, data, content_type):
+        match = re.match(r"bytes=(\d*)-(\d*)$", self.headers.get("Range", ""))
+        if not match or not (match.group(1) or match.group(2)):
+            return self.send(200, content_type, data, [("Accept-Ranges", "bytes")])
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), len(data) - 1) if match.group(2) else len(data) - 1
+        else:
+            start, end = max(0, len(data) - int(match.group(2))), len(data) - 1
+        if start >= len(data):
+            return self.send(416, "text/plain", b"", [("Content-Range", "bytes */%d" % len(data))])
+        self.send(206, content_type, data[start:end + 1],
+                  [("Accept-Ranges", "bytes"), ("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))])
+
+    def send(self, status, content_type, body, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def query_playlist(self):
+        """Fixture (a)'s playlist with absolute segment URLs on the second origin."""
+        text = read(os.path.join(self.server.root, "a", "index.m3u8"))
+        return re.sub(r"^(seg\d+\.ts)$", lambda m: "%s/plain/a/%s" % (self.server.peer.base, m.group(1)),
+                      text, flags=re.MULTILINE)
+
+    def live_playlist(self):
+        """A sliding window over fixture (g), one segment further every TARGET seconds
+        from the first request."""
+        with self.server.lock:
+            if self.server.live_started is None:
+                self.server.live_started = time.monotonic()
+            elapsed = time.monotonic() - self.server.live_started
+        entries = re.findall(r"(#EXTINF:[^\n]*)\n(seg\d+\.ts)", read(os.path.join(self.server.root, "g", "index.m3u8")))
+        first = min(int(elapsed // TARGET), len(entries) - LIVE_WINDOW)
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:%d" % TARGET,
+                 "#EXT-X-MEDIA-SEQUENCE:%d" % first]
+        for extinf, uri in entries[first:first + LIVE_WINDOW]:
+            lines += [extinf, uri]
+        return "\n".join(lines) + "\n"
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    """The third origin: the player page and hls.js from npm."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = self.path.partition("?")[0]
+        files = {"/": (os.path.join(HERE, "page.html"), "text/html; charset=utf-8"),
+                 "/hls.min.js": (os.path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js"),
+                                 "text/javascript")}
+        if path not in files:
+            self.send_error(404)
+            return
+        name, content_type = files[path]
+        with open(name, "rb") as handle:
+            data = handle.read()
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(server):
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    return server, thread
+
+
+# ---------------------------------------------------------------------------
+# Processes we start: hlsproxy, node, ffmpeg
+# ---------------------------------------------------------------------------
+
+class Proxy:
+    """hlsproxy started from its command line; stopped by its pid."""
+
+    def __init__(self, log_dir, *args):
+        self.log = open(os.path.join(log_dir, "hlsproxy-%d.log" % id(self)), "w+")
+        self.process = subprocess.Popen([sys.executable, HLSPROXY, "--port", "0", "--allow-private"] + list(args),
+                                        stdout=subprocess.PIPE, stderr=self.log, universal_newlines=True)
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout=15):
+            self.stop()
+            raise RuntimeError("hlsproxy printed nothing within 15 s")
+        line = self.process.stdout.readline()
+        match = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
+        if not match:
+            self.stop()
+            raise RuntimeError("unexpected first line from hlsproxy: %r" % line)
+        self.base = match.group(1)
+
+    def url(self, upstream, **options):
+        query = "".join("&%s=%s" % (name, quote(value, safe="")) for name, value in options.items())
+        return "%s/proxy?url=%s%s" % (self.base, quote(upstream, safe=""), query)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process.stdout.close()
+        self.log.close()
+
+
+def run_browser(cases, work):
+    """Run player.mjs over ``cases``; yield one result dict per case as it finishes."""
+    cases_file = os.path.join(work, "cases.json")
+    with open(cases_file, "w") as file:
+        json.dump(cases, file)
+    process = subprocess.Popen(["node", os.path.join(HERE, "player.mjs"), cases_file], cwd=HERE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               start_new_session=True)
+    # The whole browser run is bounded: past the deadline, end node and the Chromium it started.
+    timer = threading.Timer(BROWSER_DEADLINE, lambda: os.killpg(process.pid, signal.SIGKILL))
+    timer.start()
+    seen = set()
+    try:
+        for line in process.stdout:
+            if line.startswith("{"):
+                result = json.loads(line)
+                seen.add(result["name"])
+                yield result
+        process.wait(30)
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        errors = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
+    for case in cases:
+        if case["name"] not in seen:
+            yield {"name": case["name"], "ok": False, "seconds": 0,
+                   "detail": "no result from the browser driver: " + errors.strip()[-300:]}
+
+
+def ffmpeg_duration(url, output, force_hls=False):
+    """Read ``url`` to the end with ffmpeg -c copy; return the output's duration in seconds."""
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y"] + (["-f", "hls"] if force_hls else []) + \
+        ["-i", url, "-sn", "-dn", "-c", "copy", "-f", "mpegts", output]
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError("ffmpeg exit %d: %s" % (done.returncode, done.stderr.strip()[-300:]))
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", output],
+                           stdout=subprocess.PIPE, universal_newlines=True, timeout=60, check=True)
+    return float(probe.stdout.strip())
+
+
+# ---------------------------------------------------------------------------
+# The suite
+# ---------------------------------------------------------------------------
+
+class Report:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def add(self, name, ok, detail, seconds):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print("%s %s (%.1f s) %s" % ("PASS" if ok else "FAIL", name, seconds, detail), flush=True)
+
+
+def main():
+    started = time.monotonic()
+    for tool in ("ffmpeg", "ffprobe", "node"):
+        if not shutil.which(tool):
+            print("FAIL setup: %s is not installed (run e2e/run, which installs it)" % tool)
+            return 1
+    work = tempfile.mkdtemp(prefix="hlsproxy-e2e-")
+    root = os.path.join(work, "media")
+    os.makedirs(root)
+    servers, proxies = [], []
+    report = Report()
+    try:
+        print("fixtures generated with ffmpeg in %.1f s" % make_fixtures(root), flush=True)
+        origin, peer, page = Origin(root), Origin(root), ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
+        origin.peer = peer
+        servers = [serve(server) for server in (origin, peer, page)]
+        proxy = Proxy(work, "--quiet")
+        proxies.append(proxy)
+        header_proxy = Proxy(work, "--quiet", "--header", "Referer: " + REFERER)
+        proxies.append(header_proxy)
+        page_url = "http://127.0.0.1:%d/?src=" % page.server_address[1]
+        o = origin.base
+
+        def case(name, url, expect="play", timeout=30):
+            return {"name": name, "page": page_url + quote(url, safe=""), "expect": expect, "timeout": timeout}
+
+        cases = [
+            case("control: origin direct from the page fails on CORS", o + "/plain/a/index.m3u8", "fatal", 20),
+            case("browser (a) VOD MPEG-TS", proxy.url(o + "/plain/a/index.m3u8")),
+            case("browser (b) AES-128", proxy.url(o + "/plain/b/index.m3u8")),
+            case("browser (c) fMP4 with EXT-X-MAP", proxy.url(o + "/plain/c/index.m3u8")),
+            case("browser (d) master: variants, audio switch, subtitles",
+                 proxy.url(o + "/plain/d/master/index.m3u8"), "tracks", 40),
+            case("browser (e) byte ranges", proxy.url(o + "/plain/e/index.m3u8")),
+            case("browser (f) query URL, segments on a second origin", proxy.url(o + "/f/stream?id=7")),
+            case("browser (g) live, 3+ playlist refreshes", proxy.url(o + "/g/live.m3u8"), "live", 40),
+            case("browser: playlist redirected (302)", proxy.url(o + "/redirect/a/index.m3u8")),
+            case("browser: playlists gzipped", proxy.url(o + "/gzip/d/master/index.m3u8")),
+            case("browser: Referer-gated, referer in the proxied URL",
+                 proxy.url(o + "/referer/c/index.m3u8", referer=REFERER)),
+            case("browser: Referer-gated, --header gives it", header_proxy.url(o + "/referer/b/index.m3u8")),
+            case("browser: Referer-gated, without it fails", proxy.url(o + "/referer/a/index.m3u8"), "fatal", 20),
+        ]
+        for result in run_browser(cases, work):
+            ok, detail = result["ok"], result.get("detail", "")
+            if result["name"].startswith("control") and ok and "manifestLoadError" not in detail:
+                ok, detail = False, "expected a manifest load error, got " + detail
+            if result["name"].endswith("without it fails") and ok and "403" not in detail:
+                ok, detail = False, "expected the origin's 403, got " + detail
+            if result["name"].startswith("browser (g)") and ok:
+                refreshes = origin.count("/g/live.m3u8") - 1
+                ok = refreshes >= 3
+                detail += ", origin saw %d refreshes" % refreshes
+            report.add(result["name"], ok, detail, result["seconds"])
+        if origin.count("/plain/a/index.m3u8") < 1:
+            report.add("control: the page's direct request reached the origin", False, "it did not", 0)
+
+        for name, path, force in [("(a) VOD MPEG-TS", "/plain/a/index.m3u8", False),
+                                  ("(b) AES-128", "/plain/b/index.m3u8", False),
+                                  ("(c) fMP4", "/plain/c/index.m3u8", False),
+                                  ("(d) master", "/plain/d/master/index.m3u8", False),
+                                  ("(e) byte ranges", "/plain/e/index.m3u8", False),
+                                  ("(f) query URL, second origin", "/f/stream?id=7", True)]:
+            case_started = time.monotonic()
+            try:
+                direct = ffmpeg_duration(o + path, os.path.join(work, "direct.ts"), force_hls=force)
+                proxied = ffmpeg_duration(proxy.url(o + path), os.path.join(work, "proxied.ts"))
+                ok = abs(direct - proxied) <= 0.1 and proxied > 7
+                detail = "duration %.3f s through the proxy, %.3f s direct" % (proxied, direct)
+            except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
+                ok, detail = False, str(error)
+            report.add("ffmpeg " + name, ok, detail, time.monotonic() - case_started)
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+        shutil.rmtree(work, ignore_errors=True)
+    leftovers = [p.process.pid for p in proxies if p.process.poll() is None]
+    if leftovers:
+        report.add("cleanup", False, "hlsproxy still running: %s" % leftovers, 0)
+    print("e2e finished in %.1f s" % (time.monotonic() - started))
+    print("%d passed, %d failed" % (report.passed, report.failed))
+    return 1 if report.failed or not report.passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -423,6 +423,12 @@ def main():
                 ok, detail = False, "expected a manifest load error, got " + detail
             if result["name"].endswith("without it fails") and ok and "403" not in detail:
                 ok, detail = False, "expected the origin's 403, got " + detail
+            if result["name"].startswith("browser (d)") and ok:
+                fetched = {path: origin.count(path) for path in (
+                    "/plain/d/audio/fr/index.m3u8", "/plain/d/audio/fr/a0.ts", "/plain/d/subs/en/s0.vtt")}
+                ok = all(fetched.values())
+                detail += "; origin served %s" % ", ".join("%s x%d" % (p.rsplit("/d/", 1)[1], n)
+                                                           for p, n in fetched.items())
             if result["name"].startswith("browser (g)") and ok:
                 refreshes = origin.count("/g/live.m3u8") - 1
                 ok = refreshes >= 3

@@ -59,17 +59,22 @@ import http.client
 import ipaddress
 import json
 import logging
+import os
+import queue
 import re
+import signal
 import socket
 import socketserver
 import sys
 import threading
+import time
 import types
 import urllib.error
 import urllib.request
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -142,11 +147,12 @@ HOP_BY_HOP_HEADERS = frozenset({
 FORWARDED_REQUEST_HEADERS = ("Range", "If-Range", "Accept", "Accept-Language",
                              "User-Agent", "X-Playback-Session-Id")
 
-#: Upstream response headers passed to the client for media. An allowlist too:
-#: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on.
+#: Upstream response headers passed to the client with media. An allowlist too:
+#: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on. The
+#: framing and caching headers (Content-Type, -Length, -Range, Accept-Ranges,
+#: Cache-Control) the proxy decides itself.
 FORWARDED_RESPONSE_HEADERS = frozenset({
-    "content-range", "accept-ranges", "last-modified", "etag", "cache-control",
-    "expires", "content-disposition", "content-language",
+    "last-modified", "etag", "content-disposition", "content-language",
 })
 
 #: Headers players need to read, and that browsers hide cross-origin unless
@@ -253,22 +259,32 @@ class Config:
     timeout: float = 10.0
     quiet: bool = False
     max_playlist_bytes: int = 8 * 1024 * 1024
-    #: Browser cache lifetime of master and VOD playlists, in seconds.
-    playlist_ttl: int = 300
-    #: How long an idle client connection is kept open, in seconds.
-    client_timeout: float = 60.0
+    #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
+    cache_mb: float = 256
+    cache_max_object_mb: float = 16
+    #: Cache lifetime of master and VOD playlists, and of segments, keys and
+    #: init sections, in seconds. Live playlists: half their target duration.
+    playlist_ttl: float = 300
+    segment_ttl: float = 600
+    #: Concurrent client connections; more wait briefly, then get 503.
+    max_connections: int = 512
+    #: How long an idle keep-alive client connection is kept open, in seconds.
+    idle_timeout: float = 30.0
+    #: Segments fetched ahead into the cache when a media playlist is served.
+    prefetch: int = 0
+    #: Processes sharing the listening socket (each with its own cache).
+    workers: int = 1
 
     @classmethod
     def from_args(cls, argv: Optional[List[str]] = None) -> "Config":
-        """Build a Config from command-line arguments (``sys.argv[1:]`` if None)."""
-        args = _argument_parser().parse_args(argv)
-        return cls(
-            host=args.host, port=args.port, public_url=args.public_url,
-            allow_private=args.allow_private,
-            allow_origins=tuple(args.allow_origin or ("*",)),
-            allow_credentials=args.allow_credentials,
-            headers=tuple(args.header or ()), timeout=args.timeout, quiet=args.quiet,
-        )
+        """Build a Config from command-line arguments (``sys.argv[1:]`` if None).
+
+        Flags and fields have the same names (``--cache-mb`` is ``cache_mb``).
+        """
+        args = vars(_argument_parser().parse_args(argv))
+        args["allow_origins"] = tuple(args.pop("allow_origin") or ("*",))
+        args["headers"] = tuple(args.pop("header") or ())
+        return cls(**args)
 
 
 def parse_header_line(line: str) -> Tuple[str, str]:
@@ -317,6 +333,25 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="header sent on every upstream request; repeatable")
     add("--timeout", type=float, default=10.0, metavar="SECONDS",
         help="upstream connect and read timeout (default: %(default)s)")
+    add("--cache-mb", type=float, default=256, metavar="MB",
+        help="in-memory cache size; 0 turns caching off (default: %(default)s)")
+    add("--cache-max-object-mb", type=float, default=16, metavar="MB",
+        help="larger objects stream through uncached (default: %(default)s)")
+    add("--playlist-ttl", type=float, default=300, metavar="SECONDS",
+        help="cache life of master and VOD playlists; live ones get half their "
+             "target duration (default: %(default)s)")
+    add("--segment-ttl", type=float, default=600, metavar="SECONDS",
+        help="cache life of segments, keys and init sections (default: %(default)s)")
+    add("--max-connections", type=int, default=512, metavar="N",
+        help="concurrent client connections; more wait briefly, then get 503 (default: %(default)s)")
+    add("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
+        help="close client connections idle this long (default: %(default)s)")
+    add("--prefetch", type=int, default=0, metavar="N",
+        help="when a media playlist is served, fetch its next N uncached segments "
+             "into the cache in the background (default: %(default)s)")
+    add("--workers", type=int, default=1, metavar="N",
+        help="processes sharing the listening socket (pre-fork; Linux and macOS); "
+             "each has its own cache (default: %(default)s)")
     add("--quiet", action="store_true", help="log warnings and errors only")
     add("--version", action="version", version="hlsproxy " + __version__)
     return parser
@@ -659,8 +694,8 @@ def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], st
     return json.dumps(document, ensure_ascii=False)
 
 
-def playlist_max_age(text: str, default: int) -> int:
-    """Seconds a client may keep this playlist (RFC 8216 section 6.2.2).
+def playlist_max_age(text: str, default: float) -> float:
+    """Seconds a client or cache may keep this playlist (RFC 8216 section 6.2.2).
 
     A live media playlist (no EXT-X-ENDLIST) changes every target duration, so
     it may be kept for half of it (LL-HLS: half the part target); master and
@@ -676,7 +711,20 @@ def playlist_max_age(text: str, default: int) -> int:
             part_target = _number(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
     if target is None:
         return default  # a master playlist
-    return int((part_target or target) / 2)
+    return (part_target or target) / 2
+
+
+def segment_uris(text: str, base_url: str) -> List[str]:
+    """The absolute URLs of a media playlist's segments (its URI lines), in order,
+    as rewrite_playlist resolves them."""
+    uris = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if line and not line.startswith("#") and "{$" not in line:
+            absolute = urljoin(base_url, line)
+            if absolute.lower().startswith(("http://", "https://")):
+                uris.append(_quote_url(absolute))
+    return uris
 
 
 def playlist_target_duration(text: str) -> Optional[float]:
@@ -690,6 +738,125 @@ def _number(text: str) -> Optional[float]:
         return float(text.strip())
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------------------
+# Cache (pure: no I/O, and time comes from an injectable clock)
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """An upstream answer as the proxy keeps it: whole, and not yet rewritten.
+
+    Playlists and JSON documents are rewritten for each request (the proxy's
+    public URL comes from the request), so the cache holds upstream bytes.
+    """
+
+    kind: str  #: "playlist", "json" or "media"
+    url: str  #: the final upstream URL, after redirects: the base for rewriting
+    body: bytes
+    content_type: str
+    #: Upstream headers passed to clients with media (Last-Modified, ETag, ...).
+    headers: Tuple[Tuple[str, str], ...] = ()
+    #: The upstream's Cache-Control, which the policy obeys.
+    cache_control: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheEntry:
+    """A cached value with its size in bytes and its clock times."""
+
+    value: Resource
+    size: int
+    stored: float
+    expires: float
+
+
+class TTLCache:
+    """A dict-plus-timestamp cache, bounded by bytes, least recently used out first.
+
+    One lock guards the dict; nothing slow ever runs under it. ``clock`` is
+    injectable so tests can move time without sleeping.
+    """
+
+    def __init__(self, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._clock = clock
+        self._entries = OrderedDict()  # type: OrderedDict
+        self._lock = threading.Lock()
+
+    def get(self, key) -> Optional[CacheEntry]:
+        """The live entry for ``key`` (now the most recently used), or None."""
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.expires <= now:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, value: Resource, size: int, ttl: float) -> bool:
+        """Keep ``value`` for ``ttl`` seconds, evicting the least recently used
+        entries to make room. Returns False (and keeps nothing) when ``ttl`` is
+        not positive or ``size`` exceeds the whole cache."""
+        if ttl <= 0 or size > self.max_bytes:
+            return False
+        now = self._clock()
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = CacheEntry(value, size, now, now + ttl)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+        return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _drop(self, key) -> None:
+        self.bytes -= self._entries.pop(key).size
+
+
+def cache_ttl(config: Config, kind: str, upstream_cache_control: Optional[str] = None,
+              playlist_text: str = "") -> float:
+    """How long the proxy may keep an answer, in seconds (0: not at all).
+
+    By kind: a live media playlist half its target duration (LL-HLS: half the
+    part target), so a live stream never stalls on a stale playlist; master and
+    VOD playlists ``playlist_ttl``; segments, keys and init sections
+    ``segment_ttl``; JSON documents (steering manifests carry their own TTL)
+    not at all. Upstream ``no-store``, ``no-cache`` and ``private`` are obeyed,
+    and an upstream ``max-age`` shorter than ours wins.
+    """
+    directives = _cache_directives(upstream_cache_control)
+    if {"no-store", "no-cache", "private"} & set(directives):
+        return 0.0
+    if kind == "playlist":
+        ttl = playlist_max_age(playlist_text, config.playlist_ttl)
+    elif kind == "media":
+        ttl = config.segment_ttl
+    else:
+        ttl = 0.0
+    upstream_age = _number(directives.get("max-age", ""))
+    if upstream_age is not None and upstream_age >= 0:
+        ttl = min(ttl, upstream_age)
+    return float(ttl)
+
+
+def _cache_directives(value: Optional[str]) -> Dict[str, str]:
+    """``"public, max-age=60"`` -> {"public": "", "max-age": "60"}."""
+    directives = {}
+    for directive in (value or "").split(","):
+        name, _, argument = directive.strip().partition("=")
+        if name:
+            directives[name.lower()] = argument.strip().strip('"')
+    return directives
 
 
 # ---------------------------------------------------------------------------
@@ -760,37 +927,157 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
     raise last_error or OSError("no address to connect to")
 
 
+class _PooledResponse(http.client.HTTPResponse):
+    """An upstream response that gives its connection back when closed.
+
+    The connection goes back to the pool only when the body was read to its
+    end and the server did not ask to close; otherwise it is closed, so an
+    error half-way through a body never leaks a connection or reuses a dirty one.
+    """
+
+    release = None  # type: Optional[Callable[[bool], None]]
+
+    def close(self) -> None:
+        if self.length is not None:
+            complete = self.length == 0
+        else:
+            complete = self.chunked and self.fp is None
+        reusable = complete and not self.will_close
+        super().close()
+        release, self.release = self.release, None
+        if release is not None:
+            release(reusable)
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
+    response_class = _PooledResponse
+
     def __init__(self, *args, allow_private=False, **kwargs):
         super().__init__(*args, **kwargs)
         self._create_connection = functools.partial(_guarded_create_connection,
                                                     allow_private=allow_private)
 
 
-class _GuardedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, allow_private=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_guarded_create_connection,
-                                                    allow_private=allow_private)
+if hasattr(http.client, "HTTPSConnection"):  # absent when Python was built without ssl
+    class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+        response_class = _PooledResponse
+
+        def __init__(self, *args, allow_private=False, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = functools.partial(_guarded_create_connection,
+                                                        allow_private=allow_private)
+else:  # pragma: no cover - depends on the build
+    _GuardedHTTPSConnection = None
 
 
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, allow_private: bool) -> None:
+class ConnectionPool:
+    """Idle upstream connections kept for reuse: at most ``per_origin`` per
+    origin, each for at most ``max_idle`` seconds."""
+
+    def __init__(self, per_origin: int = 8, max_idle: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_origin = per_origin
+        self.max_idle = max_idle
+        self._clock = clock
+        self._idle = {}  # type: Dict[Tuple[str, str], List[Tuple[float, object]]]
+        self._lock = threading.Lock()
+
+    def take(self, origin: Tuple[str, str]) -> Optional[http.client.HTTPConnection]:
+        """An idle connection to ``origin``, or None."""
+        stale = []
+        connection = None
+        with self._lock:
+            idle = self._idle.get(origin, [])
+            while idle and connection is None:
+                since, candidate = idle.pop()
+                if self._clock() - since < self.max_idle:
+                    connection = candidate
+                else:
+                    stale.append(candidate)
+        for old in stale:
+            old.close()
+        return connection
+
+    def release(self, origin: Tuple[str, str], connection: http.client.HTTPConnection,
+                reusable: bool) -> None:
+        """Give ``connection`` back after a response; keep it only if ``reusable``."""
+        if reusable and connection.sock is not None:
+            with self._lock:
+                idle = self._idle.setdefault(origin, [])
+                if len(idle) < self.per_origin:
+                    idle.append((self._clock(), connection))
+                    return
+        connection.close()
+
+    def idle_count(self) -> int:
+        """How many idle connections the pool holds."""
+        with self._lock:
+            return sum(len(idle) for idle in self._idle.values())
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for _, connection in connections:
+                connection.close()
+
+
+class _PooledHandler(urllib.request.AbstractHTTPHandler):
+    """urllib's HTTP(S) handler, with keep-alive: connections come from and go
+    back to a ConnectionPool instead of being closed after each request, and
+    each new one goes through the address guard."""
+
+    def __init__(self, pool: ConnectionPool, allow_private: bool) -> None:
         super().__init__()
+        self._pool = pool
         self._allow_private = allow_private
 
     def http_open(self, req):
-        return self.do_open(_GuardedHTTPConnection, req, allow_private=self._allow_private)
-
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, allow_private: bool) -> None:
-        super().__init__()
-        self._allow_private = allow_private
+        return self._open(req, "http", _GuardedHTTPConnection)
 
     def https_open(self, req):
-        return self.do_open(_GuardedHTTPSConnection, req, allow_private=self._allow_private,
-                            context=self._context)
+        if _GuardedHTTPSConnection is None:
+            raise UpstreamError("this Python was built without ssl: https upstreams are unavailable")
+        return self._open(req, "https", _GuardedHTTPSConnection)
+
+    http_request = https_request = urllib.request.AbstractHTTPHandler.do_request_
+
+    def _open(self, req, scheme: str, connection_class):
+        if not req.host:
+            raise urllib.error.URLError("no host given")
+        headers = dict(req.unredirected_hdrs)
+        headers.update((k, v) for k, v in req.headers.items() if k not in headers)
+        headers = {name.title(): value for name, value in headers.items()}
+        origin = (scheme, req.host)
+        for attempt in range(2):
+            connection = self._pool.take(origin) if attempt == 0 else None
+            reused = connection is not None
+            if connection is None:
+                connection = connection_class(req.host, timeout=req.timeout,
+                                              allow_private=self._allow_private)
+            else:
+                connection.timeout = req.timeout
+                connection.sock.settimeout(req.timeout)
+            try:
+                connection.request(req.get_method(), req.selector, req.data, headers)
+                response = connection.getresponse()
+            except ConnectionError as error:  # includes RemoteDisconnected
+                connection.close()
+                if reused:
+                    continue  # the server closed it while idle: once more, on a fresh one
+                raise urllib.error.URLError(error) from None
+            except OSError as error:
+                connection.close()
+                raise urllib.error.URLError(error) from None
+            except BaseException:
+                connection.close()
+                raise
+            response.url = req.get_full_url()
+            response.msg = response.reason
+            response.release = functools.partial(self._pool.release, origin, connection)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
@@ -803,17 +1090,16 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def build_opener(config: Config) -> urllib.request.OpenerDirector:
-    """An opener that speaks only HTTP(S), through the address guard.
+def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerDirector:
+    """An opener that speaks only HTTP(S), through the address guard, with keep-alive.
 
     Built by hand, not with build_opener(): no ProxyHandler (an http_proxy in the
     environment would connect somewhere other than the checked address), no
     file:, ftp: or data: handlers.
     """
     opener = urllib.request.OpenerDirector()
-    for handler in (_GuardedHTTPHandler(config.allow_private),
-                    _GuardedHTTPSHandler(config.allow_private),
-                    _RedirectHandler(), urllib.request.HTTPDefaultErrorHandler(),
+    for handler in (_PooledHandler(pool, config.allow_private), _RedirectHandler(),
+                    urllib.request.HTTPDefaultErrorHandler(),
                     urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()):
         opener.add_handler(handler)
     return opener
@@ -998,13 +1284,12 @@ def _cache_control_for(upstream: Optional[str], max_age: int) -> str:
     shorter than ours wins; a longer one never passes, or browsers would hold
     a live playlist past its life.
     """
-    directives = {d.strip().split("=")[0].lower(): d.strip() for d in (upstream or "").split(",")}
+    directives = _cache_directives(upstream)
     if "no-store" in directives:
         return "no-store"
-    if "max-age" in directives:
-        upstream_age = _number(directives["max-age"].partition("=")[2])
-        if upstream_age is not None and upstream_age >= 0:
-            max_age = min(max_age, int(upstream_age))
+    upstream_age = _number(directives.get("max-age", ""))
+    if upstream_age is not None and upstream_age >= 0:
+        max_age = min(max_age, upstream_age)
     scope = "private" if "private" in directives else "public"
     return "%s, max-age=%d" % (scope, max_age)
 
@@ -1012,6 +1297,246 @@ def _cache_control_for(upstream: Optional[str], max_age: int) -> str:
 # ---------------------------------------------------------------------------
 # HTTP handler
 # ---------------------------------------------------------------------------
+
+def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
+    """Tell what an upstream answer is ("playlist", "json" or "media") from its
+    type and first bytes; return the kind and the bytes read to tell it."""
+    if response.status not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
+        return "media", b""
+    content_type = response.headers.get("Content-Type")
+    playlist, head = sniff(body, content_type)
+    if playlist:
+        return "playlist", head
+    return ("json" if _is_json(content_type, head) else "media"), head
+
+
+def make_resource(kind: str, response, body: bytes) -> Resource:
+    """A Resource from an upstream response and its (whole or empty) body."""
+    content_type = response.headers.get("Content-Type") or ""
+    if kind == "playlist":
+        if content_type.split(";")[0].strip().lower() not in HLS_CONTENT_TYPES:
+            content_type = PLAYLIST_CONTENT_TYPE
+    elif kind == "json":
+        content_type = content_type or "application/json"
+    else:
+        content_type = media_content_type(content_type, response.url)
+    headers = tuple((name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
+                    if name.lower() in FORWARDED_RESPONSE_HEADERS)
+    return Resource(kind, response.url, body, content_type, headers, response.headers.get("Cache-Control"))
+
+
+def _content_length(response) -> Optional[int]:
+    length = (response.headers.get("Content-Length") or "").strip()
+    return int(length) if length.isdigit() else None
+
+
+def _shareable(response, body: UpstreamBody, kind: str, max_object: int) -> bool:
+    """Whether one upstream answer may serve many clients (and the cache).
+
+    Not: errors and partial answers, ``private``/``no-store`` ones, ``Vary: *``,
+    and media too large to hold (or of unknown size): those stream to one client.
+    """
+    if response.status != HTTPStatus.OK or "*" in (response.headers.get("Vary") or ""):
+        return False
+    if {"no-store", "private"} & set(_cache_directives(response.headers.get("Cache-Control"))):
+        return False
+    if kind != "media":
+        return True
+    length = _content_length(response)
+    return not body.decoded and length is not None and length <= max_object
+
+
+def _byte_range(spec: str, size: int):
+    """Parse one ``bytes=`` range against ``size``: (start, end), "unsatisfiable",
+    or None to ignore it and answer whole (RFC 9110 section 14.2 allows that)."""
+    match = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", spec)
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    else:
+        start, end = max(0, size - int(last)), size - 1
+        if int(last) == 0:
+            return "unsatisfiable"
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
+class Flight:
+    """One upstream fetch, shared by every request for the same URL meanwhile.
+
+    The leader fetches and appends chunks; followers read them as they arrive.
+    A flight ends in one of three ways: DONE (the whole resource is there),
+    FAILED (followers get the error; one that has begun its answer aborts it,
+    never presenting a short body as whole), or RELEASED (the answer is not
+    shareable; each follower fetches its own).
+    """
+
+    PENDING, STREAMING, DONE, FAILED, RELEASED = "pending", "streaming", "done", "failed", "released"
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.state = Flight.PENDING
+        self.resource = None  # type: Optional[Resource]
+        self.length = None  # type: Optional[int]
+        self.error = None  # type: Optional[HlsProxyError]
+        self._chunks = []  # type: List[bytes]
+
+    def start(self, resource: Resource, length: Optional[int]) -> None:
+        """Media headers are known; chunks follow."""
+        with self._changed:
+            self.resource, self.length, self.state = resource, length, Flight.STREAMING
+            self._changed.notify_all()
+
+    def append(self, chunk: bytes) -> None:
+        with self._changed:
+            self._chunks.append(chunk)
+            self._changed.notify_all()
+
+    def body(self) -> bytes:
+        with self._changed:
+            return b"".join(self._chunks)
+
+    def finish(self, resource: Resource) -> None:
+        with self._changed:
+            self.resource, self.state = resource, Flight.DONE
+            self._changed.notify_all()
+
+    def fail(self, error: HlsProxyError) -> None:
+        with self._changed:
+            if self.state in (Flight.PENDING, Flight.STREAMING):
+                self.error, self.state = error, Flight.FAILED
+                self._changed.notify_all()
+
+    def release(self) -> None:
+        with self._changed:
+            if self.state == Flight.PENDING:
+                self.state = Flight.RELEASED
+                self._changed.notify_all()
+
+    def wait_started(self, timeout: float) -> str:
+        """Wait until the flight is no longer pending; return its state."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state != Flight.PENDING, timeout)
+            return self.state
+
+    def chunks(self, timeout: float):
+        """Yield the body's chunks as they arrive; raise the flight's error if it fails."""
+        sent = 0
+        while True:
+            with self._changed:
+                arrived = self._changed.wait_for(
+                    lambda sent=sent: len(self._chunks) > sent or self.state in (Flight.DONE, Flight.FAILED),
+                    timeout)
+                if not arrived:
+                    raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
+                new, state = self._chunks[sent:], self.state
+            for chunk in new:
+                yield chunk
+            sent += len(new)
+            if not new and state == Flight.DONE:
+                return
+            if not new and state == Flight.FAILED:
+                raise self.error
+
+
+class Flights:
+    """The fetches under way, by cache key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights = {}  # type: Dict[object, Flight]
+
+    def join(self, key) -> Tuple[Flight, bool]:
+        """The flight for ``key`` and whether the caller leads it (must fetch)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = self._flights[key] = Flight()
+            return flight, True
+
+    def leave(self, key, flight: Flight) -> None:
+        """The leader is done with ``flight``: later requests start afresh."""
+        with self._lock:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+        flight.fail(UpstreamError("upstream fetch ended without an answer"))  # never left pending
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._flights
+
+
+def fetch_shared(server: "ProxyServer", target: ProxyTarget, key, flight: Flight, client=None) -> None:
+    """Fetch ``target`` once for everyone on ``flight``, and keep it in the cache.
+
+    ``client`` (the leader's handler, or None for a prefetch) is answered as the
+    bytes arrive. If it goes away, the fetch goes on for the followers and the
+    cache. No lock is held while talking to the network.
+    """
+    config = server.config
+    try:
+        client_headers = list(client.headers.items()) if client is not None else []
+        response = open_upstream(server.opener, target.url,
+                                 upstream_request_headers(config, target, client_headers), config.timeout)
+        body = UpstreamBody(response)
+        try:
+            kind, head = classify(response, body)
+            if not _shareable(response, body, kind, server.max_object_bytes):
+                flight.release()
+                if client is not None:
+                    client.relay_opened(target, response, body, kind, head)
+                return
+            if kind != "media":
+                resource = make_resource(kind, response, body.read_all(config.max_playlist_bytes, head))
+                flight.finish(resource)
+                server.store(key, resource)
+                if client is not None:
+                    client.serve_resource(target, resource, "MISS")
+                return
+            _stream_into(server, key, flight, response, body, head, client)
+        finally:
+            body.close()
+    except HlsProxyError as error:
+        flight.fail(error)
+        raise
+    except BaseException:
+        flight.fail(UpstreamError("upstream fetch failed"))
+        raise
+
+
+def _stream_into(server, key, flight: Flight, response, body: UpstreamBody, head: bytes, client) -> None:
+    resource = make_resource("media", response, b"")
+    length = _content_length(response)
+    flight.start(resource, length)
+    alive = client is not None
+    if alive:
+        try:
+            client.begin_media(resource, length, "MISS")
+        except _ClientGone:
+            alive = False
+    chunk = head or body.read1(CHUNK_SIZE)
+    while chunk:
+        flight.append(chunk)
+        if alive:
+            alive = client.media_chunk(chunk)
+        chunk = body.read1(CHUNK_SIZE)
+    if body.truncated:
+        raise UpstreamError("upstream body ended early")
+    resource = dataclasses.replace(resource, body=flight.body())
+    flight.finish(resource)
+    server.store(key, resource)
+    if alive:
+        client.end_media()
+    elif client is not None:
+        raise _ClientGone()
+
 
 class _ClientGone(ConnectionError):
     """The client closed its connection; nothing more can be sent."""
@@ -1031,7 +1556,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
-        self.timeout = self.server.config.client_timeout
+        self.timeout = self.server.config.idle_timeout
         self._response_started = False
         super().setup()
 
@@ -1081,8 +1606,49 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return self.path[len(prefix):]
         return self.path
 
-    def _proxy(self, target: ProxyTarget, whole: bool = False) -> None:
-        """Fetch the target, then relay it: rewritten if a playlist, streamed if not.
+    def _proxy(self, target: ProxyTarget) -> None:
+        """Serve ``target``: from the cache, from a fetch already under way, or
+        from a fetch of our own that others may join."""
+        server = self.server
+        shareable_request = not target.player_query  # LL-HLS answers belong to their moment
+        key = (target.url, target.options)
+        if shareable_request:
+            entry = server.cache.get(key)
+            if entry is not None:
+                return self._serve_resource(target, entry.value, "HIT", entry)
+        if not shareable_request or self.command != "GET" or "Range" in self.headers:
+            return self._relay_direct(target)
+        flight, leader = server.flights.join(key)
+        if not leader:
+            return self._follow(target, flight)
+        try:
+            entry = server.cache.get(key)  # stored while we looked the other way?
+            if entry is not None:
+                flight.release()
+                return self._serve_resource(target, entry.value, "HIT", entry)
+            fetch_shared(server, target, key, flight, client=self)
+        finally:
+            server.flights.leave(key, flight)
+
+    def _follow(self, target: ProxyTarget, flight: "Flight") -> None:
+        """Answer from another request's fetch, with its bytes as they arrive."""
+        state = flight.wait_started(self.server.coalesce_timeout)
+        if state == Flight.RELEASED:
+            return self._relay_direct(target)  # not shareable: fetch our own
+        if state == Flight.FAILED:
+            raise flight.error
+        if state == Flight.PENDING:
+            raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
+        if state == Flight.DONE:
+            return self._serve_resource(target, flight.resource, "COALESCED")
+        self.begin_media(flight.resource, flight.length, "COALESCED")
+        for chunk in flight.chunks(self.server.coalesce_timeout):
+            if not self.media_chunk(chunk):
+                raise _ClientGone()
+        self.end_media()
+
+    def _relay_direct(self, target: ProxyTarget, whole: bool = False) -> None:
+        """Fetch for this request alone (Range, HEAD, LL-HLS, or not shareable).
 
         ``whole`` drops the client's Range: a playlist or JSON document is rewritten
         whole, and answered 200, which a client that asked for a range must accept
@@ -1094,22 +1660,22 @@ class ProxyHandler(BaseHTTPRequestHandler):
         response = open_upstream(self.server.opener, target.url, headers, self._timeout_for(target))
         body = UpstreamBody(response)
         try:
-            content_type = response.headers.get("Content-Type")
-            document, head = False, b""
-            if response.status in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
-                playlist, head = sniff(body, content_type)
-                document = playlist or _is_json(content_type, head)
-            if document and response.status == HTTPStatus.PARTIAL_CONTENT and not _is_whole_range(response):
+            kind, head = classify(response, body)
+            if (kind != "media" and response.status == HTTPStatus.PARTIAL_CONTENT
+                    and not _is_whole_range(response)):
                 body.close()
-                return self._proxy(target, whole=True)  # a part of a playlist cannot be rewritten
-            if document and playlist:
-                self._relay_playlist(target, response, body, head)
-            elif document:
-                self._relay_json(target, response, body, head)
-            else:
-                self._relay_media(target, response, body, head)
+                return self._relay_direct(target, whole=True)  # a part of a playlist cannot be rewritten
+            self.relay_opened(target, response, body, kind, head)
         finally:
             body.close()
+
+    def relay_opened(self, target: ProxyTarget, response, body: "UpstreamBody",
+                     kind: str, head: bytes) -> None:
+        """Answer with an upstream response that will not be shared or cached."""
+        if kind == "media":
+            return self._relay_media(response, body, head)
+        data = body.read_all(self.server.config.max_playlist_bytes, head)
+        self._serve_resource(target, make_resource(kind, response, data), "MISS")
 
     def _timeout_for(self, target: ProxyTarget) -> float:
         # An LL-HLS blocking reload may be held upstream for up to about three
@@ -1120,33 +1686,126 @@ class ProxyHandler(BaseHTTPRequestHandler):
             timeout = max(timeout, 3 * self.server.target_durations.get(base, 10.0) + 1)
         return timeout
 
-    def _relay_playlist(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
-        data = body.read_all(self.server.config.max_playlist_bytes, head)
-        text = data.decode("utf-8", "surrogateescape")
-        final_url = response.url
-        rewritten = rewrite_playlist(text, final_url, self._uri_maker(target))
+    # -- answers from whole resources (cache hits, documents) ------------------
+
+    def serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str) -> None:
+        """The sink interface of fetch_shared: answer with a whole resource."""
+        self._serve_resource(target, resource, x_cache)
+
+    def _serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str,
+                        entry: Optional[CacheEntry] = None) -> None:
+        age = max(0.0, self.server.clock() - entry.stored) if entry is not None else 0.0
+        extra = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if entry is not None else [])
+        if resource.kind == "playlist":
+            return self._send_playlist(target, resource, age, extra)
+        if resource.kind == "json":
+            rewritten = rewrite_json_document(resource.body.decode("utf-8", "replace"), resource.url,
+                                              self._uri_maker(target))
+            if rewritten is None:  # some other JSON: as it came
+                return self._send_document(resource.body, resource.content_type,
+                                           resource.cache_control or "no-cache", extra)
+            # A steering manifest says its own TTL in the body; browsers need not hold it.
+            return self._send_document(rewritten.encode("utf-8"), "application/json",
+                                       _cache_control_for(resource.cache_control, 0), extra)
+        ttl = cache_ttl(self.server.config, "media", resource.cache_control)
+        cache_control = ("public, max-age=%d" % max(0, ttl - age)) if ttl > 0 else resource.cache_control
+        headers = list(resource.headers) + extra + [("Content-Type", resource.content_type),
+                                                    ("Accept-Ranges", "bytes")]
+        if cache_control:
+            headers.append(("Cache-Control", cache_control))
+        self._send_bytes(resource.body, headers)
+
+    def _send_playlist(self, target: ProxyTarget, resource: Resource, age: float,
+                       extra: List[Tuple[str, str]]) -> None:
+        config = self.server.config
+        text = resource.body.decode("utf-8", "surrogateescape")
+        rewritten = rewrite_playlist(text, resource.url, self._uri_maker(target))
         target_duration = playlist_target_duration(text)
         if target_duration:
-            self.server.remember_target_duration(final_url.partition("?")[0], target_duration)
+            self.server.remember_target_duration(resource.url.partition("?")[0], target_duration)
             self.server.remember_target_duration(target.url.partition("?")[0], target_duration)
-        content_type = response.headers.get("Content-Type") or ""
-        if content_type.split(";")[0].strip().lower() not in HLS_CONTENT_TYPES:
-            content_type = PLAYLIST_CONTENT_TYPE
-        max_age = playlist_max_age(text, self.server.config.playlist_ttl)
-        self._send_document(rewritten.encode("utf-8", "surrogateescape"), content_type,
-                            _cache_control_for(response.headers.get("Cache-Control"), max_age))
+            if config.prefetch:
+                self.server.prefetch(text, resource.url, target.options)
+        max_age = max(0.0, playlist_max_age(text, config.playlist_ttl) - age)
+        self._send_document(rewritten.encode("utf-8", "surrogateescape"), resource.content_type,
+                            _cache_control_for(resource.cache_control, max_age), extra)
 
-    def _relay_json(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
-        data = body.read_all(self.server.config.max_playlist_bytes, head)
-        rewritten = rewrite_json_document(data.decode("utf-8", "replace"), response.url,
-                                          self._uri_maker(target))
-        if rewritten is None:
-            self._send_document(data, response.headers.get("Content-Type"),
-                                response.headers.get("Cache-Control") or "no-cache")
+    def _send_bytes(self, data: bytes, headers: List[Tuple[str, str]]) -> None:
+        """Send a whole media body, or the part a Range asks for (RFC 9110 section 14)."""
+        spec = self.headers.get("Range")
+        span = _byte_range(spec, len(data)) if spec else None
+        if span == "unsatisfiable":
+            self._start_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, headers + [
+                ("Content-Range", "bytes */%d" % len(data)), ("Content-Length", "0")])
             return
-        # A steering manifest says its own TTL in the body; browsers need not hold it.
-        self._send_document(rewritten.encode("utf-8"), "application/json",
-                            _cache_control_for(response.headers.get("Cache-Control"), 0))
+        status = HTTPStatus.OK
+        if span is not None:
+            start, end = span
+            headers = headers + [("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))]
+            data, status = data[start:end + 1], HTTPStatus.PARTIAL_CONTENT
+        self._start_response(status, headers + [("Content-Length", str(len(data)))])
+        if self._send_body:
+            self._write(data)
+
+    # -- streamed media --------------------------------------------------------
+
+    def begin_media(self, resource: Resource, length: Optional[int], x_cache: str) -> None:
+        """The sink interface: start a media answer whose bytes follow."""
+        ttl = cache_ttl(self.server.config, "media", resource.cache_control)
+        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", x_cache)]
+        cache_control = ("public, max-age=%d" % ttl) if ttl > 0 else resource.cache_control
+        if cache_control:
+            headers.append(("Cache-Control", cache_control))
+        self._chunked = self._framing(headers, length)
+        self._start_response(HTTPStatus.OK, headers)
+
+    def media_chunk(self, chunk: bytes) -> bool:
+        """The sink interface: send one chunk; False once the client has gone."""
+        if not self._send_body:
+            return True
+        try:
+            self._write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked else chunk)
+        except _ClientGone:
+            return False
+        return True
+
+    def end_media(self) -> None:
+        """The sink interface: the body is complete."""
+        if self._chunked and self._send_body:
+            self._write(b"0\r\n\r\n")
+
+    def _framing(self, headers: List[Tuple[str, str]], length: Optional[int]) -> bool:
+        """Add Content-Length, or chunking; return True when chunked."""
+        if length is not None:
+            headers.append(("Content-Length", str(length)))
+            return False
+        if self.request_version == "HTTP/1.1":
+            headers.append(("Transfer-Encoding", "chunked"))
+            return True
+        self.close_connection = True  # HTTP/1.0: the end of the body is the close
+        return False
+
+    def _relay_media(self, response, body: "UpstreamBody", head: bytes) -> None:
+        """Stream a non-playlist body to this client alone, as it arrives."""
+        resource = make_resource("media", response, b"")
+        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", "MISS")]
+        if response.headers.get("Cache-Control"):
+            headers.append(("Cache-Control", response.headers["Cache-Control"]))
+        for name in ("Content-Range", "Accept-Ranges"):
+            if response.headers.get(name):
+                headers.append((name, response.headers[name]))
+        self._chunked = self._framing(headers, None if body.decoded else _content_length(response))
+        self._start_response(response.status, headers)
+        if not self._send_body:
+            return
+        chunk = head or body.read1(CHUNK_SIZE)
+        while chunk:
+            if not self.media_chunk(chunk):
+                raise _ClientGone()
+            chunk = body.read1(CHUNK_SIZE)
+        if body.truncated:
+            raise UpstreamError("upstream body ended early")
+        self.end_media()
 
     def _uri_maker(self, target: ProxyTarget) -> Callable[[str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
@@ -1163,40 +1822,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             host = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         return "http://" + host
 
-    def _relay_media(self, target: ProxyTarget, response, body: UpstreamBody, head: bytes) -> None:
-        """Stream a non-playlist body to the client as it arrives."""
-        headers = [(name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
-                   if name.lower() in FORWARDED_RESPONSE_HEADERS]
-        headers.append(("Content-Type", media_content_type(response.headers.get("Content-Type"),
-                                                           response.url)))
-        length = response.headers.get("Content-Length")
-        chunked = body.decoded or not (length and length.strip().isdigit())
-        if not chunked:
-            headers.append(("Content-Length", length.strip()))
-        elif self.request_version == "HTTP/1.1":
-            headers.append(("Transfer-Encoding", "chunked"))
-        else:
-            self.close_connection = True  # HTTP/1.0: the end of the body is the close
-            chunked = False
-        self._start_response(response.status, headers)
-        if not self._send_body:
-            return
-        self._copy_body(body, head, chunked and self.request_version == "HTTP/1.1")
-
-    def _copy_body(self, body: UpstreamBody, head: bytes, chunked: bool) -> None:
-        chunk = head or body.read1(CHUNK_SIZE)
-        while chunk:
-            self._write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-            chunk = body.read1(CHUNK_SIZE)
-        if body.truncated:
-            raise UpstreamError("upstream body ended early")
-        if chunked:
-            self._write(b"0\r\n\r\n")
-
     # -- sending -------------------------------------------------------------
 
-    def _send_document(self, data: bytes, content_type: Optional[str], cache_control: str) -> None:
-        self._start_response(HTTPStatus.OK, [
+    def _send_document(self, data: bytes, content_type: Optional[str], cache_control: str,
+                       extra: List[Tuple[str, str]]) -> None:
+        self._start_response(HTTPStatus.OK, extra + [
             ("Content-Type", content_type or "application/octet-stream"),
             ("Content-Length", str(len(data))),
             ("Cache-Control", cache_control),
@@ -1294,7 +1924,8 @@ def _requested_headers(headers) -> str:
 # ---------------------------------------------------------------------------
 
 class ProxyServer(ThreadingHTTPServer):
-    """A threading HTTP server that owns the Config and the upstream opener.
+    """A threading HTTP server that owns the Config, the cache, the fetches under
+    way and the upstream connection pool.
 
     State lives on the server instance, never in module globals, so two
     servers in one process do not interfere.
@@ -1302,13 +1933,26 @@ class ProxyServer(ThreadingHTTPServer):
 
     daemon_threads = True
     # socketserver's default backlog of 5 drops connections under a burst.
-    request_queue_size = 128
+    request_queue_size = 1024
+    #: How long a new connection waits for a free slot before a 503.
+    connection_wait = 1.0
 
-    def __init__(self, config: Config, handler=ProxyHandler) -> None:
+    def __init__(self, config: Config, handler=ProxyHandler,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.opener = build_opener(config)
+        self.clock = clock
+        self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
+        self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
+        self.flights = Flights()
+        self.pool = ConnectionPool()
+        self.opener = build_opener(config, self.pool)
+        #: How long a coalesced request waits on the leader's fetch between events.
+        self.coalesce_timeout = max(30.0, 3 * config.timeout)
         self.target_durations = {}  # type: Dict[str, float]
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(config.max_connections)
+        self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
+        self._prefetch_workers = []  # type: List[threading.Thread]
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), handler)
@@ -1319,18 +1963,44 @@ class ProxyServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
-    def remember_target_duration(self, url: str, seconds: float) -> None:
-        """Remember a playlist's target duration (bounded), to time blocking reloads."""
-        with self._lock:
-            if len(self.target_durations) >= 4096:
-                self.target_durations.clear()
-            self.target_durations[url] = seconds
-
     @property
     def url(self) -> str:
         """The base URL this server answers on."""
         host, port = self.server_address[:2]
         return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+    # -- connections -------------------------------------------------------------
+
+    def process_request(self, request, client_address) -> None:
+        # At most max_connections at once, so a flood cannot start a thread per
+        # connection; a newcomer waits briefly for a slot, then gets a 503.
+        if not self._slots.acquire(timeout=self.connection_wait):
+            self._refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse_busy(self, request) -> None:
+        body = b"too many connections\n"
+        cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in self.config.allow_origins else b""
+        try:
+            request.settimeout(1.0)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\n" + cors +
+                            b"Retry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                            b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
+                            % (len(body), body))
+        except OSError:
+            pass
 
     def handle_error(self, request, client_address) -> None:
         error = sys.exc_info()[1]
@@ -1339,10 +2009,143 @@ class ProxyServer(ThreadingHTTPServer):
         else:
             logger.exception("error handling request from %s", client_address)
 
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._prefetch_workers:
+            try:
+                self._prefetch_queue.put_nowait(None)
+            except queue.Full:
+                break
+        self.pool.close()
+
+    # -- cache ---------------------------------------------------------------
+
+    def store(self, key, resource: Resource) -> bool:
+        """Keep ``resource`` in the cache for as long as the policy allows."""
+        if len(resource.body) > self.max_object_bytes:
+            return False
+        text = resource.body.decode("utf-8", "surrogateescape") if resource.kind == "playlist" else ""
+        ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
+        return self.cache.put(key, resource, len(resource.body) + 512, ttl)
+
+    def remember_target_duration(self, url: str, seconds: float) -> None:
+        """Remember a playlist's target duration (bounded), to time blocking reloads."""
+        with self._lock:
+            if len(self.target_durations) >= 4096:
+                self.target_durations.clear()
+            self.target_durations[url] = seconds
+
+    # -- prefetch ------------------------------------------------------------
+
+    def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...]) -> int:
+        """Queue the next ``config.prefetch`` uncached segments of a media playlist
+        for a background fetch into the cache; return how many were queued.
+
+        "Next" is the live edge for a live playlist (the newest segments) and
+        the first uncached ones for a VOD playlist.
+        """
+        uris = segment_uris(playlist_text, base_url)
+        if "#EXT-X-ENDLIST" not in playlist_text:
+            uris = uris[-self.config.prefetch:]
+        queued = 0
+        for uri in uris:
+            if queued >= self.config.prefetch:
+                break
+            try:
+                target = ProxyTarget(validate_upstream_url(uri), options)
+            except BadRequest:
+                continue
+            key = (target.url, options)
+            if key in self.flights or self.cache.get(key) is not None:
+                continue
+            try:
+                self._prefetch_queue.put_nowait(target)
+            except queue.Full:
+                break
+            queued += 1
+        if queued:
+            self._start_prefetch_workers()
+        return queued
+
+    def _start_prefetch_workers(self) -> None:
+        with self._lock:
+            while len(self._prefetch_workers) < min(self.config.prefetch, 4):
+                worker = threading.Thread(target=self._prefetch_worker, name="hlsproxy-prefetch", daemon=True)
+                worker.start()
+                self._prefetch_workers.append(worker)
+
+    def _prefetch_worker(self) -> None:
+        while True:
+            target = self._prefetch_queue.get()
+            if target is None:
+                return
+            key = (target.url, target.options)
+            if self.cache.get(key) is not None:
+                continue
+            flight, leader = self.flights.join(key)
+            if not leader:
+                continue
+            try:
+                fetch_shared(self, target, key, flight)
+            except Exception as error:  # a prefetch is a guess: log, and go on
+                logger.debug("prefetch of %s failed: %s", target.url, error)
+            finally:
+                self.flights.leave(key, flight)
+
 
 def make_server(config: Config) -> ProxyServer:
     """Build a ProxyServer bound to ``config.host``/``config.port``; call serve_forever()."""
     return ProxyServer(config)
+
+
+def serve_prefork(server: ProxyServer, workers: int) -> int:
+    """Serve with ``workers`` processes sharing ``server``'s listening socket.
+
+    Pre-fork (Linux, macOS): each worker is a copy of ``server``, with its own
+    cache. A worker that dies is replaced; SIGTERM or SIGINT stops them all.
+    """
+    if not hasattr(os, "fork"):
+        print("hlsproxy: --workers needs os.fork (Linux, macOS); use --workers 1 here", file=sys.stderr)
+        return 2
+    children = set()
+    stopping = []
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            def stop(signum, frame):
+                threading.Thread(target=server.shutdown, daemon=True).start()
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            try:
+                server.serve_forever()
+            finally:
+                os._exit(0)
+        children.add(pid)
+
+    def stop_all(signum, frame) -> None:
+        stopping.append(signum)
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+
+    for _ in range(workers):
+        spawn()
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    while children:
+        try:
+            pid, _ = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if not stopping:
+            logger.warning("worker %d exited; starting another", pid)
+            spawn()
+    server.server_close()
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -1360,8 +2163,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
               file=sys.stderr)
         return 1
-    print("hlsproxy %s serving on %s/ - play %s/proxy?url=<percent-encoded playlist URL>"
-          % (__version__, server.url, server.url), flush=True)
+    print("hlsproxy %s serving on %s/ - play %s/proxy?url=<percent-encoded playlist URL>%s"
+          % (__version__, server.url, server.url,
+             " (%d workers)" % config.workers if config.workers > 1 else ""), flush=True)
+    if config.workers > 1:
+        return serve_prefork(server, config.workers)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

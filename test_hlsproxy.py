@@ -76,10 +76,10 @@ class ApiTest(unittest.TestCase):
         with open(os.path.join(HERE, "hlsproxy.py"), encoding="utf-8") as file:
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
-        allowed = {"__future__", "argparse", "base64", "binascii", "dataclasses", "functools",
-                   "http.client", "http", "http.server", "ipaddress", "json", "logging", "re",
-                   "socket", "socketserver", "sys", "threading", "types", "typing",
-                   "urllib.error", "urllib.request", "urllib.parse", "zlib"}
+        allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses",
+                   "functools", "http.client", "http", "http.server", "ipaddress", "json", "logging",
+                   "os", "queue", "re", "signal", "socket", "socketserver", "sys", "threading", "time",
+                   "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
 
 
@@ -404,7 +404,7 @@ class PlaylistMaxAgeTest(unittest.TestCase):
         cases = [
             ("live", "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n", 3),
             ("live CRLF", "#EXTM3U\r\n#EXT-X-TARGETDURATION:10\r\n", 5),
-            ("LL-HLS", "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PART-INF:PART-TARGET=1.004\n", 0),
+            ("LL-HLS", "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PART-INF:PART-TARGET=1.004\n", 0.502),
             ("VOD", "#EXTM3U\n#EXT-X-TARGETDURATION:6\na.ts\n#EXT-X-ENDLIST\n", 300),
             ("master", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", 300),
         ]
@@ -419,6 +419,90 @@ class PlaylistMaxAgeTest(unittest.TestCase):
         self.assertEqual(cc("max-age=1", 3), "public, max-age=1")
         self.assertEqual(cc("private, max-age=60", 3), "private, max-age=3")
         self.assertEqual(cc("no-store", 3), "no-store")
+
+
+# ---------------------------------------------------------------------------
+# Cache
+# ---------------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def resource(body=b"x", kind="media"):
+    return hlsproxy.Resource(kind, "http://o.example/a", body, "video/mp2t")
+
+
+class CacheTtlTest(unittest.TestCase):
+    def test_by_kind(self):
+        config = hlsproxy.Config(playlist_ttl=300, segment_ttl=600)
+        live = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n"
+        cases = [
+            ("live playlist: half the target duration", "playlist", None, live, 3.0),
+            ("LL-HLS: half the part target", "playlist", None,
+             "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PART-INF:PART-TARGET=1.0\n", 0.5),
+            ("VOD playlist", "playlist", None, live + "#EXT-X-ENDLIST\n", 300.0),
+            ("master playlist", "playlist", None, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", 300.0),
+            ("segment", "media", None, "", 600.0),
+            ("JSON document", "json", None, "", 0.0),
+            ("no-store obeyed", "media", "no-store", "", 0.0),
+            ("private obeyed", "playlist", "private, max-age=60", live, 0.0),
+            ("no-cache obeyed", "media", "no-cache", "", 0.0),
+            ("shorter upstream max-age wins", "media", "public, max-age=30", "", 30.0),
+            ("longer upstream max-age loses", "playlist", "max-age=86400", live, 3.0),
+        ]
+        for name, kind, cache_control, text, want in cases:
+            with self.subTest(name):
+                self.assertEqual(hlsproxy.cache_ttl(config, kind, cache_control, text), want)
+
+
+class TTLCacheTest(unittest.TestCase):
+    def setUp(self):
+        self.clock = FakeClock()
+        self.cache = hlsproxy.TTLCache(100, self.clock)
+
+    def test_expires_after_its_ttl(self):
+        self.assertTrue(self.cache.put("a", resource(), 10, ttl=3))
+        self.clock.advance(2.9)
+        self.assertEqual(self.cache.get("a").value, resource())
+        self.assertEqual(self.cache.get("a").stored, 1000.0)
+        self.clock.advance(0.1)
+        self.assertIsNone(self.cache.get("a"))
+        self.assertEqual((len(self.cache), self.cache.bytes), (0, 0))
+
+    def test_byte_bound_evicts_least_recently_used(self):
+        for key in "abc":
+            self.cache.put(key, resource(), 40, ttl=60)  # 120 > 100: "a" goes
+        self.assertEqual([k for k in "abc" if self.cache.get(k)], ["b", "c"])
+        self.cache.get("b")  # now "c" is the least recently used
+        self.cache.put("d", resource(), 40, ttl=60)
+        self.assertEqual([k for k in "bcd" if self.cache.get(k)], ["b", "d"])
+        self.assertEqual(self.cache.bytes, 80)
+
+    def test_refuses_what_cannot_be_kept(self):
+        self.assertFalse(self.cache.put("big", resource(), 101, ttl=60))
+        self.assertFalse(self.cache.put("zero", resource(), 1, ttl=0))
+        self.assertEqual(len(self.cache), 0)
+
+    def test_replacing_a_key_keeps_the_byte_count_right(self):
+        self.cache.put("a", resource(b"1"), 30, ttl=60)
+        self.cache.put("a", resource(b"2"), 50, ttl=60)
+        self.assertEqual((self.cache.bytes, self.cache.get("a").value.body), (50, b"2"))
+
+    def test_byte_range_parsing(self):
+        cases = [("bytes=0-9", (0, 9)), ("bytes=10-", (10, 99)), ("bytes=-10", (90, 99)),
+                 ("bytes=90-200", (90, 99)), ("bytes=100-", "unsatisfiable"), ("bytes=-0", "unsatisfiable"),
+                 ("bytes=5-1", None), ("bytes=0-1,5-6", None), ("items=0-1", None), ("bytes=-", None)]
+        for spec, want in cases:
+            with self.subTest(spec=spec):
+                self.assertEqual(hlsproxy._byte_range(spec, 100), want)
 
 
 # ---------------------------------------------------------------------------
@@ -486,6 +570,8 @@ class Origin(ThreadingHTTPServer):
         super().__init__(address, OriginHandler)
         self.hits = {}
         self.requests = []
+        self.live_sequence = 0
+        self.connections = set()
         self.lock = threading.Lock()
         self.release = threading.Event()  # lets held responses finish at teardown
         self.routes = {
@@ -530,6 +616,7 @@ class OriginHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?")[0]
         self.server.hit(path)
+        self.server.connections.add(self.client_address)
         with self.server.lock:
             self.server.requests.append((self.path, dict(self.headers.items())))
         route = self.server.routes.get(path)
@@ -562,6 +649,13 @@ class OriginHandler(BaseHTTPRequestHandler):
     def route_redirect(self):
         self.send_response(302)
         self.send_header("Location", "/stream/video/index.m3u8?token=x")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def route_redirect_elsewhere(self):
+        """A redirect to another host name: a new connection, so a new check."""
+        self.send_response(302)
+        self.send_header("Location", "http://localhost:%d/keys/k.key" % self.server.server_address[1])
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -646,6 +740,21 @@ class OriginHandler(BaseHTTPRequestHandler):
                        b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"
                        b"#EXTINF:1,\nll1.ts\n")
 
+    def route_coalesce_ts(self):
+        """Sends half, then holds the rest until the test releases it."""
+        self.route_hold_ts()
+
+    def route_nostore_ts(self):
+        self.send_body(200, "video/mp2t", SEGMENT, [("Cache-Control", "no-store")])
+
+    def route_advancing(self):
+        """A live playlist whose window the test moves (server.live_sequence)."""
+        n = self.server.live_sequence
+        lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:6", "#EXT-X-MEDIA-SEQUENCE:%d" % n]
+        for i in range(n, n + 3):
+            lines += ["#EXTINF:6,", "s%d.ts" % i]
+        self.send_body(200, "application/vnd.apple.mpegurl", ("\n".join(lines) + "\n").encode())
+
     def route_slow(self):
         self.server.release.wait(10)
         self.send_body(200, "text/plain", b"late")
@@ -704,10 +813,12 @@ class ProxyTestCase(unittest.TestCase):
         self.origin = serve_in_thread(self, Origin())
         self.proxy = self.start_proxy(**self.config)
 
-    def start_proxy(self, **overrides):
+    def start_proxy(self, clock=None, **overrides):
         options = dict(host="127.0.0.1", port=0, allow_private=True, quiet=True)
         options.update(overrides)
-        return serve_in_thread(self, hlsproxy.make_server(hlsproxy.Config(**options)))
+        config = hlsproxy.Config(**options)
+        server = hlsproxy.ProxyServer(config, clock=clock) if clock else hlsproxy.make_server(config)
+        return serve_in_thread(self, server)
 
     def request(self, path, method="GET", headers=None, proxy=None, read=True):
         proxy = proxy or self.proxy
@@ -1120,10 +1231,10 @@ class PrivateAddressTest(ProxyTestCase):
             if len(calls) > 1:
                 raise hlsproxy.Forbidden("upstream address %s is not public" % address)
         with mock.patch.object(hlsproxy, "check_address", side_effect=check):
-            response, body = self.get("/redirect")
+            response, body = self.get("/redirect_elsewhere")
         self.assertEqual(response.status, 403)
-        self.assertEqual(self.origin.count("/redirect"), 1)
-        self.assertEqual(self.origin.count("/stream/video/index.m3u8"), 0)
+        self.assertEqual(self.origin.count("/redirect_elsewhere"), 1)
+        self.assertEqual(self.origin.count("/keys/k.key"), 0)
         self.assertEqual(len(calls), 2)
 
 
@@ -1145,6 +1256,229 @@ class ConfiguredHeadersTest(ProxyTestCase):
         self.request(self.local_path(key))
         self.assertEqual(self.origin.requests[-1][0], "/keys/k.key")
         self.assertEqual(self.origin.requests[-1][1]["Referer"], "https://r.example/")
+
+
+class CacheBehaviourTest(ProxyTestCase):
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock()
+        self.proxy = self.start_proxy(clock=self.clock)
+
+    def test_hit_after_miss_with_age_and_cache_control(self):
+        response, first = self.get("/stream/video/seg0.m4s")
+        self.assertEqual((response.getheader("X-Cache"), response.getheader("Age")), ("MISS", None))
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=600")
+        wait_for(lambda: len(self.proxy.cache) == 1)  # stored once the last byte is known to be last
+        self.clock.advance(42)
+        response, second = self.get("/stream/video/seg0.m4s")
+        self.assertEqual((response.getheader("X-Cache"), response.getheader("Age")), ("HIT", "42"))
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=558")
+        self.assertEqual((first, second), (SEGMENT, SEGMENT))
+        self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 1)
+
+    def test_playlist_hits_are_rewritten_for_each_request(self):
+        _, first = self.get("/stream/master")
+        response, second = self.request(self.proxied("/stream/master"), headers={"Host": "other.example:9"})
+        self.assertEqual(response.getheader("X-Cache"), "HIT")
+        self.assertIn(b"http://other.example:9/p/", second)
+        self.assertEqual(first.replace(b"127.0.0.1:%d" % self.proxy.server_address[1], b"other.example:9"), second)
+        self.assertEqual(self.origin.count("/stream/master"), 1)
+
+    def test_live_playlist_lives_half_its_target_duration(self):
+        self.get("/advancing")
+        self.clock.advance(2.9)
+        response, _ = self.get("/advancing")
+        self.assertEqual(response.getheader("X-Cache"), "HIT")
+        self.assertEqual(response.getheader("Cache-Control"), "public, max-age=0")
+        self.clock.advance(0.1)
+        response, _ = self.get("/advancing")
+        self.assertEqual(response.getheader("X-Cache"), "MISS")
+        self.assertEqual(self.origin.count("/advancing"), 2)
+
+    def test_a_client_polling_every_half_target_duration_sees_every_segment(self):
+        seen = set()
+        for step in range(12):  # the origin advances one segment per target duration (6 s)
+            self.origin.live_sequence = step // 2
+            _, body = self.get("/advancing")
+            seen.update(re.findall(rb"/(s\d+\.ts)", body))
+            self.clock.advance(3)
+        self.assertEqual(seen, {b"s%d.ts" % i for i in range(8)})
+
+    def test_errors_are_not_cached(self):
+        for _ in range(2):
+            response, _ = self.get("/status/404")
+            self.assertEqual(response.status, 404)
+        self.assertEqual(self.origin.count("/status/404"), 2)
+
+    def test_truncated_bodies_are_not_cached(self):
+        for _ in range(2):
+            response, _ = self.get("/drop.ts", read=False)
+            self.assertRaises(http.client.IncompleteRead, response.read)
+        self.assertEqual(self.origin.count("/drop.ts"), 2)
+        self.assertEqual(len(self.proxy.cache), 0)
+
+    def test_range_answers_are_not_cached_but_served_from_a_cached_body(self):
+        response, body = self.get("/range.bin", headers={"Range": "bytes=0-9"})
+        self.assertEqual((response.status, response.getheader("X-Cache")), (206, "MISS"))
+        response, full = self.get("/range.bin")
+        self.assertEqual((response.status, response.getheader("X-Cache"), len(full)), (200, "MISS", 1024))
+        wait_for(lambda: len(self.proxy.cache) == 1)
+        self.assertEqual(self.origin.count("/range.bin"), 2)
+        for spec, status, want in (("bytes=10-19", 206, full[10:20]), ("bytes=-4", 206, full[-4:]),
+                                   ("bytes=5000-", 416, b"")):
+            with self.subTest(spec):
+                response, body = self.get("/range.bin", headers={"Range": spec})
+                self.assertEqual((response.status, response.getheader("X-Cache"), body), (status, "HIT", want))
+        self.assertEqual(response.getheader("Content-Range"), "bytes */1024")
+        self.assertEqual(self.origin.count("/range.bin"), 2)
+
+    def test_no_store_upstream_is_not_cached(self):
+        for _ in range(2):
+            response, body = self.get("/nostore.ts")
+            self.assertEqual((response.getheader("X-Cache"), body), ("MISS", SEGMENT))
+            self.assertEqual(response.getheader("Cache-Control"), "no-store")
+        self.assertEqual(self.origin.count("/nostore.ts"), 2)
+
+    def test_player_query_is_never_served_from_the_cache(self):
+        path = hlsproxy.make_proxy_url("", self.origin.base + "/advancing")
+        self.request(path)
+        for _ in range(2):
+            response, _ = self.request(path + "?_HLS_msn=1")
+            self.assertEqual(response.getheader("X-Cache"), "MISS")
+        self.assertEqual(self.origin.count("/advancing"), 3)
+        self.assertEqual(self.request(path)[0].getheader("X-Cache"), "HIT")
+
+    def test_cache_off(self):
+        proxy = self.start_proxy(cache_mb=0)
+        for _ in range(2):
+            response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+            self.assertEqual((response.getheader("X-Cache"), body), ("MISS", KEY))
+        self.assertEqual(self.origin.count("/keys/k.key"), 2)
+
+    def test_objects_over_the_size_limit_stream_uncached(self):
+        proxy = self.start_proxy(cache_max_object_mb=0.001)  # 1,048 bytes; the segment is 10,240
+        for _ in range(2):
+            response, body = self.request(self.proxied("/stream/video/seg0.m4s"), proxy=proxy)
+            self.assertEqual((response.getheader("X-Cache"), body), ("MISS", SEGMENT))
+        self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 2)
+
+
+class ConcurrencyTest(ProxyTestCase):
+    def test_twenty_viewers_one_origin_fetch_bytes_as_they_arrive(self):
+        half = len(SEGMENT) * 10
+        results, got_first = {}, threading.Semaphore(0)
+
+        def viewer(index):
+            host, port = self.proxy.server_address[:2]
+            connection = http.client.HTTPConnection(host, port, timeout=15)
+            try:
+                connection.request("GET", self.proxied("/coalesce.ts"))
+                response = connection.getresponse()
+                first = response.read(half)
+                got_first.release()
+                results[index] = (response.getheader("X-Cache"), first + response.read())
+            finally:
+                connection.close()
+        threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        # The origin holds the second half until every viewer has the first:
+        # followers must get bytes while the leader's fetch is still under way.
+        for _ in range(20):
+            self.assertTrue(got_first.acquire(timeout=15), "a viewer got no bytes before the origin finished")
+        self.origin.release.set()
+        for thread in threads:
+            thread.join(15)
+        self.assertEqual(self.origin.count("/coalesce.ts"), 1)
+        self.assertEqual(len(results), 20)
+        self.assertEqual({body for _, body in results.values()}, {SEGMENT * 20})
+        self.assertEqual(sorted(x for x, _ in results.values()), ["COALESCED"] * 19 + ["MISS"])
+
+    def test_followers_of_a_failed_fetch_never_get_a_whole_looking_body(self):
+        outcomes = []
+
+        def viewer():
+            host, port = self.proxy.server_address[:2]
+            connection = http.client.HTTPConnection(host, port, timeout=15)
+            try:
+                connection.request("GET", self.proxied("/drop.ts"))
+                response = connection.getresponse()
+                try:
+                    outcomes.append(("whole", response.status, len(response.read())))
+                except http.client.IncompleteRead as error:
+                    outcomes.append(("short", response.status, len(error.partial)))
+            except (ConnectionError, http.client.HTTPException) as error:
+                outcomes.append(("failed", type(error).__name__, 0))
+            finally:
+                connection.close()
+        threads = [threading.Thread(target=viewer, daemon=True) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        self.assertEqual(len(outcomes), 8)
+        # Each viewer sees the failure: a cut-short 200, a dropped connection, or
+        # (joining after the failure) a clean 502; never a 200 that ends cleanly.
+        self.assertEqual([o for o in outcomes if o[0] == "whole" and o[1] != 502], [])
+        response, _ = self.get("/drop.ts", read=False)  # nothing cached: fetched again
+        self.assertRaises(http.client.IncompleteRead, response.read)
+
+    def test_upstream_connections_are_reused(self):
+        for path in ("/stream/video/seg0.m4s", "/stream/video/seg1.m4s", "/keys/k.key", "/stream/master",
+                     "/redirect", "/status/404", "/chunked.ts"):
+            self.get(path)
+        self.assertEqual(len(self.origin.connections), 2)  # the 404's unread body closed one
+        self.assertLessEqual(self.proxy.pool.idle_count(), 1)
+
+    def test_no_connection_leaks_under_errors(self):
+        for path in ("/drop.ts", "/status/500", "/drop.m3u8", "/big.ts"):
+            response, _ = self.get(path, read=False)
+            try:
+                response.read(1000)
+            finally:
+                response.close()
+        wait_for(lambda: self.proxy.pool.idle_count() <= 1)
+        response, body = self.get("/keys/k.key")
+        self.assertEqual(body, KEY)
+
+    def test_idle_clients_are_disconnected(self):
+        proxy = self.start_proxy(idle_timeout=0.3)
+        with socket.create_connection(proxy.server_address[:2], timeout=5) as idle:
+            started = time.monotonic()
+            self.assertEqual(idle.recv(1), b"")  # closed by the proxy, not by our timeout
+            self.assertLess(time.monotonic() - started, 4)
+
+    def test_connections_beyond_the_limit_get_503(self):
+        proxy = self.start_proxy(max_connections=2, idle_timeout=5)
+        proxy.connection_wait = 0.1
+        held = [socket.create_connection(proxy.server_address[:2], timeout=5) for _ in range(2)]
+        try:
+            wait_for(lambda: proxy._slots._value == 0)
+            response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+            self.assertEqual((response.status, body), (503, b"too many connections\n"))
+            self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+        finally:
+            for sock in held:
+                sock.close()
+        wait_for(lambda: proxy._slots._value == 2)
+        response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+        self.assertEqual(body, KEY)
+
+    def test_prefetch_warms_the_next_segments(self):
+        proxy = self.start_proxy(prefetch=2)
+        self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
+        wait_for(lambda: self.origin.count("/stream/video/seg0.m4s") == 1
+                 and self.origin.count("/stream/video/seg1.m4s") == 1)
+        wait_for(lambda: len(proxy.cache) == 3)
+        _, playlist = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
+        segment = [line for line in playlist.decode().splitlines() if line.endswith("seg0.m4s")][0]
+        response, body = self.request(self.local_path(segment), proxy=proxy)
+        self.assertEqual((response.getheader("X-Cache"), body), ("HIT", SEGMENT))
+        self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 1)
+
+    def test_stdlib_traps_are_avoided(self):
+        self.assertTrue(hlsproxy.ProxyHandler.disable_nagle_algorithm)
+        self.assertGreaterEqual(hlsproxy.ProxyServer.request_queue_size, 128)
 
 
 # ---------------------------------------------------------------------------

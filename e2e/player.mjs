@@ -62,7 +62,7 @@ async function runCase(c) {
     }
     if (c.expect === "live") {
       const v = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
-        : s.levelLoads >= 4 && s.currentTime > 3 ? { ok: true } : null));
+        : s.levelLoads >= 6 && s.currentTime > 6 ? { ok: true } : null));
       const s = await state(page);
       return { ...v, detail: `playlist loads ${s.levelLoads}, t=${s.currentTime.toFixed(1)}s` + (v.ok ? "" : " " + v.detail) };
     }

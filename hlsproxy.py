@@ -200,6 +200,14 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
+_SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
+# A relative reference that resolves by plain concatenation onto the playlist's
+# directory: no scheme, no leading "/", "." or "?", only characters that need no
+# quoting, and a non-empty query if any. Dot segments are ruled out separately.
+# The fast path of the rewriter: urljoin costs ~10 us, 20,000 times a playlist.
+_SIMPLE_RELATIVE = re.compile(
+    r"[A-Za-z0-9_~!$&'()*+,;=@%-][A-Za-z0-9._~!$&'()*+,;=@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
 
 
 # ---------------------------------------------------------------------------
@@ -384,11 +392,13 @@ class ProxyTarget:
 def make_proxy_url(base_url: str, upstream_url: str,
                    options: Tuple[Tuple[str, str], ...] = ()) -> str:
     """Return the proxy URL for ``upstream_url``: deterministic, ends with its file name."""
-    payload = upstream_url
-    if options:
-        payload += "\n" + urlencode(options)
-    token = base64.urlsafe_b64encode(payload.encode("utf-8")).rstrip(b"=").decode("ascii")
-    return "%s/p/%s/%s" % (base_url.rstrip("/"), token, _file_name(upstream_url))
+    return _proxy_url(base_url.rstrip("/") + "/p/", upstream_url, options)
+
+
+def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...]) -> str:
+    payload = upstream_url + "\n" + urlencode(options) if options else upstream_url
+    token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
+    return prefix + token.decode("ascii") + "/" + _file_name(upstream_url)
 
 
 def parse_proxy_path(path: str) -> ProxyTarget:
@@ -507,10 +517,25 @@ def _merge_query(url: str, extra: List[Tuple[str, str]]) -> str:
 
 
 def _file_name(url: str) -> str:
-    """The last path segment of ``url``, safe to put in a path ("index" if none)."""
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    """The last path segment of ``url``, safe to put in a path ("index" if none).
+
+    String operations rather than urlsplit: this runs once per URI of every
+    playlist, 20,000 times for a long VOD playlist.
+    """
+    end = url.find("?")
+    if end == -1:
+        end = len(url)
+    if "#" in url:
+        fragment = url.find("#", 0, end)
+        end = fragment if fragment != -1 else end
+    slash = url.rfind("/", 0, end)
+    if slash <= url.find("//") + 1:
+        return "index"  # no path: the last slash is the one of "//"
+    name = url[slash + 1:end]
     if name in ("", ".", ".."):
         return "index"
+    if not name.strip(_SAFE_NAME_CHARACTERS):
+        return name
     return re.sub(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9._~!$&'()*+,;=:@-]",
                   lambda m: m.group() if len(m.group()) == 3 else quote(m.group(), safe=""), name)
 
@@ -561,33 +586,55 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -
         text = text[1:]
     query = dict(parse_qsl(urlsplit(base_url).query, keep_blank_values=True))
     variables = {}  # type: Dict[str, str]
-    rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url,
-                                    make_uri=make_uri, variables=variables)
+    base_directory = _directory_of(base_url)
+
+    def rewrite_uri(uri: str) -> str:
+        return _rewrite_uri(uri, base_url, base_directory, make_uri, variables)
+
+    simple = _SIMPLE_RELATIVE.match
     lines = text.split("\n")
     for index, line in enumerate(lines):
-        body = line.rstrip("\r")
-        if not body.strip():
-            continue
-        if body.startswith("#"):
+        if line.startswith("#"):
+            if not line.startswith("#EXT-X-"):
+                continue  # a comment, #EXTINF, #EXTM3U: the most common lines, cheaply passed
+            body = line.rstrip("\r")
             tag = _TAG_NAME.match(body)
-            if not tag:
-                continue  # a comment
-            name = tag.group(1)
+            name = tag.group(1) if tag else ""
             if name == "EXT-X-DEFINE":
                 body = _define_variable(body, variables, query)
             elif name in URI_ATTRIBUTE_TAGS:
                 body = _rewrite_attributes(body, tag.end(), URI_ATTRIBUTE_TAGS[name], rewrite_uri)
             else:
                 continue
+            lines[index] = body + line[len(body):]
         else:
-            stripped = body.strip()
-            start = body.index(stripped)
-            body = body[:start] + rewrite_uri(stripped) + body[start + len(stripped):]
-        lines[index] = body + line[len(line.rstrip("\r")):]
+            uri = line.strip()
+            if not uri:
+                continue  # a blank or whitespace-only line is not a URI
+            if len(uri) == len(line):
+                if simple(uri) and "/." not in uri:  # the common case, inline: 20,000 times a VOD playlist
+                    lines[index] = make_uri(base_directory + uri)
+                else:
+                    lines[index] = rewrite_uri(uri)
+            else:  # keep the surrounding whitespace and the CR of a CRLF line
+                start = line.index(uri)
+                lines[index] = line[:start] + rewrite_uri(uri) + line[start + len(uri):]
     return "\n".join(lines)
 
 
-def _rewrite_uri(uri: str, base_url: str, make_uri: Callable[[str], str],
+def _directory_of(base_url: str) -> str:
+    """The URL that relative references are appended to: the base's directory."""
+    return _quote_url(urljoin(base_url, "./"))
+
+
+def _resolve(uri: str, base_url: str, base_directory: str) -> str:
+    """urljoin(base_url, uri), quoted; by concatenation when that is the same."""
+    if _SIMPLE_RELATIVE.match(uri) and ("/." not in uri or "/." not in uri.partition("?")[0]):
+        return base_directory + uri
+    return _quote_url(urljoin(base_url, uri))
+
+
+def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callable[[str], str],
                  variables: Dict[str, str]) -> str:
     """Return the proxy URI for one URI of a playlist, or ``uri`` if it stays."""
     if "{$" in uri:
@@ -595,13 +642,15 @@ def _rewrite_uri(uri: str, base_url: str, make_uri: Callable[[str], str],
         if _VARIABLE_REFERENCE.search(resolved):
             return uri  # the player substitutes; percent-encoding would break it
         uri = resolved
+    if _SIMPLE_RELATIVE.match(uri) and "/." not in uri:
+        return make_uri(base_directory + uri)  # the common case, made cheap
     scheme = _SCHEME.match(uri)
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         return uri  # data:, skd://, and other schemes the proxy cannot fetch
-    absolute = urljoin(base_url, uri.strip())
+    absolute = _resolve(uri.strip(), base_url, base_directory)
     if not absolute.lower().startswith(("http://", "https://")):
         return uri
-    return make_uri(_quote_url(absolute))
+    return make_uri(absolute)
 
 
 def _rewrite_attributes(line: str, start: int, names: Tuple[str, ...],
@@ -677,7 +726,8 @@ def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], st
         return None
     if not isinstance(document, dict) or not ({"RELOAD-URI", "ASSETS", "PATHWAY-PRIORITY"} & set(document)):
         return None
-    rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url, make_uri=make_uri, variables={})
+    rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url, base_directory=_directory_of(base_url),
+                                    make_uri=make_uri, variables={})
     if isinstance(document.get("RELOAD-URI"), str):
         document["RELOAD-URI"] = rewrite_uri(document["RELOAD-URI"])
     for asset in document.get("ASSETS") or ():
@@ -701,16 +751,18 @@ def playlist_max_age(text: str, default: float) -> float:
     it may be kept for half of it (LL-HLS: half the part target); master and
     VOD playlists do not change, and get ``default``.
     """
-    target = part_target = None
-    for line in text.split("\n"):
-        if line.startswith("#EXT-X-ENDLIST"):
-            return default
-        if line.startswith("#EXT-X-TARGETDURATION:"):
-            target = _number(line.partition(":")[2])
-        elif line.startswith("#EXT-X-PART-INF:"):
-            part_target = _number(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
+    # Substring searches over the whole text, not a loop over its lines: a VOD
+    # playlist can have 40,000 lines, and this runs for every playlist served.
+    if _find_tag(text, "#EXT-X-ENDLIST") != -1:
+        return default
+    target = playlist_target_duration(text)
     if target is None:
         return default  # a master playlist
+    part_target = None
+    start = _find_tag(text, "#EXT-X-PART-INF:")
+    if start != -1:
+        line = text[start:text.find("\n", start) % (len(text) + 1)]
+        part_target = _number(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
     return (part_target or target) / 2
 
 
@@ -718,19 +770,31 @@ def segment_uris(text: str, base_url: str) -> List[str]:
     """The absolute URLs of a media playlist's segments (its URI lines), in order,
     as rewrite_playlist resolves them."""
     uris = []
+    base_directory = _directory_of(base_url)
     for line in text.split("\n"):
         line = line.strip()
         if line and not line.startswith("#") and "{$" not in line:
-            absolute = urljoin(base_url, line)
+            absolute = _resolve(line, base_url, base_directory)
             if absolute.lower().startswith(("http://", "https://")):
-                uris.append(_quote_url(absolute))
+                uris.append(absolute)
     return uris
 
 
 def playlist_target_duration(text: str) -> Optional[float]:
     """The EXT-X-TARGETDURATION of a media playlist, if it has one."""
-    match = re.search(r"^#EXT-X-TARGETDURATION:\s*([0-9.]+)", text, re.MULTILINE)
-    return _number(match.group(1)) if match else None
+    start = _find_tag(text, "#EXT-X-TARGETDURATION:")
+    if start == -1:
+        return None
+    end = text.find("\n", start)
+    return _number(text[start + len("#EXT-X-TARGETDURATION:"):end if end != -1 else len(text)])
+
+
+def _find_tag(text: str, tag: str) -> int:
+    """Where the first line starting with ``tag`` starts, or -1."""
+    if text.startswith(tag):
+        return 0
+    found = text.find("\n" + tag)
+    return found + 1 if found != -1 else -1
 
 
 def _number(text: str) -> Optional[float]:
@@ -1810,7 +1874,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _uri_maker(self, target: ProxyTarget) -> Callable[[str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
         # keys and variants are fetched with the same headers.
-        return functools.partial(make_proxy_url, self._public_base(), options=target.options)
+        prefix, options = self._public_base().rstrip("/") + "/p/", target.options
+        return lambda url: _proxy_url(prefix, url, options)
 
     def _public_base(self) -> str:
         config = self.server.config
@@ -2022,7 +2087,7 @@ class ProxyServer(ThreadingHTTPServer):
 
     def store(self, key, resource: Resource) -> bool:
         """Keep ``resource`` in the cache for as long as the policy allows."""
-        if len(resource.body) > self.max_object_bytes:
+        if len(resource.body) > min(self.max_object_bytes, self.cache.max_bytes):
             return False
         text = resource.body.decode("utf-8", "surrogateescape") if resource.kind == "playlist" else ""
         ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
@@ -2131,6 +2196,9 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
             except OSError:
                 pass
 
+    # Every worker wakes on a new connection and one wins it; with a blocking
+    # socket the others would wait in accept() (deaf to shutdown) until the next.
+    server.socket.setblocking(False)
     for _ in range(workers):
         spawn()
     signal.signal(signal.SIGTERM, stop_all)

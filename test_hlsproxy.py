@@ -14,6 +14,7 @@ import http.client
 import json
 import logging
 import os
+import random
 import re
 import socket
 import subprocess
@@ -24,7 +25,7 @@ import unittest
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import hlsproxy
 
@@ -366,6 +367,30 @@ class RewriterTest(unittest.TestCase):
                                          re.sub(r'([:,](?:URI|SERVER-URI|X-ASSET-URI|X-ASSET-LIST)=)"(?!data:|skd:)[^"]*"',
                                                 r'\1"X"', old))
                 self.assertNotIn("cdn.example.com/live/main/", out.replace("P(https://cdn.example.com/live/main/", ""))
+
+    def test_fast_paths_agree_with_urljoin_and_urlsplit(self):
+        # The rewriter resolves simple relative URIs by concatenation and finds
+        # file names with string operations; both must equal the general way.
+        from urllib.parse import urljoin
+        rng = random.Random(8216)
+        pieces = ["seg", "a", "b.ts", "..", ".", "x%20y", "~u", "v=1", "q?x=1", "?y", "#f", "//h", "/",
+                  ":", "k:v", "%41", "é", " ", "a.m3u8", "-_", "{$v}", "@", "!$&'()*+,;="]
+        bases = ["http://h.example/a/b/index.m3u8?t=1", "https://h.example", "http://h.example/",
+                 "http://h.example/a/../b/./c.m3u8", "http://[2001:db8::1]:8080/live/x.m3u8#frag"]
+        for _ in range(3000):
+            uri = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
+            base = rng.choice(bases)
+            if "//" in uri.partition("?")[0].lstrip("/"):
+                continue  # urljoin folds "a//b" into "a/b", unlike RFC 3986 and browsers
+            with self.subTest(uri=uri, base=base):
+                want = hlsproxy._quote_url(urljoin(base, uri.strip()))
+                self.assertEqual(hlsproxy._resolve(uri.strip(), base, hlsproxy._directory_of(base)), want)
+                if not want.startswith("http"):
+                    continue  # "k:v" has a scheme of its own: the rewriter leaves it alone
+                name = urlsplit(want).path.rsplit("/", 1)[-1]
+                if name in ("", ".", ".."):
+                    name = "index"
+                self.assertEqual(unquote(hlsproxy._file_name(want)), unquote(name))
 
     def test_linear_on_a_large_playlist(self):
         text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n" + "".join(
@@ -1511,6 +1536,32 @@ class MainTest(unittest.TestCase):
         self.addCleanup(connection.close)
         connection.request("GET", "/proxy?url=" + quote("http://127.0.0.1:1/x", safe=""))
         self.assertEqual(connection.getresponse().status, 403)  # private, no flag
+
+    @unittest.skipUnless(hasattr(os, "fork") and os.path.exists("/proc/self/stat"), "pre-fork on Linux")
+    def test_workers_share_the_socket_and_stop_together(self):
+        process, port = self.start("--workers", "2", "--quiet")
+
+        def children():
+            found = []
+            for entry in os.listdir("/proc"):
+                try:
+                    with open("/proc/%s/stat" % entry) as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if entry.isdigit() and int(fields[1]) == process.pid:
+                    found.append(int(entry))
+            return found
+        wait_for(lambda: len(children()) == 2)
+        workers = children()
+        for _ in range(6):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/")
+            self.assertEqual(connection.getresponse().status, 200)
+            connection.close()
+        process.terminate()
+        self.assertEqual(process.wait(10), 0)
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in workers))
 
     def test_version_and_help(self):
         out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--help"],

@@ -186,7 +186,7 @@ MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
 })
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
-CHUNK_SIZE = 64 * 1024
+CHUNK_SIZE = 256 * 1024
 #: How much of a body is read, at most, to decide whether it is a playlist.
 SNIFF_LIMIT = 4096
 MAX_REDIRECTS = 5
@@ -448,10 +448,11 @@ def validate_upstream_url(url: str) -> str:
         raise BadRequest("url has an invalid port") from None
     if not host:
         raise BadRequest("url has no host")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise BadRequest("url has an invalid host name") from None
+    if not host.isascii():  # the idna codec is slow to load: only for hosts that need it
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise BadRequest("url has an invalid host name") from None
     netloc = "[%s]" % host if ":" in host else host
     if port is not None:
         netloc += ":%d" % port
@@ -824,6 +825,10 @@ class Resource:
     headers: Tuple[Tuple[str, str], ...] = ()
     #: The upstream's Cache-Control, which the policy obeys.
     cache_control: Optional[str] = None
+    #: Rewritten playlists by (public base, options): a cache hit for the same
+    #: base is then a lookup, not a rewrite. Filled by the handler; small.
+    rewritten: Dict[object, Tuple[bytes, float, Optional[float]]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1652,7 +1657,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 self._send_text(HTTPStatus.OK, "hlsproxy %s: play /proxy?url=<percent-encoded "
                                 "playlist URL>\n" % __version__, "no-cache")
                 return
-            target = parse_proxy_path(self._route_path())
+            target = self.server.parse_target(self._route_path())
             self._proxy(target)
         except HlsProxyError as error:
             self._send_failure(error)
@@ -1782,17 +1787,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _send_playlist(self, target: ProxyTarget, resource: Resource, age: float,
                        extra: List[Tuple[str, str]]) -> None:
         config = self.server.config
-        text = resource.body.decode("utf-8", "surrogateescape")
-        rewritten = rewrite_playlist(text, resource.url, self._uri_maker(target))
-        target_duration = playlist_target_duration(text)
+        memo_key = (self._public_base(), target.options)
+        memo = resource.rewritten.get(memo_key)
+        if memo is None:
+            text = resource.body.decode("utf-8", "surrogateescape")
+            rewritten = rewrite_playlist(text, resource.url, self._uri_maker(target))
+            memo = (rewritten.encode("utf-8", "surrogateescape"), playlist_max_age(text, config.playlist_ttl),
+                    playlist_target_duration(text))
+            if len(resource.rewritten) < 8:  # a few Host names at most; a hostile client gets no more
+                resource.rewritten[memo_key] = memo
+        data, lifetime, target_duration = memo
         if target_duration:
             self.server.remember_target_duration(resource.url.partition("?")[0], target_duration)
             self.server.remember_target_duration(target.url.partition("?")[0], target_duration)
             if config.prefetch:
-                self.server.prefetch(text, resource.url, target.options)
-        max_age = max(0.0, playlist_max_age(text, config.playlist_ttl) - age)
-        self._send_document(rewritten.encode("utf-8", "surrogateescape"), resource.content_type,
-                            _cache_control_for(resource.cache_control, max_age), extra)
+                self.server.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url,
+                                     target.options)
+        self._send_document(data, resource.content_type,
+                            _cache_control_for(resource.cache_control, max(0.0, lifetime - age)), extra)
 
     def _send_bytes(self, data: bytes, headers: List[Tuple[str, str]]) -> None:
         """Send a whole media body, or the part a Range asks for (RFC 9110 section 14)."""
@@ -1974,7 +1986,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             raise _ClientGone() from error
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        logger.info("%s %s", self.address_string(), format % args)
+        if logger.isEnabledFor(logging.INFO):  # formatting costs, even when nobody reads it
+            logger.info("%s %s", self.address_string(), format % args)
 
 
 def _requested_headers(headers) -> str:
@@ -2014,6 +2027,7 @@ class ProxyServer(ThreadingHTTPServer):
         #: How long a coalesced request waits on the leader's fetch between events.
         self.coalesce_timeout = max(30.0, 3 * config.timeout)
         self.target_durations = {}  # type: Dict[str, float]
+        self._targets = {}  # type: Dict[str, ProxyTarget]
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
@@ -2093,8 +2107,21 @@ class ProxyServer(ThreadingHTTPServer):
         ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
         return self.cache.put(key, resource, len(resource.body) + 512, ttl)
 
+    def parse_target(self, path: str) -> ProxyTarget:
+        """parse_proxy_path, remembered for the paths players ask for again and again."""
+        target = self._targets.get(path)
+        if target is None:
+            target = parse_proxy_path(path)
+            with self._lock:
+                if len(self._targets) >= 4096:
+                    self._targets.clear()
+                self._targets[path] = target
+        return target
+
     def remember_target_duration(self, url: str, seconds: float) -> None:
         """Remember a playlist's target duration (bounded), to time blocking reloads."""
+        if self.target_durations.get(url) == seconds:
+            return
         with self._lock:
             if len(self.target_durations) >= 4096:
                 self.target_durations.clear()

@@ -492,7 +492,7 @@ def table(chosen, targets, results, skipped, repetitions, elapsed):
                 repetitions, ), "",
              "| workload | metric | " + " | ".join(t.name for t in targets) + " |",
              "| --- | --- |" + " --- |" * len(targets)]
-    for key, title, _, _ in chosen:
+    for key, title, _, _ in chosen:  # noqa: B007 - title is used below
         direct = medians(results[(key, "direct")])
         metrics = [m for m in direct if m != "error"] or ["error"]
         for metric in metrics:

@@ -55,6 +55,8 @@ import base64
 import binascii
 import dataclasses
 import functools
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import json
@@ -266,7 +268,18 @@ class Config:
     headers: Tuple[Tuple[str, str], ...] = ()
     timeout: float = 10.0
     quiet: bool = False
-    max_playlist_bytes: int = 8 * 1024 * 1024
+    #: A larger playlist is refused (502): playlists are held in memory to be rewritten.
+    max_playlist_mb: float = 8
+    #: Upstream hosts allowed ("example.com", "*.cdn.example.net"); empty: any public host.
+    allow_hosts: Tuple[str, ...] = ()
+    #: With a secret, every proxied URL must carry its HMAC-SHA256 signature.
+    secret: Optional[str] = dataclasses.field(default=None, repr=False)
+    #: Lifetime of the signed URLs the proxy writes, in seconds (None: no expiry).
+    url_ttl: Optional[float] = None
+    #: An HTTP proxy for upstream requests, e.g. "http://10.0.0.1:3128".
+    upstream_proxy: Optional[str] = None
+    #: A request's line and headers must arrive within this many seconds (slowloris).
+    header_timeout: float = 10.0
     #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
     cache_mb: float = 256
     cache_max_object_mb: float = 16
@@ -283,15 +296,25 @@ class Config:
     #: Processes sharing the listening socket (each with its own cache).
     workers: int = 1
 
+    @property
+    def max_playlist_bytes(self) -> int:
+        return int(self.max_playlist_mb * 1024 * 1024)
+
     @classmethod
-    def from_args(cls, argv: Optional[List[str]] = None) -> "Config":
+    def from_args(cls, argv: Optional[List[str]] = None,
+                  environ: Optional[Dict[str, str]] = None) -> "Config":
         """Build a Config from command-line arguments (``sys.argv[1:]`` if None).
 
         Flags and fields have the same names (``--cache-mb`` is ``cache_mb``).
+        The secret may come from the environment (HLSPROXY_SECRET), which keeps
+        it out of ``ps`` listings.
         """
         args = vars(_argument_parser().parse_args(argv))
         args["allow_origins"] = tuple(args.pop("allow_origin") or ("*",))
         args["headers"] = tuple(args.pop("header") or ())
+        args["allow_hosts"] = tuple(args.pop("allow_host") or ())
+        if args["secret"] is None:
+            args["secret"] = (os.environ if environ is None else environ).get("HLSPROXY_SECRET") or None
         return cls(**args)
 
 
@@ -306,6 +329,13 @@ def parse_header_line(line: str) -> Tuple[str, str]:
     if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
         raise BadRequest("header %s is managed by the proxy and cannot be set" % name)
     return name, value
+
+
+def _proxy_url_argument(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme != "http" or not parts.hostname:
+        raise argparse.ArgumentTypeError("must look like http://HOST:PORT")
+    return text.strip()
 
 
 def _argument_parser() -> argparse.ArgumentParser:
@@ -360,6 +390,20 @@ def _argument_parser() -> argparse.ArgumentParser:
     add("--workers", type=int, default=1, metavar="N",
         help="processes sharing the listening socket (pre-fork; Linux and macOS); "
              "each has its own cache (default: %(default)s)")
+    add("--allow-host", action="append", metavar="PATTERN",
+        help="allow only this upstream host (example.com, *.cdn.example.net); repeatable; "
+             "checked at every redirect too (default: any public host)")
+    add("--secret", metavar="KEY",
+        help="require HMAC-signed proxy URLs (see the 'sign' command); or set HLSPROXY_SECRET")
+    add("--url-ttl", type=float, metavar="SECONDS",
+        help="with --secret: the signed URLs the proxy writes expire after this long (default: never)")
+    add("--upstream-proxy", type=_proxy_url_argument, metavar="URL",
+        help="send upstream requests through this HTTP proxy, e.g. http://10.0.0.1:3128 "
+             "(for SOCKS, run a local HTTP-to-SOCKS bridge)")
+    add("--max-playlist-mb", type=float, default=8, metavar="MB",
+        help="refuse larger playlists with 502 (default: %(default)s)")
+    add("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+        help="a request's line and headers must arrive within this long (default: %(default)s)")
     add("--quiet", action="store_true", help="log warnings and errors only")
     add("--version", action="version", version="hlsproxy " + __version__)
     return parser
@@ -387,32 +431,81 @@ class ProxyTarget:
     #: True when the player added query parameters (LL-HLS _HLS_msn and kin):
     #: such an answer is specific to the moment and never cached.
     player_query: bool = False
+    #: When a signed URL stops being valid (Unix time; 0: never).
+    expires: int = 0
 
 
-def make_proxy_url(base_url: str, upstream_url: str,
-                   options: Tuple[Tuple[str, str], ...] = ()) -> str:
-    """Return the proxy URL for ``upstream_url``: deterministic, ends with its file name."""
-    return _proxy_url(base_url.rstrip("/") + "/p/", upstream_url, options)
+def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, str], ...] = (),
+                   secret: Optional[str] = None, expires: int = 0) -> str:
+    """Return the proxy URL for ``upstream_url``: deterministic, ends with its file name.
+
+    With a ``secret`` the URL carries an HMAC-SHA256 signature over the upstream
+    URL, the per-URL options and ``expires`` (Unix time, 0 for never); the secret
+    itself never appears in it.
+    """
+    return _proxy_url(base_url.rstrip("/") + "/p/", upstream_url, options, secret, expires)
 
 
-def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...]) -> str:
+def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...],
+               secret: Optional[str] = None, expires: int = 0) -> str:
     payload = upstream_url + "\n" + urlencode(options) if options else upstream_url
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
-    return prefix + token.decode("ascii") + "/" + _file_name(upstream_url)
+    segment = token.decode("ascii")
+    if secret:
+        segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
+    return prefix + segment + "/" + _file_name(upstream_url)
 
 
-def parse_proxy_path(path: str) -> ProxyTarget:
+def _signature(secret: str, token: str, expires: int) -> str:
+    """HMAC-SHA256 of the token (upstream URL and options) and expiry, 144 bits, base64url."""
+    message = ("%s.%d" % (token, expires)).encode("ascii")
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
+def _verify_signature(segment: str, secret: str, now: float) -> Tuple[str, int]:
+    """The token and expiry of a signed path segment, or Forbidden."""
+    parts = segment.split(".")
+    if len(parts) != 3:
+        raise Forbidden("missing signature: this proxy serves signed URLs only")
+    token, expires_text, signature = parts
+    if not expires_text.isdigit() or len(expires_text) > 12:
+        raise Forbidden("bad signature")
+    expires = int(expires_text)
+    # compare_digest: the time taken does not tell an attacker how much matched.
+    if not hmac.compare_digest(signature.encode("ascii", "replace"),
+                               _signature(secret, token, expires).encode("ascii")):
+        raise Forbidden("bad signature")
+    if expires and expires < now:
+        raise Forbidden("signed URL expired")
+    return token, expires
+
+
+def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[float] = None) -> ProxyTarget:
     """Decode a request path (``/p/...`` or ``/proxy?url=...``) into a ProxyTarget.
 
-    Raises BadRequest with a one-line reason when the path is not a proxy URL.
+    Raises BadRequest with a one-line reason when the path is not a proxy URL,
+    and, with a ``secret``, Forbidden when it is not signed, or signed wrongly,
+    or expired.
     """
     route, _, query = path.partition("?")
     pairs = parse_qsl(query, keep_blank_values=True)
+    expires = 0
     if route.startswith("/p/"):
-        token, _, rest = route[3:].partition("/")
+        segment, _, rest = route[3:].partition("/")
+        if secret:
+            token, expires = _verify_signature(segment, secret, time.time() if now is None else now)
+        else:
+            token = segment.split(".", 1)[0]  # a signature is of no interest without a secret
         url, options = _decode_token(token)
+        if secret and rest and unquote(rest) != unquote(_file_name(url)):
+            raise Forbidden("a signed URL covers its own file only")
+        if secret and any(not name.startswith("_HLS_") for name, _ in pairs):
+            raise Forbidden("a signed URL takes no query parameters but a player's _HLS_ ones")
         url = _resolve_rest(url, rest)
         extra = pairs
+    elif secret:
+        raise Forbidden("this proxy serves signed URLs only: make one with 'hlsproxy.py sign URL'")
     elif route in ("/proxy", "/proxy/"):
         urls = [value for name, value in pairs if name == "url"]
         if not urls or not urls[0].strip():
@@ -424,7 +517,18 @@ def parse_proxy_path(path: str) -> ProxyTarget:
     else:
         raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
     url = _merge_query(validate_upstream_url(url), extra)
-    return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra))
+    return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires)
+
+
+def host_allowed(host: str, patterns: Tuple[str, ...]) -> bool:
+    """True when ``host`` is one of ``patterns``: a name, or ``*.suffix`` for every
+    name below the suffix (not the suffix itself)."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        pattern = pattern.lower().rstrip(".")
+        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return True
+    return False
 
 
 def validate_upstream_url(url: str) -> str:
@@ -1018,6 +1122,17 @@ class _PooledResponse(http.client.HTTPResponse):
             release(reusable)
 
 
+def _check_host_locally(host: str) -> None:
+    """Judge ``host`` by this machine's resolver, when an upstream proxy will
+    resolve it instead; a name only the proxy can resolve is its to judge."""
+    try:
+        infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return
+    for info in infos:
+        check_address(info[4][0])
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
     response_class = _PooledResponse
 
@@ -1097,24 +1212,45 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
     back to a ConnectionPool instead of being closed after each request, and
     each new one goes through the address guard."""
 
-    def __init__(self, pool: ConnectionPool, allow_private: bool) -> None:
+    def __init__(self, pool: ConnectionPool, config: Config) -> None:
         super().__init__()
         self._pool = pool
-        self._allow_private = allow_private
+        self._allow_private = config.allow_private
+        self._allow_hosts = config.allow_hosts
+        proxy = urlsplit(config.upstream_proxy) if config.upstream_proxy else None
+        self._proxy = (proxy.hostname, proxy.port or 80) if proxy else None
 
     def http_open(self, req):
-        return self._open(req, "http", _GuardedHTTPConnection)
+        return self._open(req, "http")
 
     def https_open(self, req):
         if _GuardedHTTPSConnection is None:
             raise UpstreamError("this Python was built without ssl: https upstreams are unavailable")
-        return self._open(req, "https", _GuardedHTTPSConnection)
+        return self._open(req, "https")
 
     http_request = https_request = urllib.request.AbstractHTTPHandler.do_request_
 
-    def _open(self, req, scheme: str, connection_class):
+    def _connect(self, req, scheme: str):
+        """A new connection for ``req``, and the request target to send on it."""
+        connection_class = _GuardedHTTPConnection if scheme == "http" else _GuardedHTTPSConnection
+        if self._proxy is None:
+            return connection_class(req.host, timeout=req.timeout, allow_private=self._allow_private), req.selector
+        # Through --upstream-proxy: the proxy is the operator's choice, so it is
+        # not judged; the upstream host is, as far as this machine can resolve it.
+        if not self._allow_private:
+            _check_host_locally(urlsplit(req.full_url).hostname)
+        connection = connection_class(self._proxy[0], self._proxy[1], timeout=req.timeout, allow_private=True)
+        if scheme == "https":
+            connection.set_tunnel(req.host)  # CONNECT host:port, then TLS end to end
+            return connection, req.selector
+        return connection, req.full_url  # absolute-form request target (RFC 9112 section 3.2.2)
+
+    def _open(self, req, scheme: str):
         if not req.host:
             raise urllib.error.URLError("no host given")
+        host = urlsplit(req.full_url).hostname or ""
+        if self._allow_hosts and not host_allowed(host, self._allow_hosts):
+            raise Forbidden("upstream host %s is not allowed here (--allow-host)" % host)
         headers = dict(req.unredirected_hdrs)
         headers.update((k, v) for k, v in req.headers.items() if k not in headers)
         headers = {name.title(): value for name, value in headers.items()}
@@ -1122,14 +1258,14 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
         for attempt in range(2):
             connection = self._pool.take(origin) if attempt == 0 else None
             reused = connection is not None
+            selector = req.full_url if self._proxy and scheme == "http" else req.selector
             if connection is None:
-                connection = connection_class(req.host, timeout=req.timeout,
-                                              allow_private=self._allow_private)
+                connection, selector = self._connect(req, scheme)
             else:
                 connection.timeout = req.timeout
                 connection.sock.settimeout(req.timeout)
             try:
-                connection.request(req.get_method(), req.selector, req.data, headers)
+                connection.request(req.get_method(), selector, req.data, headers)
                 response = connection.getresponse()
             except ConnectionError as error:  # includes RemoteDisconnected
                 connection.close()
@@ -1167,7 +1303,7 @@ def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerD
     file:, ftp: or data: handlers.
     """
     opener = urllib.request.OpenerDirector()
-    for handler in (_PooledHandler(pool, config.allow_private), _RedirectHandler(),
+    for handler in (_PooledHandler(pool, config), _RedirectHandler(),
                     urllib.request.HTTPDefaultErrorHandler(),
                     urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()):
         opener.add_handler(handler)
@@ -1277,10 +1413,14 @@ class UpstreamBody:
                 return self._inflate(data, n)
             raise UpstreamError("upstream sent a corrupt compressed body") from None
 
-    def read_all(self, limit: int, head: bytes = b"") -> bytes:
-        """Read the whole body (after ``head``), refusing more than ``limit`` bytes."""
+    def read_all(self, limit: int, head: bytes = b"", deadline: Optional[float] = None) -> bytes:
+        """Read the whole body (after ``head``), refusing more than ``limit`` bytes,
+        and giving up (504) at ``deadline`` (a time.monotonic() value): a server
+        that drips a playlist slowly enough to dodge the read timeout still ends."""
         parts, size = [head], len(head)
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise UpstreamError("upstream too slow to send the whole playlist", HTTPStatus.GATEWAY_TIMEOUT)
             chunk = self.read1(CHUNK_SIZE)
             if not chunk:
                 break
@@ -1563,7 +1703,8 @@ def fetch_shared(server: "ProxyServer", target: ProxyTarget, key, flight: Flight
                     client.relay_opened(target, response, body, kind, head)
                 return
             if kind != "media":
-                resource = make_resource(kind, response, body.read_all(config.max_playlist_bytes, head))
+                resource = make_resource(kind, response, body.read_all(
+                    config.max_playlist_bytes, head, time.monotonic() + 3 * config.timeout))
                 flight.finish(resource)
                 server.store(key, resource)
                 if client is not None:
@@ -1624,10 +1765,58 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # algorithm meets the client's delayed ACK and small answers wait ~40 ms.
     disable_nagle_algorithm = True
 
+    #: Longest request line accepted; a longer one gets 414 (http.server allows 64 KiB).
+    max_request_line = 16 * 1024
+
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout
         self._response_started = False
         super().setup()
+
+    def handle_one_request(self) -> None:
+        """http.server's step, with two limits added: a 16 KiB request line, and
+        a deadline for the request line and headers once a request has begun,
+        enforced by the server's watchdog (a slowloris client cannot hold a
+        thread by sending one byte at a time)."""
+        try:
+            if not self.rfile.peek(1):  # an idle keep-alive connection waits here, up to idle_timeout
+                self.close_connection = True
+                return
+            self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
+            try:
+                self.raw_requestline = self.rfile.readline(self.max_request_line + 1)
+                if len(self.raw_requestline) > self.max_request_line:
+                    self.requestline = self.request_version = self.command = ""
+                    self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "request line longer than 16 KiB")
+                    self._discard_input()
+                    return
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return
+                if not self.parse_request():
+                    return
+            finally:
+                self.server.unwatch(self.connection)
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
+                return
+            method()
+            self.wfile.flush()
+        except socket.timeout:
+            self.close_connection = True
+
+    def _discard_input(self) -> None:
+        """Read what the client is still sending before closing, briefly: closing
+        with unread data sends a TCP reset, which can destroy our answer in flight."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            for _ in range(64):
+                if not self.connection.recv(65536):
+                    break
+        except OSError:
+            pass
 
     # -- verbs ---------------------------------------------------------------
 
@@ -1743,7 +1932,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Answer with an upstream response that will not be shared or cached."""
         if kind == "media":
             return self._relay_media(response, body, head)
-        data = body.read_all(self.server.config.max_playlist_bytes, head)
+        config = self.server.config
+        data = body.read_all(config.max_playlist_bytes, head, time.monotonic() + 3 * self._timeout_for(target))
         self._serve_resource(target, make_resource(kind, response, data), "MISS")
 
     def _timeout_for(self, target: ProxyTarget) -> float:
@@ -1787,7 +1977,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _send_playlist(self, target: ProxyTarget, resource: Resource, age: float,
                        extra: List[Tuple[str, str]]) -> None:
         config = self.server.config
-        memo_key = (self._public_base(), target.options)
+        memo_key = (self._public_base(), target.options, self.server.url_expiry())
         memo = resource.rewritten.get(memo_key)
         if memo is None:
             text = resource.body.decode("utf-8", "surrogateescape")
@@ -1887,7 +2077,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # Per-URL options travel with every URI of the playlist, so segments,
         # keys and variants are fetched with the same headers.
         prefix, options = self._public_base().rstrip("/") + "/p/", target.options
-        return lambda url: _proxy_url(prefix, url, options)
+        secret, expires = self.server.config.secret, self.server.url_expiry()
+        return lambda url: _proxy_url(prefix, url, options, secret, expires)
 
     def _public_base(self) -> str:
         config = self.server.config
@@ -2030,6 +2221,9 @@ class ProxyServer(ThreadingHTTPServer):
         self._targets = {}  # type: Dict[str, ProxyTarget]
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.max_connections)
+        self._watched = {}  # type: Dict[socket.socket, float]
+        self._watchdog = None  # type: Optional[threading.Thread]
+        self._closing = threading.Event()
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
         self._prefetch_workers = []  # type: List[threading.Thread]
         if ":" in config.host:
@@ -2088,7 +2282,33 @@ class ProxyServer(ThreadingHTTPServer):
         else:
             logger.exception("error handling request from %s", client_address)
 
+    def watch(self, connection: socket.socket, deadline: float) -> None:
+        """Cut ``connection`` if it is still watched at ``deadline`` (time.monotonic())."""
+        with self._lock:
+            self._watched[connection] = deadline
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="hlsproxy-watchdog", daemon=True)
+                self._watchdog.start()
+
+    def unwatch(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._watched.pop(connection, None)
+
+    def _watch(self) -> None:
+        while not self._closing.wait(0.25):
+            now = time.monotonic()
+            with self._lock:
+                late = [connection for connection, deadline in self._watched.items() if deadline < now]
+                for connection in late:
+                    del self._watched[connection]
+            for connection in late:  # the reader blocked on it wakes to an empty read
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
     def server_close(self) -> None:
+        self._closing.set()
         super().server_close()
         for _ in self._prefetch_workers:
             try:
@@ -2110,13 +2330,26 @@ class ProxyServer(ThreadingHTTPServer):
     def parse_target(self, path: str) -> ProxyTarget:
         """parse_proxy_path, remembered for the paths players ask for again and again."""
         target = self._targets.get(path)
-        if target is None:
-            target = parse_proxy_path(path)
+        if target is None or (target.expires and target.expires < time.time()):
+            target = parse_proxy_path(path, secret=self.config.secret)
             with self._lock:
                 if len(self._targets) >= 4096:
                     self._targets.clear()
                 self._targets[path] = target
         return target
+
+    def url_expiry(self) -> int:
+        """The expiry to sign into the URLs written now (0: never).
+
+        Rounded up to a bucket of half the TTL, so that the URLs of one playlist,
+        and of playlists served close together, are the same (deterministic
+        mapping); each stays valid between one and one and a half TTLs.
+        """
+        ttl = self.config.url_ttl
+        if not (self.config.secret and ttl):
+            return 0
+        bucket = max(1, int(ttl / 2))
+        return (int(time.time() + ttl) // bucket + 1) * bucket
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
         """Remember a playlist's target duration (bounded), to time blocking reloads."""
@@ -2247,8 +2480,40 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
 # Command line
 # ---------------------------------------------------------------------------
 
+def sign_main(argv: List[str]) -> int:
+    """``hlsproxy.py sign URL``: print a signed proxy URL for a start playlist."""
+    parser = argparse.ArgumentParser(prog="hlsproxy sign",
+                                     description="Print a signed proxy URL for a start playlist.")
+    parser.add_argument("url", help="the upstream playlist URL")
+    parser.add_argument("--secret", help="the proxy's --secret (default: $HLSPROXY_SECRET)")
+    parser.add_argument("--public-url", default="http://127.0.0.1:8000",
+                        help="the proxy's base URL (default: %(default)s)")
+    parser.add_argument("--url-ttl", type=float, metavar="SECONDS", help="the URL expires after this long")
+    parser.add_argument("--referer")
+    parser.add_argument("--origin")
+    parser.add_argument("--ua", "--user-agent", dest="ua")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
+    args = parser.parse_args(argv)
+    secret = args.secret or os.environ.get("HLSPROXY_SECRET")
+    if not secret:
+        parser.error("a secret is needed: --secret or HLSPROXY_SECRET")
+    try:
+        url = validate_upstream_url(args.url)
+        options = tuple(_option_header(name, value) for name, value in
+                        [("referer", args.referer), ("origin", args.origin), ("ua", args.ua)] if value)
+        options += tuple(parse_header_line(line) for line in args.header)
+    except BadRequest as error:
+        parser.error(error.reason)
+    expires = int(time.time() + args.url_ttl) if args.url_ttl else 0
+    print(make_proxy_url(args.public_url, url, options, secret, expires))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the proxy until interrupted; return the exit status."""
+    """Run the proxy until interrupted (or ``sign`` a URL); return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sign"]:
+        return sign_main(argv[1:])
     config = Config.from_args(argv)
     logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)

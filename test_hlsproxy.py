@@ -78,7 +78,7 @@ class ApiTest(unittest.TestCase):
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses",
-                   "functools", "http.client", "http", "http.server", "ipaddress", "json", "logging",
+                   "functools", "hashlib", "hmac", "http.client", "http", "http.server", "ipaddress", "json", "logging",
                    "os", "queue", "re", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
@@ -780,6 +780,21 @@ class OriginHandler(BaseHTTPRequestHandler):
             lines += ["#EXTINF:6,", "s%d.ts" % i]
         self.send_body(200, "application/vnd.apple.mpegurl", ("\n".join(lines) + "\n").encode())
 
+    def route_drip_m3u8(self):
+        """A playlist sent a few bytes at a time, each within the read timeout."""
+        body = VIDEO.encode() * 20
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(0, len(body), 8):
+                self.wfile.write(body[i:i + 8])
+                if self.server.release.wait(0.1):
+                    return
+        except OSError:
+            pass
+
     def route_slow(self):
         self.server.release.wait(10)
         self.send_body(200, "text/plain", b"late")
@@ -1274,13 +1289,32 @@ class ConfiguredHeadersTest(ProxyTestCase):
         self.assertEqual(json.loads(body)["Referer"], "https://url.example/")
 
     def test_per_url_headers_are_inherited_by_rewritten_uris(self):
-        _, body = self.request(self.proxied("/stream/master") + "&referer=" + quote("https://r.example/"))
+        _, body = self.request(self.proxied("/stream/master") + "&referer=" + quote("https://r.example/")
+                               + "&ua=Player%2F2&header=" + quote("X-Token: t1"))
         variant = [l for l in body.decode().splitlines() if l.startswith("http")][0]
         _, body = self.request(self.local_path(variant))
-        key = re.search(r'URI="(http[^"]+k\.key)"', body.decode()).group(1)
-        self.request(self.local_path(key))
-        self.assertEqual(self.origin.requests[-1][0], "/keys/k.key")
-        self.assertEqual(self.origin.requests[-1][1]["Referer"], "https://r.example/")
+        playlist = body.decode()
+        key = re.search(r'URI="(http[^"]+k\.key)"', playlist).group(1)
+        init = re.search(r'URI="(http[^"]+init\.mp4)"', playlist).group(1)
+        segment = [l for l in playlist.splitlines() if l.endswith("seg0.m4s")][0]
+        for uri in (key, init, segment):
+            self.request(self.local_path(uri))
+        seen = {path.split("?")[0]: headers for path, headers in self.origin.requests}
+        for path in ("/stream/master", "/stream/video/index.m3u8", "/keys/k.key", "/stream/video/init.mp4",
+                     "/stream/video/seg0.m4s"):
+            with self.subTest(path):
+                headers = seen[path]
+                self.assertEqual((headers["Referer"], headers["User-Agent"], headers["X-Token"], headers["X-Api"]),
+                                 ("https://r.example/", "Player/2", "t1", "1"))
+
+    def test_header_injection_is_refused(self):
+        for query in ("&referer=" + quote("a\r\nX-Evil: 1"), "&header=" + quote("Host: evil.example"),
+                      "&header=" + quote("Transfer-Encoding: chunked"), "&header=" + quote("Proxy-Authorization: x"),
+                      "&header=" + quote("Bad Name: x"), "&ua=" + quote("a\x00b")):
+            with self.subTest(query=query):
+                response, body = self.request(self.proxied("/echo") + query)
+                self.assertEqual(response.status, 400, body)
+        self.assertEqual(self.origin.count("/echo"), 0)
 
 
 class CacheBehaviourTest(ProxyTestCase):
@@ -1504,6 +1538,227 @@ class ConcurrencyTest(ProxyTestCase):
     def test_stdlib_traps_are_avoided(self):
         self.assertTrue(hlsproxy.ProxyHandler.disable_nagle_algorithm)
         self.assertGreaterEqual(hlsproxy.ProxyServer.request_queue_size, 128)
+
+
+class AllowHostTest(ProxyTestCase):
+    def test_patterns(self):
+        patterns = ("example.com", "*.cdn.example.net")
+        for host, want in [("example.com", True), ("EXAMPLE.com.", True), ("a.example.com", False),
+                           ("x.cdn.example.net", True), ("a.b.cdn.example.net", True),
+                           ("cdn.example.net", False), ("evilcdn.example.net", False)]:
+            with self.subTest(host=host):
+                self.assertIs(hlsproxy.host_allowed(host, patterns), want)
+
+    def test_other_hosts_and_redirect_escapes_are_refused(self):
+        proxy = self.start_proxy(allow_hosts=("127.0.0.1",))
+        response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+        self.assertEqual(body, KEY)
+        response, body = self.request(self.proxied("/redirect_elsewhere"), proxy=proxy)  # -> localhost
+        self.assertEqual(response.status, 403)
+        self.assertIn(b"--allow-host", body)
+        self.assertEqual(self.origin.count("/keys/k.key"), 1)
+        other = self.start_proxy(allow_hosts=("*.example.com",))
+        response, _ = self.request(self.proxied("/keys/k.key"), proxy=other)
+        self.assertEqual(response.status, 403)
+        self.assertEqual(self.origin.count("/keys/k.key"), 1)
+
+
+class SignedUrlTest(ProxyTestCase):
+    SECRET = "correct horse battery staple"
+
+    def setUp(self):
+        super().setUp()
+        self.proxy = self.start_proxy(secret=self.SECRET)
+
+    def signed(self, path, options=(), expires=0, secret=None):
+        return hlsproxy.make_proxy_url("", self.origin.base + path, options, secret or self.SECRET, expires)
+
+    def test_valid_and_everything_the_proxy_writes_is_signed(self):
+        response, body = self.request(self.signed("/stream/master"))
+        self.assertEqual(response.status, 200, body)
+        self.assertNotIn(self.SECRET.encode(), body)
+        variant = [l for l in body.decode().splitlines() if l.startswith("http")][0]
+        response, body = self.request(self.local_path(variant))
+        self.assertEqual(response.status, 200, body)
+        key = re.search(r'URI="(http[^"]+k\.key)"', body.decode()).group(1)
+        self.assertEqual(self.request(self.local_path(key))[1], KEY)
+
+    def test_refused(self):
+        good = self.signed("/keys/k.key", (("Referer", "https://a.example/"),))
+        segment, name = good[3:].split("/")
+        token, expires, signature = segment.split(".")
+        forged_token = hlsproxy.make_proxy_url("", self.origin.base + "/echo")[3:].split("/")[0]
+        other_header = hlsproxy.make_proxy_url("", self.origin.base + "/keys/k.key",
+                                               (("Referer", "https://b.example/"),))[3:].split("/")[0]
+        cases = [
+            ("tampered url", "/p/%s.%s.%s/%s" % (forged_token, expires, signature, name), "bad signature"),
+            ("tampered header", "/p/%s.%s.%s/%s" % (other_header, expires, signature, name), "bad signature"),
+            ("tampered expiry", "/p/%s.%s.%s/%s" % (token, "9999999999", signature, name), "bad signature"),
+            ("wrong secret", self.signed("/keys/k.key", secret="guess"), "bad signature"),
+            ("expired", self.signed("/keys/k.key", expires=int(time.time()) - 5), "expired"),
+            ("missing", hlsproxy.make_proxy_url("", self.origin.base + "/keys/k.key"), "missing signature"),
+            ("query form", self.proxied("/keys/k.key"), "signed URLs only"),
+            ("another file", "/p/%s/other.key" % segment, "its own file"),
+            ("extra query", good + "?token=x", "no query parameters"),
+        ]
+        for name_, path, reason in cases:
+            with self.subTest(name_):
+                response, body = self.request(path)
+                self.assertEqual(response.status, 403, body)
+                self.assertIn(reason.encode(), body)
+        self.assertEqual(self.origin.hits, {})
+        response, body = self.request(good + "?_HLS_msn=3")  # a player's own parameters are fine
+        self.assertEqual((response.status, body), (200, KEY))
+
+    def test_expiring_urls(self):
+        proxy = self.start_proxy(secret=self.SECRET, url_ttl=60)
+        response, body = self.request(self.signed("/stream/video/index.m3u8", expires=int(time.time()) + 30),
+                                      proxy=proxy)
+        segment = [l for l in body.decode().splitlines() if l.endswith("seg0.m4s")][0]
+        expires = int(segment.split("/p/")[1].split("/")[0].split(".")[1])
+        self.assertTrue(time.time() + 60 <= expires <= time.time() + 91, expires - time.time())
+
+    def test_sign_command_and_secret_from_the_environment(self):
+        out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "sign", self.origin.base + "/echo",
+                              "--public-url", self.proxy.url, "--referer", "https://s.example/"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
+                             env=dict(os.environ, HLSPROXY_SECRET=self.SECRET))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        response, body = self.request(self.local_path(out.stdout.strip()))
+        self.assertEqual(response.status, 200)
+        self.assertEqual(json.loads(body)["Referer"], "https://s.example/")
+        config = hlsproxy.Config.from_args([], environ={"HLSPROXY_SECRET": "from-env"})
+        self.assertEqual(config.secret, "from-env")
+        self.assertNotIn("from-env", repr(config))
+        self.assertEqual(hlsproxy.Config.from_args(["--secret", "flag"], environ={"HLSPROXY_SECRET": "e"}).secret,
+                         "flag")
+
+
+class LimitsTest(ProxyTestCase):
+    config = {"timeout": 0.5}
+
+    def test_oversize_playlist_is_refused(self):
+        proxy = self.start_proxy(max_playlist_mb=0.0001)  # 104 bytes
+        response, body = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
+        self.assertEqual(response.status, 502)
+        self.assertIn(b"playlist larger than", body)
+
+    def test_long_request_line_gets_414(self):
+        with socket.create_connection(self.proxy.server_address[:2], timeout=10) as raw:
+            raw.sendall(b"GET /proxy?url=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            response = http.client.HTTPResponse(raw)
+            response.begin()
+            self.assertEqual(response.status, 414)
+            self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
+
+    def test_slowloris_does_not_starve_others(self):
+        proxy = self.start_proxy(header_timeout=1.0)
+        slow = []
+        try:
+            for _ in range(200):
+                sock = socket.create_connection(proxy.server_address[:2], timeout=10)
+                sock.sendall(b"GET /proxy?url=http")  # and then nothing more
+                slow.append(sock)
+            started = time.monotonic()
+            response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
+            self.assertEqual(body, KEY)
+            self.assertLess(time.monotonic() - started, 2.0)
+            for sock in slow[:20]:  # closed once their headers are late
+                self.assertEqual(sock.recv(1024), b"")
+            self.assertLess(time.monotonic() - started, 5.0)
+        finally:
+            for sock in slow:
+                sock.close()
+
+    def test_upstream_that_hangs_is_a_504_within_the_timeout(self):
+        started = time.monotonic()
+        response, body = self.get("/slow")
+        self.assertEqual(response.status, 504)
+        self.assertLess(time.monotonic() - started, 3)
+
+    def test_upstream_that_stalls_mid_body(self):
+        started = time.monotonic()
+        response, _ = self.get("/hold.ts", read=False)
+        self.assertEqual(response.status, 200)
+        self.assertRaises(http.client.IncompleteRead, response.read)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(len(self.proxy.cache), 0)
+
+    def test_playlist_dripped_too_slowly_is_a_504(self):
+        response, body = self.get("/drip.m3u8")
+        self.assertEqual(response.status, 504, body)
+        self.assertIn(b"too slow", body)
+
+
+class UpstreamProxyTest(ProxyTestCase):
+    def test_requests_go_through_the_upstream_proxy(self):
+        relay = serve_in_thread(self, ThreadingHTTPServer(("127.0.0.1", 0), ForwardingHandler))
+        relay.seen = []
+        proxy = self.start_proxy(upstream_proxy="http://127.0.0.1:%d" % relay.server_address[1])
+        response, body = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
+        self.assertEqual(response.status, 200)
+        segment = [l for l in body.decode().splitlines() if l.endswith("seg0.m4s")][0]
+        _, data = self.request(self.local_path(segment), proxy=proxy)
+        self.assertEqual(data, SEGMENT)
+        self.assertEqual(relay.seen, [self.origin.base + "/stream/video/index.m3u8",
+                                      self.origin.base + "/stream/video/seg0.m4s"])
+
+
+class ForwardingHandler(BaseHTTPRequestHandler):
+    """A minimal HTTP forward proxy: absolute-form requests only."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.seen.append(self.path)
+        parts = urlsplit(self.path)
+        upstream = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        upstream.request("GET", parts.path + ("?" + parts.query if parts.query else ""))
+        response = upstream.getresponse()
+        body = response.read()
+        upstream.close()
+        self.send_response(response.status)
+        for name in ("Content-Type",):
+            if response.getheader(name):
+                self.send_header(name, response.getheader(name))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class RewriterFuzzTest(unittest.TestCase):
+    def test_random_mutations_never_raise_and_keep_every_non_uri_line(self):
+        rng = random.Random(20261124)
+        noise = ['"', ",", "=", "{$", "}", "\r", " ", "#", "URI=", ":", "\ufeff", "\x00", "é", "\\", "?", "//"]
+        corpus = list(CORPUS.values())
+        uri_tags = tuple("#%s" % tag for tag in hlsproxy.URI_ATTRIBUTE_TAGS) + ("#EXT-X-DEFINE",)
+        for round_ in range(600):
+            lines = rng.choice(corpus).split("\n")
+            for _ in range(rng.randint(1, 8)):
+                i = rng.randrange(len(lines))
+                action = rng.random()
+                if action < 0.4:
+                    j = rng.randint(0, len(lines[i]))
+                    lines[i] = lines[i][:j] + rng.choice(noise) + lines[i][j:]
+                elif action < 0.6 and lines[i]:
+                    j = rng.randrange(len(lines[i]))
+                    lines[i] = lines[i][:j] + lines[i][j + 1:]
+                elif action < 0.8:
+                    lines.insert(i, rng.choice(lines))
+                else:
+                    j = rng.randrange(len(lines))
+                    lines[i], lines[j] = lines[j], lines[i]
+            text = "\n".join(lines)
+            with self.subTest(round=round_):
+                out = hlsproxy.rewrite_playlist(text, BASE, P)
+                before, after = text.lstrip("\ufeff").split("\n"), out.split("\n")
+                self.assertEqual(len(before), len(after))
+                for old, new in zip(before, after):
+                    if not old.strip() or (old.startswith("#") and not old.startswith(uri_tags)):
+                        self.assertEqual(old, new)
 
 
 # ---------------------------------------------------------------------------

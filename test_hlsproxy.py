@@ -1703,6 +1703,19 @@ class UpstreamProxyTest(ProxyTestCase):
         self.assertEqual(relay.seen, [self.origin.base + "/stream/video/index.m3u8",
                                       self.origin.base + "/stream/video/seg0.m4s"])
 
+    def test_https_upstreams_are_tunnelled_with_connect(self):
+        # No TLS origin here: the tunnel is refused after CONNECT, which shows
+        # the request went to the upstream proxy and not straight to the host.
+        relay = serve_in_thread(self, ThreadingHTTPServer(("127.0.0.1", 0), ForwardingHandler))
+        relay.seen = []
+        proxy = self.start_proxy(upstream_proxy="http://127.0.0.1:%d" % relay.server_address[1])
+        port = self.origin.server_address[1]
+        response, body = self.request("/proxy?url=" + quote("https://127.0.0.1:%d/keys/k.key" % port, safe=""),
+                                      proxy=proxy)
+        self.assertEqual(response.status, 502, body)
+        self.assertEqual(relay.seen, ["CONNECT 127.0.0.1:%d" % port])
+        self.assertEqual(self.origin.hits, {})
+
 
 class ForwardingHandler(BaseHTTPRequestHandler):
     """A minimal HTTP forward proxy: absolute-form requests only."""
@@ -1711,6 +1724,12 @@ class ForwardingHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def do_CONNECT(self):
+        self.server.seen.append("CONNECT " + self.path)
+        self.send_response(403)  # this relay does not tunnel
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
         self.server.seen.append(self.path)

@@ -1504,7 +1504,8 @@ def _cache_control_for(upstream: Optional[str], max_age: int) -> str:
 
 
 # ---------------------------------------------------------------------------
-# HTTP handler
+# One fetch for many: what an answer is, whether it may be shared, and the
+# Flight that hands its bytes to every request waiting for it
 # ---------------------------------------------------------------------------
 
 def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
@@ -1748,6 +1749,10 @@ def _stream_into(server, key, flight: Flight, response, body: UpstreamBody, head
         raise _ClientGone()
 
 
+# ---------------------------------------------------------------------------
+# HTTP handler
+# ---------------------------------------------------------------------------
+
 class _ClientGone(ConnectionError):
     """The client closed its connection; nothing more can be sent."""
 
@@ -1779,10 +1784,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         enforced by the server's watchdog (a slowloris client cannot hold a
         thread by sending one byte at a time)."""
         try:
-            if not self.rfile.peek(1):  # an idle keep-alive connection waits here, up to idle_timeout
+            arrived = self.rfile.peek(1)  # an idle keep-alive connection waits here, up to idle_timeout
+            if not arrived:
                 self.close_connection = True
                 return
-            self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
+            # Usually the whole head came in one packet; only a partial one is watched.
+            watched = b"\r\n\r\n" not in arrived and b"\n\n" not in arrived
+            if watched:
+                self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
             try:
                 self.raw_requestline = self.rfile.readline(self.max_request_line + 1)
                 if len(self.raw_requestline) > self.max_request_line:
@@ -1796,7 +1805,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 if not self.parse_request():
                     return
             finally:
-                self.server.unwatch(self.connection)
+                if watched:
+                    self.server.unwatch(self.connection)
             method = getattr(self, "do_" + self.command, None)
             if method is None:
                 self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)

@@ -280,6 +280,8 @@ class Config:
     upstream_proxy: Optional[str] = None
     #: A request's line and headers must arrive within this many seconds (slowloris).
     header_timeout: float = 10.0
+    #: On SIGTERM/SIGINT, how long requests in flight may take to finish.
+    grace: float = 10.0
     #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
     cache_mb: float = 256
     cache_max_object_mb: float = 16
@@ -306,15 +308,16 @@ class Config:
         """Build a Config from command-line arguments (``sys.argv[1:]`` if None).
 
         Flags and fields have the same names (``--cache-mb`` is ``cache_mb``).
-        The secret may come from the environment (HLSPROXY_SECRET), which keeps
-        it out of ``ps`` listings.
+        Every flag may also come from ``environ`` (``os.environ`` if None):
+        ``--cache-mb`` from HLSPROXY_CACHE_MB, and so on; a repeatable flag takes
+        one value per line; a flag on the command line wins. HLSPROXY_SECRET
+        keeps the secret out of ``ps`` listings.
         """
-        args = vars(_argument_parser().parse_args(argv))
+        parser = _argument_parser()
+        args = _parse_with_environment(parser, argv, os.environ if environ is None else environ)
         args["allow_origins"] = tuple(args.pop("allow_origin") or ("*",))
         args["headers"] = tuple(args.pop("header") or ())
         args["allow_hosts"] = tuple(args.pop("allow_host") or ())
-        if args["secret"] is None:
-            args["secret"] = (os.environ if environ is None else environ).get("HLSPROXY_SECRET") or None
         return cls(**args)
 
 
@@ -329,6 +332,39 @@ def parse_header_line(line: str) -> Tuple[str, str]:
     if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
         raise BadRequest("header %s is managed by the proxy and cannot be set" % name)
     return name, value
+
+
+_NOT_GIVEN = object()
+
+
+def _parse_with_environment(parser: argparse.ArgumentParser, argv: Optional[List[str]],
+                            environ: Dict[str, str]) -> Dict[str, object]:
+    """Parse ``argv``; a flag not given takes HLSPROXY_<FLAG> from ``environ``, or its default."""
+    actions = [action for action in parser._actions
+               if action.option_strings and action.dest not in ("help", "version")]
+    defaults = {action.dest: action.default for action in actions}
+    for action in actions:  # tell "not given" apart from "given the default"
+        action.help = action.help.replace("%(default)s", str(action.default))
+        action.default = None if isinstance(action, argparse._AppendAction) else _NOT_GIVEN
+    args = vars(parser.parse_args(argv))
+    for action in actions:
+        if args[action.dest] is not _NOT_GIVEN and args[action.dest] is not None:
+            continue
+        name = "HLSPROXY_" + action.dest.upper()
+        if name not in environ:
+            args[action.dest] = defaults[action.dest]
+            continue
+        text = environ[name]
+        try:
+            if isinstance(action, argparse._StoreTrueAction):
+                args[action.dest] = text.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(action, argparse._AppendAction):
+                args[action.dest] = [(action.type or str)(line) for line in text.splitlines() if line.strip()]
+            else:
+                args[action.dest] = (action.type or str)(text)
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            parser.error("%s: %s" % (name, error))
+    return args
 
 
 def _proxy_url_argument(text: str) -> str:
@@ -404,7 +440,12 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="refuse larger playlists with 502 (default: %(default)s)")
     add("--header-timeout", type=float, default=10.0, metavar="SECONDS",
         help="a request's line and headers must arrive within this long (default: %(default)s)")
+    add("--grace", type=float, default=10.0, metavar="SECONDS",
+        help="on SIGTERM or SIGINT, let requests in flight finish for up to this long (default: %(default)s)")
     add("--quiet", action="store_true", help="log warnings and errors only")
+    for action in parser._actions:
+        if action.option_strings and action.dest not in ("help", "version"):
+            action.help += " [env HLSPROXY_%s]" % action.dest.upper()
     add("--version", action="version", version="hlsproxy " + __version__)
     return parser
 
@@ -1811,8 +1852,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if method is None:
                 self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
                 return
-            method()
-            self.wfile.flush()
+            self.server.begin_request()
+            try:
+                method()
+                self.wfile.flush()
+            finally:
+                self.server.end_request()
         except socket.timeout:
             self.close_connection = True
 
@@ -1852,9 +1897,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._response_started = False
         self._send_body = send_body
         try:
-            if self.path.split("?", 1)[0] == "/":
+            route = self.path.split("?", 1)[0]
+            if route == "/":
                 self._send_text(HTTPStatus.OK, "hlsproxy %s: play /proxy?url=<percent-encoded "
                                 "playlist URL>\n" % __version__, "no-cache")
+                return
+            if route == "/healthz":  # for load balancers and orchestrators: no upstream touched
+                self._send_text(HTTPStatus.OK, "ok\n")
                 return
             target = self.server.parse_target(self._route_path())
             self._proxy(target)
@@ -2231,6 +2280,8 @@ class ProxyServer(ThreadingHTTPServer):
         self._targets = {}  # type: Dict[str, ProxyTarget]
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.max_connections)
+        self._in_flight = 0
+        self._quiet = threading.Condition(threading.Lock())  # notified when no request is in flight
         self._watched = {}  # type: Dict[socket.socket, float]
         self._watchdog = None  # type: Optional[threading.Thread]
         self._closing = threading.Event()
@@ -2291,6 +2342,21 @@ class ProxyServer(ThreadingHTTPServer):
             logger.debug("client %s went away: %s", client_address, error)
         else:
             logger.exception("error handling request from %s", client_address)
+
+    def begin_request(self) -> None:
+        with self._quiet:
+            self._in_flight += 1
+
+    def end_request(self) -> None:
+        with self._quiet:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._quiet.notify_all()
+
+    def drain(self, grace: float) -> bool:
+        """Wait up to ``grace`` seconds for the requests in flight; True if none is left."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: not self._in_flight, grace)
 
     def watch(self, connection: socket.socket, deadline: float) -> None:
         """Cut ``connection`` if it is still watched at ``deadline`` (time.monotonic())."""
@@ -2433,6 +2499,24 @@ def make_server(config: Config) -> ProxyServer:
     return ProxyServer(config)
 
 
+def serve_until_signalled(server: ProxyServer) -> int:
+    """serve_forever() until SIGTERM or SIGINT; then stop accepting, let the
+    requests in flight finish for up to ``config.grace`` seconds, and return 0."""
+    def stop(signum, frame) -> None:
+        # shutdown() waits for serve_forever() to return: not from its own thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.socket.close()  # new connections are refused, not queued, while we drain
+    if not server.drain(server.config.grace):
+        logger.warning("stopping with requests still in flight after %.0f s", server.config.grace)
+    server.server_close()
+    return 0
+
+
 def serve_prefork(server: ProxyServer, workers: int) -> int:
     """Serve with ``workers`` processes sharing ``server``'s listening socket.
 
@@ -2448,12 +2532,8 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the worker
-            def stop(signum, frame):
-                threading.Thread(target=server.shutdown, daemon=True).start()
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
             try:
-                server.serve_forever()
+                serve_until_signalled(server)
             finally:
                 os._exit(0)
         children.add(pid)
@@ -2538,13 +2618,7 @@ def main(argv: Optional[List[str]] = None) -> int:
              " (%d workers)" % config.workers if config.workers > 1 else ""), flush=True)
     if config.workers > 1:
         return serve_prefork(server, config.workers)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -120,6 +121,21 @@ class ConfigTest(unittest.TestCase):
                 with self.assertRaises(SystemExit) as raised:
                     hlsproxy.Config.from_args(argv)
                 self.assertEqual(raised.exception.code, 2)
+
+    def test_every_flag_from_the_environment_and_the_flag_wins(self):
+        environ = {"HLSPROXY_PORT": "9001", "HLSPROXY_ALLOW_PRIVATE": "yes", "HLSPROXY_CACHE_MB": "12.5",
+                   "HLSPROXY_HEADER": "Referer: https://r.example/\nX-A: 1", "HLSPROXY_ALLOW_ORIGIN": "https://a.example",
+                   "HLSPROXY_QUIET": "0", "HLSPROXY_WORKERS": "3"}
+        config = hlsproxy.Config.from_args([], environ=environ)
+        self.assertEqual((config.port, config.allow_private, config.cache_mb, config.headers, config.allow_origins,
+                          config.quiet, config.workers),
+                         (9001, True, 12.5, (("Referer", "https://r.example/"), ("X-A", "1")),
+                          ("https://a.example",), False, 3))
+        config = hlsproxy.Config.from_args(["--port", "8000", "--header", "X-B: 2"], environ=environ)
+        self.assertEqual((config.port, config.headers), (8000, (("X-B", "2"),)))
+        self.assertEqual(hlsproxy.Config.from_args([], environ={}), hlsproxy.Config())
+        with mock.patch("sys.stderr"), self.assertRaises(SystemExit):
+            hlsproxy.Config.from_args([], environ={"HLSPROXY_PORT": "eighty"})
 
     def test_header_lines(self):
         self.assertEqual(hlsproxy.parse_header_line("User-Agent: VLC/3"), ("User-Agent", "VLC/3"))
@@ -794,6 +810,21 @@ class OriginHandler(BaseHTTPRequestHandler):
                     return
         except OSError:
             pass
+
+    def route_ten_ts(self):
+        """10 MB: half, then held until the test releases it."""
+        body = SEGMENT * 1024
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.server.release.wait(10)
+            self.wfile.write(body[len(body) // 2:])
+        except OSError:
+            self.close_connection = True
 
     def route_slow(self):
         self.server.release.wait(10)
@@ -1837,6 +1868,39 @@ class MainTest(unittest.TestCase):
         self.assertEqual(process.wait(10), 0)
         wait_for(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in workers))
 
+    def test_sigterm_lets_a_response_in_flight_finish(self):
+        origin = serve_in_thread(self, Origin())
+        process, port = self.start("--allow-private", "--quiet", "--grace", "10")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/proxy?url=" + quote(origin.base + "/ten.ts", safe=""))
+        response = connection.getresponse()
+        first = response.read(1024 * 1024)
+        process.send_signal(signal.SIGTERM)
+
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return False
+            except OSError:
+                return True
+        wait_for(refused)  # no longer accepting
+        self.assertIsNone(process.poll())  # but still finishing what it started
+        origin.release.set()
+        self.assertEqual(first + response.read(), SEGMENT * 1024)
+        self.assertEqual(process.wait(15), 0)
+
+    def test_python_dash_m_and_health_check(self):
+        out = subprocess.run([sys.executable, "-m", "hlsproxy", "--version"], cwd=HERE, stdout=subprocess.PIPE,
+                             universal_newlines=True, timeout=30)
+        self.assertEqual(out.stdout.strip(), "hlsproxy " + hlsproxy.__version__)
+        process, port = self.start("--quiet")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        self.assertEqual((response.status, response.read()), (200, b"ok\n"))
+
     def test_version_and_help(self):
         out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--help"],
                              stdout=subprocess.PIPE, timeout=30, universal_newlines=True).stdout
@@ -1844,6 +1908,7 @@ class MainTest(unittest.TestCase):
                      "--allow-credentials", "--header", "--timeout", "--quiet"):
             self.assertIn(flag, out)
         self.assertIn("default: 127.0.0.1", out)
+        self.assertIn("HLSPROXY_CACHE_MB", out)
 
     def test_port_in_use_is_a_clear_error(self):
         taken = socket.socket()

@@ -98,10 +98,13 @@ __all__ = [
     "ProxyHandler",
     "ProxyServer",
     "make_server",
+    "Metrics",
+    "forwarded_base",
     "main",
 ]
 
 logger = logging.getLogger("hlsproxy")
+access_logger = logging.getLogger("hlsproxy.access")  # one line per request, at INFO
 
 
 # ---------------------------------------------------------------------------
@@ -282,6 +285,13 @@ class Config:
     header_timeout: float = 10.0
     #: On SIGTERM/SIGINT, how long requests in flight may take to finish.
     grace: float = 10.0
+    #: Access log lines as "text" or "json".
+    log_format: str = "text"
+    #: When set, /metrics wants "Authorization: Bearer <token>".
+    metrics_token: Optional[str] = dataclasses.field(default=None, repr=False)
+    #: Take the public URL from X-Forwarded-Proto/Host/Prefix or Forwarded
+    #: (only behind a reverse proxy that sets them; otherwise they are ignored).
+    trust_forwarded: bool = False
     #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
     cache_mb: float = 256
     cache_max_object_mb: float = 16
@@ -442,7 +452,14 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="a request's line and headers must arrive within this long (default: %(default)s)")
     add("--grace", type=float, default=10.0, metavar="SECONDS",
         help="on SIGTERM or SIGINT, let requests in flight finish for up to this long (default: %(default)s)")
-    add("--quiet", action="store_true", help="log warnings and errors only")
+    add("--log-format", choices=("text", "json"), default="text",
+        help="access log lines on stderr as text or JSON (default: %(default)s)")
+    add("--metrics-token", metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' for /metrics (default: open)")
+    add("--trust-forwarded", action="store_true",
+        help="behind a reverse proxy: build rewritten URIs from X-Forwarded-Proto/Host/Prefix or "
+             "Forwarded (otherwise those headers are ignored)")
+    add("--quiet", action="store_true", help="log warnings and errors only (no access log)")
     for action in parser._actions:
         if action.option_strings and action.dest not in ("help", "version"):
             action.help += " [env HLSPROXY_%s]" % action.dest.upper()
@@ -1734,8 +1751,8 @@ def fetch_shared(server: "ProxyServer", target: ProxyTarget, key, flight: Flight
     config = server.config
     try:
         client_headers = list(client.headers.items()) if client is not None else []
-        response = open_upstream(server.opener, target.url,
-                                 upstream_request_headers(config, target, client_headers), config.timeout)
+        response = server.open_upstream(target.url, upstream_request_headers(config, target, client_headers),
+                                        config.timeout)
         body = UpstreamBody(response)
         try:
             kind, head = classify(response, body)
@@ -1817,6 +1834,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout
         self._response_started = False
+        self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
+        self._started = time.monotonic()
         super().setup()
 
     def handle_one_request(self) -> None:
@@ -1825,6 +1844,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         enforced by the server's watchdog (a slowloris client cannot hold a
         thread by sending one byte at a time)."""
         try:
+            self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
+            self._started = time.monotonic()
             arrived = self.rfile.peek(1)  # an idle keep-alive connection waits here, up to idle_timeout
             if not arrived:
                 self.close_connection = True
@@ -1860,6 +1881,38 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 self.server.end_request()
         except socket.timeout:
             self.close_connection = True
+        finally:
+            if self._status is not None:
+                self._account()
+
+    def _account(self) -> None:
+        """Count the answer for /metrics and write its access log line.
+
+        The path is logged without its query and without the token, which
+        carries per-URL header values and the signature: ``/p/…/seg12.ts``.
+        """
+        metrics = self.server.metrics
+        metrics.count("requests_total", "%dxx" % (self._status // 100))
+        metrics.count("sent_bytes_total", "", self._sent)
+        if self._cache_result:
+            metrics.count("cache_total", self._cache_result)
+        if access_logger.isEnabledFor(logging.INFO):
+            fields = {
+                "client": self.client_address[0], "method": self.command or "-",
+                "path": _loggable_path(getattr(self, "path", "")), "status": self._status, "bytes": self._sent,
+                "ms": round((time.monotonic() - self._started) * 1000, 1),
+                "cache": self._cache_result or "-", "upstream": self._upstream_host or "-",
+            }
+            access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s "
+                               "%(upstream)s", fields, extra={"access": fields})
+        self._status = None
+
+    def send_response(self, code, message=None) -> None:
+        self._status = code
+        super().send_response(code, message)
+
+    def log_request(self, code="-", size="-") -> None:
+        pass  # the access line is written once the answer is complete (_account)
 
     def _discard_input(self) -> None:
         """Read what the client is still sending before closing, briefly: closing
@@ -1905,7 +1958,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if route == "/healthz":  # for load balancers and orchestrators: no upstream touched
                 self._send_text(HTTPStatus.OK, "ok\n")
                 return
+            if route == "/metrics":
+                return self._send_metrics()
             target = self.server.parse_target(self._route_path())
+            self._upstream_host = urlsplit(target.url).hostname
             self._proxy(target)
         except HlsProxyError as error:
             self._send_failure(error)
@@ -1915,6 +1971,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except Exception:  # the last line of defence: log it, answer 500, keep serving
             logger.exception("unexpected error serving %s", self.path[:200])
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
+
+    def _send_metrics(self) -> None:
+        token = self.server.config.metrics_token
+        offered = (self.headers.get("Authorization") or "").partition("Bearer ")[2].strip()
+        if token and not hmac.compare_digest(offered.encode(), token.encode()):
+            raise HlsProxyError("/metrics needs 'Authorization: Bearer <token>'", HTTPStatus.UNAUTHORIZED)
+        data = self.server.metrics.render(self.server.cache).encode("utf-8")
+        self._start_response(HTTPStatus.OK, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                             ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
+        if self._send_body:
+            self._write(data)
 
     def _route_path(self) -> str:
         """The request path with the --public-url path prefix removed."""
@@ -1974,7 +2041,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         client_headers = [(name, value) for name, value in self.headers.items()
                           if not (whole and name.lower() in ("range", "if-range"))]
         headers = upstream_request_headers(self.server.config, target, client_headers)
-        response = open_upstream(self.server.opener, target.url, headers, self._timeout_for(target))
+        response = self.server.open_upstream(target.url, headers, self._timeout_for(target))
         body = UpstreamBody(response)
         try:
             kind, head = classify(response, body)
@@ -2143,6 +2210,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         config = self.server.config
         if config.public_url:
             return config.public_url
+        if config.trust_forwarded:
+            forwarded = forwarded_base(self.headers)
+            if forwarded:
+                return forwarded
         host = self.headers.get("Host", "")
         if not _HOST_HEADER.match(host):
             host, port = self.server.server_address[:2]
@@ -2203,6 +2274,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def _start_response(self, status: int, headers: List[Tuple[str, str]]) -> None:
         self._response_started = True
+        for name, value in headers:
+            if name == "X-Cache":
+                self._cache_result = value
         try:
             self.send_response(status)
             self._send_cors_headers()
@@ -2230,14 +2304,47 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Expose-Headers", EXPOSED_HEADERS)
 
     def _write(self, data: bytes) -> None:
+        self._sent += len(data)
         try:
             self.wfile.write(data)
         except (ConnectionError, socket.timeout) as error:
             raise _ClientGone() from error
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        if logger.isEnabledFor(logging.INFO):  # formatting costs, even when nobody reads it
-            logger.info("%s %s", self.address_string(), format % args)
+        # http.server's own messages (timeouts, bad requests); the access log is _account's.
+        if logger.isEnabledFor(logging.DEBUG):  # formatting costs, even when nobody reads it
+            logger.debug("%s %s", self.client_address[0], format % args)
+
+
+def _loggable_path(path: str) -> str:
+    """A request path fit for a log: no query, no token (``/p/…/seg12.ts``)."""
+    route = path.split("?", 1)[0]
+    if route.startswith("/p/"):
+        return "/p/…/" + route[3:].partition("/")[2]
+    return route[:200]
+
+
+def forwarded_base(headers) -> Optional[str]:
+    """The public base URL a trusted reverse proxy says the client used, from
+    ``Forwarded`` (RFC 7239) or X-Forwarded-Proto/Host/Prefix; None if absent
+    or malformed. Only called with --trust-forwarded."""
+    proto = host = None
+    forwarded = headers.get("Forwarded")
+    if forwarded:
+        for pair in forwarded.split(",")[0].split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name.lower() == "proto":
+                proto = value.strip('"').lower()
+            elif name.lower() == "host":
+                host = value.strip('"')
+    proto = proto or (headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower() or None
+    host = host or (headers.get("X-Forwarded-Host") or "").split(",")[0].strip() or headers.get("Host")
+    prefix = (headers.get("X-Forwarded-Prefix") or "").split(",")[0].strip().rstrip("/")
+    if proto not in ("http", "https") or not host or not _HOST_HEADER.match(host):
+        return None
+    if prefix and not re.match(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$", prefix):
+        return None
+    return "%s://%s%s" % (proto, host, prefix)
 
 
 def _requested_headers(headers) -> str:
@@ -2245,6 +2352,82 @@ def _requested_headers(headers) -> str:
     requested = headers.get("Access-Control-Request-Headers", "")
     names = [n.strip() for n in requested.split(",") if _HEADER_NAME.match(n.strip())]
     return ", ".join(names) or "Range"
+
+
+class Metrics:
+    """Counters and one latency histogram, rendered in Prometheus text format.
+
+    One lock, held for a few dict operations only. Per process: with
+    ``--workers`` each worker counts its own.
+    """
+
+    #: Upper bounds of the upstream latency buckets, in seconds.
+    BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {}  # type: Dict[Tuple[str, str], float]
+        self._latency = [0] * (len(self.BUCKETS) + 1)
+        self._latency_sum = 0.0
+        self.active_connections = 0
+
+    def count(self, name: str, label: str = "", amount: float = 1) -> None:
+        with self._lock:
+            self._counts[(name, label)] = self._counts.get((name, label), 0) + amount
+
+    def connections(self, change: int) -> None:
+        with self._lock:
+            self.active_connections += change
+
+    def observe_upstream(self, seconds: float, failed: bool) -> None:
+        """One upstream fetch: its time to response headers, and whether it failed."""
+        index = next((i for i, bound in enumerate(self.BUCKETS) if seconds <= bound), len(self.BUCKETS))
+        with self._lock:
+            self._latency[index] += 1
+            self._latency_sum += seconds
+            key = ("upstream_failures_total", "") if failed else ("upstream_fetches_total", "")
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def render(self, cache: TTLCache) -> str:
+        """The metrics in Prometheus text exposition format (version 0.0.4)."""
+        with self._lock:
+            counts, latency, latency_sum = dict(self._counts), list(self._latency), self._latency_sum
+            active = self.active_connections
+        lines = []
+
+        def family(name: str, kind: str, help_text: str, samples: List[Tuple[str, float]]) -> None:
+            lines.append("# HELP hlsproxy_%s %s" % (name, help_text))
+            lines.append("# TYPE hlsproxy_%s %s" % (name, kind))
+            for labels, value in samples:
+                lines.append("hlsproxy_%s%s %s" % (name, labels, _number_text(value)))
+
+        family("requests_total", "counter", "Requests answered, by status class.",
+               [('{class="%s"}' % c, counts.get(("requests_total", c), 0))
+                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
+        family("cache_requests_total", "counter", "Proxied requests by cache outcome.",
+               [('{result="%s"}' % r, counts.get(("cache_total", r), 0)) for r in ("HIT", "MISS", "COALESCED")])
+        family("upstream_fetches_total", "counter", "Upstream requests that got an answer.",
+               [("", counts.get(("upstream_fetches_total", ""), 0))])
+        family("upstream_failures_total", "counter", "Upstream requests that failed (unreachable, timeout).",
+               [("", counts.get(("upstream_failures_total", ""), 0))])
+        family("sent_bytes_total", "counter", "Bytes sent to clients (headers and bodies).",
+               [("", counts.get(("sent_bytes_total", ""), 0))])
+        family("cache_bytes", "gauge", "Bytes held in the cache.", [("", cache.bytes)])
+        family("cache_entries", "gauge", "Entries in the cache.", [("", len(cache))])
+        family("active_connections", "gauge", "Client connections open now.", [("", active)])
+        cumulative, samples = 0, []
+        for bound, observed in zip(self.BUCKETS + (float("inf"),), latency):
+            cumulative += observed
+            samples.append(('{le="%s"}' % ("+Inf" if bound == float("inf") else _number_text(bound)), cumulative))
+        family("upstream_fetch_seconds", "histogram", "Time to an upstream's response headers.", [])
+        lines.extend("hlsproxy_upstream_fetch_seconds_bucket%s %d" % sample for sample in samples)
+        lines.append("hlsproxy_upstream_fetch_seconds_sum %s" % _number_text(latency_sum))
+        lines.append("hlsproxy_upstream_fetch_seconds_count %d" % cumulative)
+        return "\n".join(lines) + "\n"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 # ---------------------------------------------------------------------------
@@ -2272,6 +2455,7 @@ class ProxyServer(ThreadingHTTPServer):
         self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
         self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
         self.flights = Flights()
+        self.metrics = Metrics()
         self.pool = ConnectionPool()
         self.opener = build_opener(config, self.pool)
         #: How long a coalesced request waits on the leader's fetch between events.
@@ -2319,10 +2503,24 @@ class ProxyServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request, client_address) -> None:
+        self.metrics.connections(+1)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.metrics.connections(-1)
             self._slots.release()
+
+    def open_upstream(self, url: str, headers: Dict[str, str], timeout: float):
+        """open_upstream(), timed and counted for /metrics."""
+        started = time.monotonic()
+        try:
+            response = open_upstream(self.opener, url, headers, timeout)
+        except UpstreamError as error:
+            failed = error.status in (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
+            self.metrics.observe_upstream(time.monotonic() - started, failed)
+            raise
+        self.metrics.observe_upstream(time.monotonic() - started, False)
+        return response
 
     def _refuse_busy(self, request) -> None:
         body = b"too many connections\n"
@@ -2570,6 +2768,15 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
 # Command line
 # ---------------------------------------------------------------------------
 
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: access lines with their fields, others with a message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname}
+        line.update(getattr(record, "access", None) or {"message": record.getMessage()})
+        return json.dumps(line, ensure_ascii=False)
+
+
 def sign_main(argv: List[str]) -> int:
     """``hlsproxy.py sign URL``: print a signed proxy URL for a start playlist."""
     parser = argparse.ArgumentParser(prog="hlsproxy sign",
@@ -2605,8 +2812,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv[:1] == ["sign"]:
         return sign_main(argv[1:])
     config = Config.from_args(argv)
-    logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if config.log_format == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO, handlers=[handler])
     try:
         server = make_server(config)
     except OSError as error:

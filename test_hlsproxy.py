@@ -1748,6 +1748,87 @@ class UpstreamProxyTest(ProxyTestCase):
         self.assertEqual(self.origin.hits, {})
 
 
+class OperationsTest(ProxyTestCase):
+    def test_metrics_after_known_traffic(self):
+        self.get("/keys/k.key")
+        wait_for(lambda: len(self.proxy.cache) == 1)
+        self.get("/keys/k.key")
+        self.get("/status/404")
+        response, body = self.request("/metrics")
+        self.assertEqual(response.getheader("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
+        metrics = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if not line.startswith("#"))
+        expected = {
+            'hlsproxy_requests_total{class="2xx"}': "2", 'hlsproxy_requests_total{class="4xx"}': "1",
+            # the 404 is an error, not a cache outcome
+            'hlsproxy_cache_requests_total{result="HIT"}': "1", 'hlsproxy_cache_requests_total{result="MISS"}': "1",
+            "hlsproxy_upstream_fetches_total": "2", "hlsproxy_upstream_failures_total": "0",
+            "hlsproxy_cache_entries": "1", "hlsproxy_upstream_fetch_seconds_count": "2",
+            # the helper keeps each request's connection open until cleanup: 3 + this one
+            'hlsproxy_upstream_fetch_seconds_bucket{le="+Inf"}': "2", "hlsproxy_active_connections": "4",
+        }
+        for name, value in expected.items():
+            with self.subTest(name):
+                self.assertEqual(metrics.get(name), value)
+        self.assertGreaterEqual(int(metrics["hlsproxy_sent_bytes_total"]), 2 * len(KEY))
+        self.assertGreater(int(metrics["hlsproxy_cache_bytes"]), len(KEY))
+
+    def test_metrics_token(self):
+        proxy = self.start_proxy(metrics_token="m-token")
+        response, _ = self.request("/metrics", proxy=proxy)
+        self.assertEqual(response.status, 401)
+        response, _ = self.request("/metrics", proxy=proxy, headers={"Authorization": "Bearer wrong"})
+        self.assertEqual(response.status, 401)
+        response, body = self.request("/metrics", proxy=proxy, headers={"Authorization": "Bearer m-token"})
+        self.assertEqual(response.status, 200)
+        self.assertIn(b"hlsproxy_requests_total", body)
+
+    def test_access_log_lines_carry_no_secrets(self):
+        records = []
+        handler = logging.Handler(logging.INFO)
+        handler.emit = records.append
+        access = logging.getLogger("hlsproxy.access")
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        self.addCleanup(access.removeHandler, handler)
+        self.addCleanup(access.setLevel, logging.NOTSET)
+        proxy = self.start_proxy(secret="s3")
+        path = hlsproxy.make_proxy_url("", self.origin.base + "/keys/k.key?sig=cdnsecret",
+                                       (("Referer", "https://private.example/x"),), "s3")
+        self.request(path, proxy=proxy)
+        self.request("/proxy?url=x&referer=hidden", proxy=proxy)
+        wait_for(lambda: len(records) == 2)
+        line = records[0].getMessage()
+        self.assertRegex(line, r"^127\.0\.0\.1 GET /p/…/k\.key 200 16 [0-9.]+ms MISS 127\.0\.0\.1$")
+        token, signature = path[3:].split("/")[0].split(".")[0], path[3:].split("/")[0].split(".")[2]
+        for secret in (token, signature, "private.example", "cdnsecret", "hidden", "s3"):
+            for record in records:
+                self.assertNotIn(secret, record.getMessage().replace("127.0.0.1", ""))
+        self.assertEqual(records[1].access["path"], "/proxy")
+        self.assertEqual(records[1].access["status"], 403)
+        as_json = json.loads(hlsproxy._JsonFormatter().format(records[0]))
+        self.assertEqual((as_json["status"], as_json["bytes"], as_json["cache"], as_json["path"]),
+                         (200, 16, "MISS", "/p/…/k.key"))
+
+    def test_forwarded_headers_only_when_trusted(self):
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "video.example", "X-Forwarded-Prefix": "/hls"}
+        _, body = self.request(self.proxied("/stream/master"), headers=forwarded)
+        self.assertNotIn(b"video.example", body)
+        trusting = self.start_proxy(trust_forwarded=True)
+        _, body = self.request(self.proxied("/stream/master"), proxy=trusting, headers=forwarded)
+        self.assertIn(b"https://video.example/hls/p/", body)
+        _, body = self.request(self.proxied("/live"), proxy=trusting,
+                               headers={"Forwarded": 'for=1.2.3.4;proto=https;host="cdn.example:8443"'})
+        self.assertIn(b"https://cdn.example:8443/p/", body)
+        _, body = self.request(self.proxied("/live"), proxy=trusting,
+                               headers={"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "x\"y"})
+        self.assertIn(b"http://127.0.0.1:%d/p/" % trusting.server_address[1], body)
+
+    def test_health_check_touches_no_upstream(self):
+        response, body = self.request("/healthz")
+        self.assertEqual((response.status, body), (200, b"ok\n"))
+        self.assertEqual(self.origin.hits, {})
+
+
 class ForwardingHandler(BaseHTTPRequestHandler):
     """A minimal HTTP forward proxy: absolute-form requests only."""
 

@@ -98,6 +98,7 @@ __all__ = [
     "ProxyHandler",
     "ProxyServer",
     "make_server",
+    "render_page",
     "Metrics",
     "forwarded_base",
     "main",
@@ -191,6 +192,75 @@ MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
 })
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+#: Where the page at / loads hls.js from when the browser cannot play HLS itself.
+DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
+
+#: The page at /: paste a stream URL (and a Referer), see the proxied URL, play it.
+#: Self-contained; the one outside resource is hls.js, and the page says where from.
+UI_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>hlsproxy</title>
+<style>body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0}input{width:100%;padding:.4rem;font:inherit}
+button{padding:.4rem 1.2rem;font:inherit}video{width:100%;background:#000;margin-top:1rem}
+code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;font-size:.9rem}</style>
+</head><body>
+<h1>hlsproxy</h1>
+<p>Plays an HLS stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
+<form id="form">
+<label>__URL_LABEL__ <input id="url" type="url" required placeholder="https://example.com/live/index.m3u8"></label>
+<label __REFERER_HIDDEN__>Referer (optional) <input id="referer" type="url"></label>
+<button id="play">Play</button>
+</form>
+<p>Proxied URL: <code id="proxied">-</code></p>
+<video id="video" controls muted playsinline></video>
+<p class="note" id="status"></p>
+<p class="note">__SIGNING_NOTE__Where the browser cannot play HLS itself, this page loads hls.js from
+<code>__HLSJS_TEXT__</code>.</p>
+<script>
+"use strict";
+const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
+const $ = (id) => document.getElementById(id);
+function proxied(url, referer) {
+  if (SIGNED) return url;
+  let src = location.origin + "/proxy?url=" + encodeURIComponent(url);
+  if (referer) src += "&referer=" + encodeURIComponent(referer);
+  return src;
+}
+function withHlsjs(then) {
+  if (window.Hls) return then();
+  const script = document.createElement("script");
+  script.src = HLSJS;
+  script.onload = then;
+  script.onerror = () => { $("status").textContent = "could not load hls.js from " + HLSJS; };
+  document.head.appendChild(script);
+}
+function play(src) {
+  const video = $("video");
+  if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = src;
+    video.play().catch(() => {});
+    return;
+  }
+  withHlsjs(() => {
+    if (!Hls.isSupported()) { $("status").textContent = "this browser cannot play HLS"; return; }
+    if (window.player) window.player.destroy();
+    const player = window.player = new Hls();
+    player.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) $("status").textContent = "error: " + d.details; });
+    player.loadSource(src);
+    player.attachMedia(video);
+    player.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+  });
+}
+$("form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const src = proxied($("url").value.trim(), $("referer").value.trim());
+  $("proxied").textContent = src;
+  play(src);
+});
+</script>
+</body></html>
+"""
 CHUNK_SIZE = 256 * 1024
 #: How much of a body is read, at most, to decide whether it is a playlist.
 SNIFF_LIMIT = 4096
@@ -292,6 +362,10 @@ class Config:
     #: Take the public URL from X-Forwarded-Proto/Host/Prefix or Forwarded
     #: (only behind a reverse proxy that sets them; otherwise they are ignored).
     trust_forwarded: bool = False
+    #: No page at / (it answers 404).
+    no_ui: bool = False
+    #: Where the page at / loads hls.js from (default: a public CDN).
+    hlsjs_url: Optional[str] = None
     #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
     cache_mb: float = 256
     cache_max_object_mb: float = 16
@@ -459,6 +533,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     add("--trust-forwarded", action="store_true",
         help="behind a reverse proxy: build rewritten URIs from X-Forwarded-Proto/Host/Prefix or "
              "Forwarded (otherwise those headers are ignored)")
+    add("--no-ui", action="store_true", help="no page at / (it answers 404)")
+    add("--hlsjs-url", metavar="URL",
+        help="where the page at / loads hls.js from (default: %s)" % DEFAULT_HLSJS_URL)
     add("--quiet", action="store_true", help="log warnings and errors only (no access log)")
     for action in parser._actions:
         if action.option_strings and action.dest not in ("help", "version"):
@@ -1951,10 +2028,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._send_body = send_body
         try:
             route = self.path.split("?", 1)[0]
-            if route == "/":
-                self._send_text(HTTPStatus.OK, "hlsproxy %s: play /proxy?url=<percent-encoded "
-                                "playlist URL>\n" % __version__, "no-cache")
-                return
+            if route == "/" and not self.server.config.no_ui:
+                return self._send_page()
             if route == "/healthz":  # for load balancers and orchestrators: no upstream touched
                 self._send_text(HTTPStatus.OK, "ok\n")
                 return
@@ -1971,6 +2046,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except Exception:  # the last line of defence: log it, answer 500, keep serving
             logger.exception("unexpected error serving %s", self.path[:200])
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
+
+    def _send_page(self) -> None:
+        data = render_page(self.server.config).encode("utf-8")
+        self._start_response(HTTPStatus.OK, [
+            ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer")])
+        if self._send_body:
+            self._write(data)
 
     def _send_metrics(self) -> None:
         token = self.server.config.metrics_token
@@ -2314,6 +2398,32 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # http.server's own messages (timeouts, bad requests); the access log is _account's.
         if logger.isEnabledFor(logging.DEBUG):  # formatting costs, even when nobody reads it
             logger.debug("%s %s", self.client_address[0], format % args)
+
+
+def render_page(config: Config) -> str:
+    """The page at /, for ``config``: with --secret it plays signed URLs only and
+    says how to make one, never exposing the secret."""
+    hlsjs = config.hlsjs_url or DEFAULT_HLSJS_URL
+    signed = bool(config.secret)
+    note = ("This proxy serves signed URLs only: make one with "
+            "<code>python3 hlsproxy.py sign URL --referer ...</code> and paste it above. ") if signed else ""
+    replacements = {
+        "__URL_LABEL__": "Signed proxy URL" if signed else "Stream URL",
+        "__REFERER_HIDDEN__": "hidden" if signed else "",
+        "__SIGNING_NOTE__": note,
+        "__HLSJS_TEXT__": _html_escape(hlsjs),
+        # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
+        "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
+        "__SIGNED__": "true" if signed else "false",
+    }
+    page = UI_PAGE
+    for marker, value in replacements.items():
+        page = page.replace(marker, value)
+    return page
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _loggable_path(path: str) -> str:

@@ -1823,6 +1823,23 @@ class OperationsTest(ProxyTestCase):
                                headers={"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "x\"y"})
         self.assertIn(b"http://127.0.0.1:%d/p/" % trusting.server_address[1], body)
 
+    def test_the_page_at_the_root(self):
+        response, body = self.request("/")
+        page = body.decode()
+        self.assertEqual((response.status, response.getheader("Content-Type")), (200, "text/html; charset=utf-8"))
+        for part in ('<form id="form">', 'id="url"', 'id="referer"', "<video", hlsproxy.DEFAULT_HLSJS_URL,
+                     '"/proxy?url=" + encodeURIComponent(url)'):
+            self.assertIn(part, page)
+        local = self.start_proxy(hlsjs_url="http://127.0.0.1:1/hls.min.js")
+        self.assertIn(b'const HLSJS = "http://127.0.0.1:1/hls.min.js"', self.request("/", proxy=local)[1])
+        off = self.start_proxy(no_ui=True)
+        self.assertEqual(self.request("/", proxy=off)[0].status, 404)
+        signed = self.start_proxy(secret="page-secret")
+        page = self.request("/", proxy=signed)[1].decode()
+        self.assertIn("hlsproxy.py sign", page)
+        self.assertIn("const HLSJS", page)
+        self.assertNotIn("page-secret", page)
+
     def test_health_check_touches_no_upstream(self):
         response, body = self.request("/healthz")
         self.assertEqual((response.status, body), (200, b"ok\n"))

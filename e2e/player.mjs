@@ -42,7 +42,26 @@ async function runCase(c) {
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   const deadline = Date.now() + (c.timeout || 30) * 1000;
   try {
+    if (c.hideNativeHls) {  // make the page take its hls.js path, as in a browser without native HLS
+      await page.addInitScript(() => {
+        const canPlayType = HTMLMediaElement.prototype.canPlayType;
+        HTMLMediaElement.prototype.canPlayType = function (type) {
+          return /mpegurl/i.test(type) ? "" : canPlayType.call(this, type);
+        };
+      });
+    }
     await page.goto(c.page);
+    if (c.expect === "ui") {  // the page at /: type the stream URL, press Play, as a person would
+      await page.fill("#url", c.url);
+      await page.click("#play");
+      const read = () => page.evaluate(() => ({
+        t: document.getElementById("video").currentTime, status: document.getElementById("status").textContent,
+        proxied: document.getElementById("proxied").textContent, hlsjs: Boolean(window.player) }));
+      let s = await read();
+      while (Date.now() < deadline && s.t <= 3 && !s.status) { await sleep(200); s = await read(); }
+      const how = s.hlsjs ? "hls.js (served locally)" : "the browser's own HLS";
+      return { ok: s.t > 3 && !s.status, detail: `t=${s.t.toFixed(1)}s via ${how}; ${s.status || "no error"}; proxied ${s.proxied.slice(0, 60)}...` };
+    }
     if (c.expect === "fatal") {
       const v = await until(page, deadline, (s) => (s.fatal ? { ok: true, detail: s.fatal }
         : s.currentTime > 0.5 ? { ok: false, detail: "played, t=" + s.currentTime } : null));

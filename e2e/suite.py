@@ -390,7 +390,8 @@ def main():
         origin, peer, page = Origin(root), Origin(root), ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
         origin.peer = peer
         servers = [serve(server) for server in (origin, peer, page)]
-        proxy = Proxy(work, "--quiet")
+        page_base = "http://127.0.0.1:%d" % page.server_address[1]
+        proxy = Proxy(work, "--quiet", "--hlsjs-url", page_base + "/hls.min.js")
         proxies.append(proxy)
         header_proxy = Proxy(work, "--quiet", "--header", "Referer: " + REFERER)
         proxies.append(header_proxy)
@@ -416,6 +417,11 @@ def main():
                  proxy.url(o + "/referer/c/index.m3u8", referer=REFERER)),
             case("browser: Referer-gated, --header gives it", header_proxy.url(o + "/referer/b/index.m3u8")),
             case("browser: Referer-gated, without it fails", proxy.url(o + "/referer/a/index.m3u8"), "fatal", 20),
+            {"name": "page at /: type a stream URL, press Play, it plays", "page": proxy.base + "/",
+             "url": o + "/plain/c/index.m3u8", "expect": "ui", "timeout": 30},
+            {"name": "page at /, browser without native HLS: plays with hls.js from --hlsjs-url",
+             "page": proxy.base + "/", "url": o + "/plain/a/index.m3u8", "expect": "ui", "timeout": 30,
+             "hideNativeHls": True},
         ]
         for result in run_browser(cases, work):
             ok, detail = result["ok"], result.get("detail", "")
@@ -429,6 +435,8 @@ def main():
                 ok = all(fetched.values())
                 detail += "; origin served %s" % ", ".join("%s x%d" % (p.rsplit("/d/", 1)[1], n)
                                                            for p, n in fetched.items())
+            if "without native HLS" in result["name"] and ok and "hls.js" not in detail:
+                ok, detail = False, "expected the hls.js path, got " + detail
             if result["name"].startswith("browser (g)") and ok:
                 refreshes = origin.count("/g/live.m3u8") - 1
                 ok = refreshes >= 3

@@ -17,19 +17,21 @@ Prints PASS/FAIL per case and "N passed, M failed"; exits non-zero on any failur
 """
 
 import gzip
+import http.client
 import json
 import os
 import re
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
@@ -139,6 +141,7 @@ class Origin(ThreadingHTTPServer):
         self.counts = {}
         self.lock = threading.Lock()
         self.live_started = None
+        self.started = time.monotonic()
         self.peer = None  # the second origin, for fixture (f)
 
     @property
@@ -173,6 +176,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         mode, _, rel = path.lstrip("/").partition("/")
         if mode == "f" and rel == "stream":
             return self.send(200, "text/plain", self.query_playlist().encode())
+        if mode == "clock" and rel == "live.m3u8":
+            return self.send(200, "application/vnd.apple.mpegurl", self.clock_playlist().encode())
         if mode == "g" and rel == "live.m3u8":
             return self.send(200, "application/vnd.apple.mpegurl", self.live_playlist().encode())
         if mode == "referer" and not self.headers.get("Referer", "").startswith(REFERER):
@@ -226,6 +231,15 @@ class OriginHandler(BaseHTTPRequestHandler):
         text = read(os.path.join(self.server.root, "a", "index.m3u8"))
         return re.sub(r"^(seg\d+\.ts)$", lambda m: "%s/plain/a/%s" % (self.server.peer.base, m.group(1)),
                       text, flags=re.MULTILINE)
+
+    def clock_playlist(self):
+        """A live playlist whose media sequence is the number of TARGET periods since
+        the origin started: it never stops advancing."""
+        sequence = int((time.monotonic() - self.server.started) // TARGET)
+        lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:%d" % TARGET, "#EXT-X-MEDIA-SEQUENCE:%d" % sequence]
+        for i in range(sequence, sequence + 3):
+            lines += ["#EXTINF:%d.0," % TARGET, "s%d.ts" % i]
+        return "\n".join(lines) + "\n"
 
     def live_playlist(self):
         """A sliding window over fixture (g), one segment further every TARGET seconds
@@ -359,6 +373,116 @@ def ffmpeg_duration(url, output, force_hls=False):
 
 
 # ---------------------------------------------------------------------------
+# deploy/nginx.conf in front of two hlsproxy instances
+# ---------------------------------------------------------------------------
+
+def deploy_cases(work, origin, report):
+    """Run deploy/nginx.conf itself (ports and paths swapped for local ones) in front
+    of two hlsproxy instances started as deploy/hlsproxy.service would."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        report.add("deploy: nginx in front of two instances", False, "nginx is not installed", 0)
+        return
+    started = time.monotonic()
+    instances = [Proxy(work, "--quiet", "--trust-forwarded"), Proxy(work, "--quiet", "--trust-forwarded")]
+    server = None
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        cache = os.path.join(work, "nginx-cache")
+        os.makedirs(cache)
+        for path in (work, cache):
+            os.chmod(path, 0o777 if path == cache else 0o755)  # nginx's workers run unprivileged
+        snippet = read(os.path.join(os.path.dirname(HERE), "deploy", "nginx.conf"))
+        snippet = snippet.replace("listen 80;", "listen 127.0.0.1:%d;" % port)
+        snippet = snippet.replace("127.0.0.1:8001", instances[0].base[len("http://"):])
+        snippet = snippet.replace("127.0.0.1:8002", instances[1].base[len("http://"):])
+        snippet = snippet.replace("/var/cache/nginx/hlsproxy", cache)
+        conf = os.path.join(work, "nginx-deploy.conf")
+        temp = os.path.join(work, "nginx-temp")
+        write(conf, "pid %s/nginx.pid;\nerror_log %s/nginx-error.log warn;\nevents { worker_connections 512; }\n"
+              "http {\n access_log off;\n client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+              " uwsgi_temp_path %s; scgi_temp_path %s;\n%s\n}\n" % ((work, work) + (temp,) * 5 + (snippet,)))
+        server = subprocess.Popen([nginx, "-c", conf, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, universal_newlines=True)
+        front = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if get(front + "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("nginx did not start: %s" % (server.stderr.read() if server.poll() else "timeout"))
+            time.sleep(0.05)
+        setup = time.monotonic() - started
+
+        case_started = time.monotonic()
+        url = instances[0].url(origin.base + "/plain/a/seg1.ts?deploy=1").replace(instances[0].base, front)
+        first, second = get(url), get(url)
+        ok = (first[1].get("X-Cache-Status"), second[1].get("X-Cache-Status")) == ("MISS", "HIT") \
+            and first[2] == second[2] and origin.count("/plain/a/seg1.ts") >= 1
+        report.add("deploy: a second viewer's segment is an nginx cache HIT", ok,
+                   "X-Cache-Status %s then %s, %d bytes (setup %.1f s)" % (
+                       first[1].get("X-Cache-Status"), second[1].get("X-Cache-Status"), len(second[2]), setup),
+                   time.monotonic() - case_started)
+
+        case_started = time.monotonic()
+        url = instances[0].url(origin.base + "/clock/live.m3u8").replace(instances[0].base, front)
+        worst, statuses, sequences = 0, set(), set()
+        for _ in range(30):  # 6 s, three target durations
+            now = time.monotonic()
+            status, headers, body = get(url)
+            sequence = int(re.search(rb"#EXT-X-MEDIA-SEQUENCE:(\d+)", body).group(1))
+            behind = int((now - origin.started) // TARGET) - sequence
+            worst = max(worst, behind)
+            statuses.add(headers.get("X-Cache-Status"))
+            sequences.add(sequence)
+            time.sleep(0.2)
+        ok = worst <= 1 and "HIT" in statuses and len(sequences) >= 3
+        report.add("deploy: a live playlist is never served past its max-age", ok,
+                   "at most %d sequence behind the origin; cache statuses %s; %d sequences seen"
+                   % (worst, sorted(s for s in statuses if s), len(sequences)), time.monotonic() - case_started)
+
+        case_started = time.monotonic()
+        failures = 0
+        for i in range(100):
+            if i == 30:
+                instances[0].process.kill()  # lose one instance, mid-stream
+                instances[0].process.wait(10)
+            try:
+                failures += get(front + "/healthz")[0] != 200
+            except OSError:
+                failures += 1
+        report.add("deploy: losing one instance loses no requests", failures == 0,
+                   "%d of 100 requests failed; instance 1 killed after 30" % failures, time.monotonic() - case_started)
+    except (RuntimeError, OSError, AttributeError) as error:
+        report.add("deploy: nginx in front of two instances", False, str(error)[:300], time.monotonic() - started)
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(10)
+        if server is not None:
+            server.stderr.close()
+        for instance in instances:
+            instance.stop()
+
+
+def get(url, timeout=10):
+    """GET ``url``: (status, headers, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("GET", parts.path + ("?" + parts.query if parts.query else ""))
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------
 # The suite
 # ---------------------------------------------------------------------------
 
@@ -460,6 +584,8 @@ def main():
             except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
                 ok, detail = False, str(error)
             report.add("ffmpeg " + name, ok, detail, time.monotonic() - case_started)
+
+        deploy_cases(work, origin, report)
     finally:
         for proxy in proxies:
             proxy.stop()

@@ -2585,6 +2585,16 @@ class ProxyServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), handler)
 
+    #: Set in a pre-fork worker: the parent it must not outlive.
+    parent_pid = None  # type: Optional[int]
+
+    def service_actions(self) -> None:
+        # Called by serve_forever() every poll: a worker whose parent died (even
+        # by SIGKILL, which it cannot forward) stops instead of lingering.
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            self.parent_pid = None
+            threading.Thread(target=self.shutdown, daemon=True).start()
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup
         # that can hang for seconds on a host without DNS (routers, CI boxes).
@@ -2840,6 +2850,7 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the worker
+            server.parent_pid = os.getppid()
             try:
                 serve_until_signalled(server)
             finally:

@@ -1999,6 +1999,36 @@ class MainTest(unittest.TestCase):
         response = connection.getresponse()
         self.assertEqual((response.status, response.read()), (200, b"ok\n"))
 
+    @unittest.skipUnless(hasattr(os, "fork") and os.path.exists("/proc/self/stat"), "pre-fork on Linux")
+    def test_workers_do_not_outlive_a_killed_parent(self):
+        process, port = self.start("--workers", "2", "--quiet")
+        wait_for(lambda: len(self.children(process.pid)) == 2)
+        workers = self.children(process.pid)
+        process.kill()
+        process.wait(10)
+        wait_for(lambda: not any(self.alive(pid) for pid in workers))
+
+    @staticmethod
+    def children(parent):
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if entry.isdigit() and int(fields[1]) == parent:
+                found.append(int(entry))
+        return found
+
+    @staticmethod
+    def alive(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
     def test_version_and_help(self):
         out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--help"],
                              stdout=subprocess.PIPE, timeout=30, universal_newlines=True).stdout

@@ -410,7 +410,7 @@ def parse_header_line(line: str) -> Tuple[str, str]:
     name, sep, value = line.partition(":")
     name, value = name.strip(), value.strip()
     if not sep or not _HEADER_NAME.match(name):
-        raise BadRequest("header must look like 'Name: value': %r" % line[:80])
+        raise BadRequest("header must look like 'Name: value'")  # the value is not echoed: it may be secret
     if any(c in value for c in "\r\n\0"):
         raise BadRequest("header %s has a line break or NUL in its value" % name)
     if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
@@ -2041,10 +2041,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except HlsProxyError as error:
             self._send_failure(error)
         except _ClientGone:
-            logger.debug("client went away during %s", self.path[:200])
+            logger.debug("client went away during %s", _loggable_path(self.path))
             self.close_connection = True
         except Exception:  # the last line of defence: log it, answer 500, keep serving
-            logger.exception("unexpected error serving %s", self.path[:200])
+            logger.exception("unexpected error serving %s", _loggable_path(self.path))
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
 
     def _send_page(self) -> None:
@@ -2332,14 +2332,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self._response_started:
             # The status is gone; a short body must not look whole, so cut the
             # connection rather than end the response cleanly.
-            logger.warning("aborting %s: %s", getattr(self, "path", "")[:200], error.reason)
+            logger.warning("aborting %s: %s", _loggable_path(getattr(self, "path", "")), error.reason)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        logger.info("%s -> %d %s", getattr(self, "path", "")[:200], error.status, error.reason)
+        logger.info("%s -> %d %s", _loggable_path(getattr(self, "path", "")), error.status, error.reason)
         try:
             self._send_text(error.status, error.reason + "\n")
         except _ClientGone:
@@ -2395,9 +2395,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             raise _ClientGone() from error
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        # http.server's own messages (timeouts, bad requests); the access log is _account's.
-        if logger.isEnabledFor(logging.DEBUG):  # formatting costs, even when nobody reads it
-            logger.debug("%s %s", self.client_address[0], format % args)
+        # http.server's own messages would carry the raw request line, token and
+        # all; this handler logs what it does itself (_account, _send_failure).
+        pass
 
 
 def render_page(config: Config) -> str:
@@ -2807,7 +2807,7 @@ class ProxyServer(ThreadingHTTPServer):
             try:
                 fetch_shared(self, target, key, flight)
             except Exception as error:  # a prefetch is a guess: log, and go on
-                logger.debug("prefetch of %s failed: %s", target.url, error)
+                logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
             finally:
                 self.flights.leave(key, flight)
 

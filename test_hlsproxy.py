@@ -1791,17 +1791,27 @@ class OperationsTest(ProxyTestCase):
         access.setLevel(logging.INFO)
         self.addCleanup(access.removeHandler, handler)
         self.addCleanup(access.setLevel, logging.NOTSET)
+        others = []  # everything else the proxy logs, down to DEBUG
+        other_handler = logging.Handler(logging.DEBUG)
+        other_handler.emit = lambda record: others.append(record) if record.name == "hlsproxy" else None
+        main_logger = logging.getLogger("hlsproxy")
+        main_logger.addHandler(other_handler)
+        main_logger.setLevel(logging.DEBUG)
+        self.addCleanup(main_logger.removeHandler, other_handler)
+        self.addCleanup(main_logger.setLevel, logging.NOTSET)
         proxy = self.start_proxy(secret="s3")
         path = hlsproxy.make_proxy_url("", self.origin.base + "/keys/k.key?sig=cdnsecret",
                                        (("Referer", "https://private.example/x"),), "s3")
         self.request(path, proxy=proxy)
         self.request("/proxy?url=x&referer=hidden", proxy=proxy)
-        wait_for(lambda: len(records) == 2)
+        self.request(path.replace("/k.key", "/other.key") + "?header=Secret-Header%3A%20hidden", proxy=proxy)
+        wait_for(lambda: len(records) == 3)
         line = records[0].getMessage()
         self.assertRegex(line, r"^127\.0\.0\.1 GET /p/…/k\.key 200 16 [0-9.]+ms MISS 127\.0\.0\.1$")
         token, signature = path[3:].split("/")[0].split(".")[0], path[3:].split("/")[0].split(".")[2]
-        for secret in (token, signature, "private.example", "cdnsecret", "hidden", "s3"):
-            for record in records:
+        self.assertTrue(others)  # the refusals were logged, too
+        for secret in (token, signature, "private.example", "cdnsecret", "hidden", "Secret-Header", "s3"):
+            for record in records + others:
                 self.assertNotIn(secret, record.getMessage().replace("127.0.0.1", ""))
         self.assertEqual(records[1].access["path"], "/proxy")
         self.assertEqual(records[1].access["status"], 403)

@@ -1798,10 +1798,15 @@ class Flights:
         self._flights = {}  # type: Dict[object, Flight]
 
     def join(self, key) -> Tuple[Flight, bool]:
-        """The flight for ``key`` and whether the caller leads it (must fetch)."""
+        """The flight for ``key`` and whether the caller leads it (must fetch).
+
+        A flight that has already ended is not joined, even before its leader
+        leaves it: a request that comes after a fetch ended (a failure above all)
+        deserves a fetch of its own, not that fetch's outcome.
+        """
         with self._lock:
             flight = self._flights.get(key)
-            if flight is not None:
+            if flight is not None and flight.state in (Flight.PENDING, Flight.STREAMING):
                 return flight, False
             flight = self._flights[key] = Flight()
             return flight, True
@@ -1841,8 +1846,8 @@ def fetch_shared(server: "ProxyServer", target: ProxyTarget, key, flight: Flight
             if kind != "media":
                 resource = make_resource(kind, response, body.read_all(
                     config.max_playlist_bytes, head, time.monotonic() + 3 * config.timeout))
+                server.store(key, resource)  # before finish: whoever comes after finds it cached
                 flight.finish(resource)
-                server.store(key, resource)
                 if client is not None:
                     client.serve_resource(target, resource, "MISS")
                 return
@@ -1876,8 +1881,8 @@ def _stream_into(server, key, flight: Flight, response, body: UpstreamBody, head
     if body.truncated:
         raise UpstreamError("upstream body ended early")
     resource = dataclasses.replace(resource, body=flight.body())
+    server.store(key, resource)  # before finish: whoever comes after finds it cached
     flight.finish(resource)
-    server.store(key, resource)
     if alive:
         client.end_media()
     elif client is not None:

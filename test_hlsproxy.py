@@ -546,6 +546,30 @@ class TTLCacheTest(unittest.TestCase):
                 self.assertEqual(hlsproxy._byte_range(spec, 100), want)
 
 
+class FlightsTest(unittest.TestCase):
+    def test_only_a_fetch_under_way_is_joined(self):
+        flights = hlsproxy.Flights()
+        first, leads = flights.join("k")
+        self.assertTrue(leads)
+        self.assertEqual(flights.join("k"), (first, False))  # pending: joined
+        first.start(resource(), 1)
+        self.assertEqual(flights.join("k"), (first, False))  # streaming: joined
+        for end in (lambda f: f.finish(resource()), lambda f: f.fail(hlsproxy.UpstreamError("x")), "release"):
+            with self.subTest(end=end):
+                flight, leads = flights.join("k")
+                if end == "release":
+                    flight.release()
+                else:
+                    end(flight)
+                again, leads_again = flights.join("k")  # ended, not yet left: a new fetch
+                self.assertTrue(leads_again)
+                self.assertIsNot(again, flight)
+                flights.leave("k", flight)  # the old leader's leave does not drop the new one
+                self.assertIn("k", flights)
+                flights.leave("k", again)
+        self.assertNotIn("k", flights)
+
+
 # ---------------------------------------------------------------------------
 # Address guard
 # ---------------------------------------------------------------------------
@@ -1517,6 +1541,9 @@ class ConcurrencyTest(ProxyTestCase):
         for path in ("/stream/video/seg0.m4s", "/stream/video/seg1.m4s", "/keys/k.key", "/stream/master",
                      "/redirect", "/status/404", "/chunked.ts"):
             self.get(path)
+            # The client has every byte before the proxy puts the connection back:
+            # wait for that, or the next request may rightly open a new one.
+            wait_for(lambda: not self.proxy.flights._flights)
         self.assertEqual(len(self.origin.connections), 2)  # the 404's unread body closed one
         self.assertLessEqual(self.proxy.pool.idle_count(), 1)
 
@@ -1953,20 +1980,8 @@ class MainTest(unittest.TestCase):
     @unittest.skipUnless(hasattr(os, "fork") and os.path.exists("/proc/self/stat"), "pre-fork on Linux")
     def test_workers_share_the_socket_and_stop_together(self):
         process, port = self.start("--workers", "2", "--quiet")
-
-        def children():
-            found = []
-            for entry in os.listdir("/proc"):
-                try:
-                    with open("/proc/%s/stat" % entry) as stat:
-                        fields = stat.read().rsplit(")", 1)[1].split()
-                except (OSError, IndexError):
-                    continue
-                if entry.isdigit() and int(fields[1]) == process.pid:
-                    found.append(int(entry))
-            return found
-        wait_for(lambda: len(children()) == 2)
-        workers = children()
+        wait_for(lambda: len(self.children(process.pid)) == 2)
+        workers = self.children(process.pid)
         for _ in range(6):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request("GET", "/")

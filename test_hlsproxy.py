@@ -43,6 +43,19 @@ def P(url):
     return "P(%s)" % url
 
 
+def capture_log(test, name, level, keep=lambda record: True):
+    """Collect what logger ``name`` emits at ``level`` and above during ``test``."""
+    records = []
+    handler = logging.Handler(level)
+    handler.emit = lambda record: records.append(record) if keep(record) else None
+    logger = logging.getLogger(name)
+    test.addCleanup(logger.setLevel, logger.level)
+    test.addCleanup(logger.removeHandler, handler)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return records
+
+
 def wait_for(predicate, timeout=10.0, interval=0.01):
     """Poll ``predicate`` until it is true; raise TimeoutError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -1277,15 +1290,7 @@ class ErrorTest(ProxyTestCase):
             response.read()
 
     def test_client_hang_up_logs_no_traceback(self):
-        records = []
-        handler = logging.Handler(logging.DEBUG)
-        handler.emit = records.append
-        logger = logging.getLogger("hlsproxy")
-        logger.addHandler(handler)
-        old_level = logger.level
-        logger.setLevel(logging.DEBUG)
-        self.addCleanup(logger.removeHandler, handler)
-        self.addCleanup(logger.setLevel, old_level)
+        records = capture_log(self, "hlsproxy", logging.DEBUG)
 
         host, port = self.proxy.server_address[:2]
         connection = http.client.HTTPConnection(host, port, timeout=10)
@@ -1810,22 +1815,9 @@ class OperationsTest(ProxyTestCase):
         self.assertIn(b"hlsproxy_requests_total", body)
 
     def test_access_log_lines_carry_no_secrets(self):
-        records = []
-        handler = logging.Handler(logging.INFO)
-        handler.emit = records.append
-        access = logging.getLogger("hlsproxy.access")
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        self.addCleanup(access.removeHandler, handler)
-        self.addCleanup(access.setLevel, logging.NOTSET)
-        others = []  # everything else the proxy logs, down to DEBUG
-        other_handler = logging.Handler(logging.DEBUG)
-        other_handler.emit = lambda record: others.append(record) if record.name == "hlsproxy" else None
-        main_logger = logging.getLogger("hlsproxy")
-        main_logger.addHandler(other_handler)
-        main_logger.setLevel(logging.DEBUG)
-        self.addCleanup(main_logger.removeHandler, other_handler)
-        self.addCleanup(main_logger.setLevel, logging.NOTSET)
+        records = capture_log(self, "hlsproxy.access", logging.INFO)
+        # everything else the proxy logs, down to DEBUG
+        others = capture_log(self, "hlsproxy", logging.DEBUG, keep=lambda record: record.name == "hlsproxy")
         proxy = self.start_proxy(secret="s3")
         path = hlsproxy.make_proxy_url("", self.origin.base + "/keys/k.key?sig=cdnsecret",
                                        (("Referer", "https://private.example/x"),), "s3")

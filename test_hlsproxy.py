@@ -92,8 +92,8 @@ class ApiTest(unittest.TestCase):
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses",
-                   "functools", "hashlib", "hmac", "http.client", "http", "http.server", "ipaddress", "json", "logging",
-                   "os", "queue", "re", "signal", "socket", "socketserver", "sys", "threading", "time",
+                   "functools", "hashlib", "hmac", "http.client", "http", "http.server", "io", "ipaddress", "json",
+                   "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
 
@@ -583,6 +583,48 @@ class FlightsTest(unittest.TestCase):
         self.assertNotIn("k", flights)
 
 
+class TurnstileTest(unittest.TestCase):
+    def queue_up(self, turnstile, names, order):
+        """Start a thread per name, each queued (in that order) before the next starts."""
+        threads = []
+        for name in names:
+            def take(name=name):
+                turnstile.acquire()
+                order.append(name)
+                turnstile.release()
+            thread = threading.Thread(target=take, daemon=True)
+            thread.start()
+            threads.append(thread)
+            queued = len(threads)
+            wait_for(lambda: turnstile.waiting() == queued)
+        return threads
+
+    def test_turns_come_in_arrival_order(self):
+        turnstile, order = hlsproxy.Turnstile(1), []
+        turnstile.acquire()
+        threads = self.queue_up(turnstile, range(6), order)
+        turnstile.release()
+        for thread in threads:
+            thread.join(5)
+        self.assertEqual(order, list(range(6)))
+
+    def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(self):
+        # threading.Semaphore fails this: the releasing thread takes the slot
+        # straight back, and the waiter queues again.
+        turnstile, order = hlsproxy.Turnstile(1), []
+        turnstile.acquire()
+        threads = self.queue_up(turnstile, ["waiter"], order)
+        turnstile.release()
+        turnstile.acquire()  # a newcomer: must wait for the waiter's turn
+        order.append("newcomer")
+        turnstile.release()
+        threads[0].join(5)
+        self.assertEqual(order, ["waiter", "newcomer"])
+        self.assertEqual(turnstile.waiting(), 0)
+        turnstile.acquire()  # the slot is free again
+        turnstile.release()
+
+
 # ---------------------------------------------------------------------------
 # Address guard
 # ---------------------------------------------------------------------------
@@ -866,6 +908,10 @@ class OriginHandler(BaseHTTPRequestHandler):
     def route_slow(self):
         self.server.release.wait(10)
         self.send_body(200, "text/plain", b"late")
+
+    def route_twelve_ts(self):
+        """12 MB, fast, cacheable: more than a socket holds while its reader is away."""
+        self.send_body(200, "video/mp2t", SEGMENT * 1200)
 
     def route_drop_ts(self):
         self.send_response(200)
@@ -1541,6 +1587,29 @@ class ConcurrencyTest(ProxyTestCase):
         self.assertEqual([o for o in outcomes if o[0] == "whole" and o[1] != 502], [])
         response, _ = self.get("/drop.ts", read=False)  # nothing cached: fetched again
         self.assertRaises(http.client.IncompleteRead, response.read)
+
+    def test_no_client_holds_up_the_others(self):
+        # Cache hits are answered in turns (hlsproxy.Turnstile); neither a viewer
+        # that stops reading nor a request waiting on its upstream keeps the turn.
+        _, body = self.get("/twelve.ts")
+        wait_for(lambda: len(self.proxy.cache) == 1)
+        stalled = socket.socket()
+        self.addCleanup(stalled.close)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        stalled.settimeout(10)
+        stalled.connect(self.proxy.server_address[:2])
+        stalled.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % self.proxied("/twelve.ts")).encode())
+        waiting = threading.Thread(target=lambda: self.get("/slow"), daemon=True)
+        waiting.start()
+        wait_for(lambda: self.origin.count("/slow") == 1 and self.proxy._in_flight == 2)
+        started = time.monotonic()
+        for _ in range(3):
+            response, again = self.get("/twelve.ts")  # a 10 s timeout: a held turn would fail it
+            self.assertEqual((response.getheader("X-Cache"), again), ("HIT", body))
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(self.proxy._in_flight, 2)  # the stalled viewer and the slow upstream, still there
+        self.origin.release.set()
+        waiting.join(10)
 
     def test_upstream_connections_are_reused(self):
         for path in ("/stream/video/seg0.m4s", "/stream/video/seg1.m4s", "/keys/k.key", "/stream/master",

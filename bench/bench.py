@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
+FLOOR = os.path.join(HERE, "floor.py")
 PEER = os.path.join(HERE, "node_modules", "@warren-bank", "hls-proxy", "hls-proxy", "bin", "hlsd.js")
 MB = 1024 * 1024
 
@@ -179,8 +180,9 @@ def start_nginx(name, body):
 class Target:
     """One way to reach the origin's files: a name, how to build URLs, how to start it."""
 
-    def __init__(self, name, start, url):
+    def __init__(self, name, start, url, only=None):
         self.name, self._start, self._url = name, start, url
+        self.only = only  # the workloads it takes part in, if not all
         self.process = None
 
     def start(self, **options):
@@ -209,6 +211,19 @@ def hlsproxy_target(workers):
     def url(self, origin_url):
         return "http://127.0.0.1:%d/proxy?url=%s" % (self.process.port, quote(origin_url, safe=""))
     return Target("hlsproxy, %d worker%s" % (workers, "s" if workers > 1 else ""), start, url)
+
+
+def floor_target():
+    """A bare thread-per-connection Python relay (floor.py): W7's floor for hlsproxy's design."""
+    def start(cache_mb=None):
+        port = free_port()
+        process = Process("floor", [sys.executable, FLOOR, str(port)], "http://127.0.0.1:%d/" % port)
+        process.port = port
+        return process
+
+    def url(self, origin_url):
+        return "http://127.0.0.1:%d/proxy?url=%s" % (self.process.port, quote(origin_url, safe=""))
+    return Target("bare Python relay (floor.py)", start, url, only=("W7",))
 
 
 def peer_target():
@@ -437,13 +452,15 @@ def main():
             targets.append(peer_target())
         else:
             skipped.append("Node peer: not installed (%s missing)" % PEER)
-        targets += [hlsproxy_target(1), hlsproxy_target(2)]
+        targets += [hlsproxy_target(1), hlsproxy_target(2), floor_target()]
         results = {}
         chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
-        for key, title, workload, seconds in chosen:
+        for key, _title, workload, seconds in chosen:
             if args.quick and seconds:
                 seconds = max(2, seconds // 2)
             for target in targets:
+                if target.only and key not in target.only:
+                    continue
                 runs = []
                 for _ in range(repetitions if key not in ("W5",) else 1):
                     # A fresh process for each repetition: peak RSS and cache state are this run's own.
@@ -498,6 +515,9 @@ def table(chosen, targets, results, skipped, repetitions, elapsed):
         for metric in metrics:
             cells = []
             for target in targets:
+                if (key, target.name) not in results:
+                    cells.append("-")
+                    continue
                 value = medians(results[(key, target.name)]).get(metric)
                 if value is None:
                     cells.append(medians(results[(key, target.name)]).get("error", "n/a"))

@@ -608,6 +608,12 @@ class TurnstileTest(unittest.TestCase):
             thread.join(5)
         self.assertEqual(order, list(range(6)))
 
+    def test_one_turn_at_a_time_under_the_gil(self):
+        with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
+            self.assertEqual(hlsproxy.turn_slots(), 1)
+        with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True):  # a 3.13t build
+            self.assertEqual(hlsproxy.turn_slots(), os.cpu_count() or 1)
+
     def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(self):
         # threading.Semaphore fails this: the releasing thread takes the slot
         # straight back, and the waiter queues again.

@@ -1481,6 +1481,14 @@ class CacheBehaviourTest(ProxyTestCase):
             self.assertEqual(response.status, 404)
         self.assertEqual(self.origin.count("/status/404"), 2)
 
+    def test_the_key_is_the_url_and_its_per_url_headers(self):
+        for referer, want in (("https://a.example/", "MISS"), ("https://b.example/", "MISS"),
+                              ("https://a.example/", "HIT")):
+            response, body = self.request(self.proxied("/keys/k.key") + "&referer=" + quote(referer))
+            self.assertEqual((response.getheader("X-Cache"), body), (want, KEY))
+            wait_for(lambda: not self.proxy.flights._flights)
+        self.assertEqual(self.origin.count("/keys/k.key"), 2)
+
     def test_truncated_bodies_are_not_cached(self):
         for _ in range(2):
             response, _ = self.get("/drop.ts", read=False)

@@ -2051,12 +2051,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
             try:
                 method()
             finally:
+                if self._status is not None:
+                    self._account()  # counted and logged while still in flight: a drain waits for it
                 self.server.end_request()
         except socket.timeout:
             self.close_connection = True
         finally:
             if self._status is not None:
-                self._account()  # in the turn: the log's own lock would serialize us anyway
+                self._account()  # an answer given before dispatch (400, 414, 501)
             self.give_turn()
 
     # -- turns (see Turnstile) ---------------------------------------------------

@@ -2051,14 +2051,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             try:
                 method()
             finally:
-                if self._status is not None:
-                    self._account()  # counted and logged while still in flight: a drain waits for it
+                self._account()  # counted and logged while still in flight: a drain waits for it
                 self.server.end_request()
         except socket.timeout:
             self.close_connection = True
         finally:
-            if self._status is not None:
-                self._account()  # an answer given before dispatch (400, 414, 501)
+            self._account()  # an answer given before dispatch (400, 414, 501), if any
             self.give_turn()
 
     # -- turns (see Turnstile) ---------------------------------------------------
@@ -2113,7 +2111,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
         The path is logged without its query and without the token, which
         carries per-URL header values and the signature: ``/p/…/seg12.ts``.
+        Once per answer: a step that gave none, or was counted already, is skipped.
         """
+        if self._status is None:
+            return
         metrics = self.server.metrics
         metrics.count("requests_total", "%dxx" % (self._status // 100))
         metrics.count("sent_bytes_total", "", self._sent)

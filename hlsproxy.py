@@ -54,6 +54,7 @@ import argparse
 import base64
 import binascii
 import dataclasses
+import email.utils
 import functools
 import hashlib
 import hmac
@@ -70,6 +71,10 @@ import signal
 import socket
 import socketserver
 import sys
+try:
+    import ssl
+except ImportError:  # pragma: no cover - Python built without ssl
+    ssl = None
 import threading
 import time
 import types
@@ -292,13 +297,19 @@ _SIMPLE_RELATIVE = re.compile(
 # ---------------------------------------------------------------------------
 
 class HlsProxyError(Exception):
-    """An error that ends a request with ``status`` and a one-line ``reason``."""
+    """An error that ends a request with ``status`` and a one-line ``reason``.
+
+    ``headers`` go out with the answer: ``Allow`` on a 405, an upstream 416's
+    ``Content-Range``, an upstream ``Retry-After``.
+    """
 
     status = HTTPStatus.BAD_GATEWAY
 
-    def __init__(self, reason: str, status: Optional[int] = None) -> None:
+    def __init__(self, reason: str, status: Optional[int] = None,
+                 headers: Tuple[Tuple[str, str], ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.headers = headers
         if status is not None:
             self.status = status
 
@@ -1170,6 +1181,237 @@ def _cache_directives(value: Optional[str]) -> Dict[str, str]:
 
 
 # ---------------------------------------------------------------------------
+# HTTP/1.1 framing and conditions (pure: bytes and headers in, decisions out)
+#
+# A proxy shares connections: nginx in front keeps one open to us for many
+# viewers, and we keep ours open to origins. Where two parties disagree on
+# where a message ends, the bytes after it become the next viewer's answer
+# (request smuggling, response desync) and a cache keeps them. So a message is
+# framed strictly here, and what is ambiguous is refused with its connection
+# closed, never guessed at (RFC 9112 sections 2.2, 5, 6).
+# ---------------------------------------------------------------------------
+
+#: The methods the proxy answers (each a ``do_`` verb); any other gets 405 with
+#: these in ``Allow``, and a preflight lists them.
+ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+#: A request body means nothing here (GET, HEAD, OPTIONS), but a client may
+#: send one: it is read to its end and dropped, up to this size; past it, 413.
+MAX_REQUEST_BODY = 64 * 1024
+#: Request header limits: lines and bytes (431 past either), as http.server's.
+MAX_HEADER_LINES = 100
+MAX_HEADER_BYTES = 64 * 1024
+#: ``RequestHead.body_length`` for a chunked body (its length is not known).
+CHUNKED = -1
+#: Headers a 304 (or a relayed 204) carries: validators and caching, no
+#: representation metadata (RFC 9110 section 15.4.5).
+NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires", "vary", "age",
+                                  "x-cache", "retry-after"})
+
+# The target is "anything but a space" here: \S would also stop at NBSP or NEL,
+# which raw UTF-8 bytes decoded as Latin-1 may hold (U+00E0 is C3 A0).
+_REQUEST_LINE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP/([0-9])\.([0-9])\Z")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_FIELD_VALUE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in a value
+_HOST_VALUE = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
+_ABSOLUTE_FORM = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://([^/?#]*)([^#]*)\Z")
+_DIGITS = re.compile(r"[0-9]+\Z")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n\Z")
+_ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestHead:
+    """A request line and its header fields, checked for framing."""
+
+    method: str
+    #: The origin-form target (``/p/...``); an absolute-form one is reduced to it.
+    target: str
+    version: str  #: "HTTP/1.0" or "HTTP/1.1"
+    fields: Tuple[Tuple[str, str], ...]
+    #: Bytes of body that follow: 0 for none, a count, or CHUNKED.
+    body_length: int
+    #: The client asked to close after this answer (or, on HTTP/1.0, did not ask to keep it).
+    close: bool
+    #: ``Expect: 100-continue``: the client waits for a 100 before sending its body.
+    expects_continue: bool
+
+
+def parse_request_line(line: bytes) -> Tuple[str, str, str]:
+    """Split a request line (CRLF included) into method, target and version.
+
+    Strict (RFC 9112 section 3): one space between three parts, CRLF at the
+    end (a bare LF or CR is refused: two parsers that split lines differently
+    see different messages), no control characters. HTTP/1.x with x > 1 is
+    answered as 1.1; any other major version gets 505. Bytes above 0x7F in the
+    target (raw UTF-8 from a careless client) are percent-encoded here, once,
+    so that nothing later encodes them again.
+    """
+    if not line.endswith(b"\r\n") or b"\r" in line[:-2] or b"\n" in line[:-2]:
+        raise BadRequest("request line does not end with CRLF")
+    match = _REQUEST_LINE.match(line[:-2].decode("latin-1"))
+    if not match:
+        raise BadRequest("malformed request line")
+    method, target, major, minor = match.groups()
+    if major != "1":
+        raise HlsProxyError("HTTP/%s.%s is not supported; use HTTP/1.1" % (major, minor),
+                            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+    if _CONTROL_CHARACTERS.search(target):
+        raise BadRequest("control character in the request target")
+    if not target.isascii():
+        target = re.sub(r"[\x80-\xff]+", lambda run: quote(run.group(0).encode("latin-1")), target)
+    return method, target, "HTTP/1.0" if minor == "0" else "HTTP/1.1"
+
+
+def parse_field_line(line: bytes) -> Tuple[str, str]:
+    """One header field line (CRLF included) -> (name, value without OWS).
+
+    Refused: obs-fold (a line that starts with white space continues the one
+    before it in old parsers, and not in others: RFC 9112 section 5.2), white
+    space before the colon (section 5.1), a name that is not a token, a bare
+    CR or LF, and control characters in the value.
+    """
+    if not line.endswith(b"\r\n") or b"\r" in line[:-2] or b"\n" in line[:-2]:
+        raise BadRequest("header line does not end with CRLF")
+    if line[:1] in (b" ", b"\t"):
+        raise BadRequest("obsolete line folding in a header (RFC 9112 section 5.2)")
+    name, colon, value = line[:-2].decode("latin-1").partition(":")
+    if not colon or not _HEADER_NAME.match(name):
+        raise BadRequest("malformed header line")
+    value = value.strip(" \t")
+    if _FIELD_VALUE_CONTROLS.search(value):
+        raise BadRequest("control character in a header value")
+    return name, value
+
+
+def parse_request_head(request_line: bytes, field_lines: List[bytes]) -> RequestHead:
+    """Check a whole request head; raise BadRequest (400) for anything ambiguous,
+    and 405 for a method other than ALLOWED_METHODS.
+
+    A body is framed by exactly one of Content-Length (one number) or
+    Transfer-Encoding (exactly ``chunked``), never both (RFC 9112 section 6.3);
+    an HTTP/1.1 request has exactly one valid Host (section 3.2); an
+    absolute-form target (section 3.2.2) is accepted, and its authority
+    replaces Host.
+    """
+    method, target, version = parse_request_line(request_line)
+    if method not in ALLOWED_METHODS:  # TRACE and CONNECT too; its body, if any, is never read
+        raise HlsProxyError("method %s is not allowed here" % method, HTTPStatus.METHOD_NOT_ALLOWED,
+                            (("Allow", ", ".join(ALLOWED_METHODS)),))
+    fields = [parse_field_line(line) for line in field_lines]
+    values = _field_values(fields)
+    hosts = values.get("host", [])
+    if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
+        raise BadRequest("an HTTP/1.1 request needs exactly one Host header")
+    if hosts and not _HOST_VALUE.match(hosts[0]):
+        raise BadRequest("malformed Host header")
+    absolute = _ABSOLUTE_FORM.match(target)
+    if absolute:
+        authority, target = absolute.group(1), absolute.group(2) or "/"
+        if "@" in authority or not _HOST_VALUE.match(authority):
+            raise BadRequest("malformed authority in the request target")
+        fields = [field for field in fields if field[0].lower() != "host"] + [("Host", authority)]
+    if not (target.startswith("/") or (target == "*" and method == "OPTIONS")):
+        raise BadRequest("the request target must start with /")
+    connection = {token.strip().lower() for value in values.get("connection", []) for token in value.split(",")}
+    close = "close" in connection if version == "HTTP/1.1" else "keep-alive" not in connection
+    expect = [value.lower() for value in values.get("expect", [])]
+    if expect and (expect != ["100-continue"]):
+        raise HlsProxyError("only Expect: 100-continue is understood", HTTPStatus.EXPECTATION_FAILED)
+    return RequestHead(method, target, version, tuple(fields), _body_length(version, values), close,
+                       bool(expect) and version == "HTTP/1.1")
+
+
+def _field_values(fields: List[Tuple[str, str]]) -> Dict[str, List[str]]:
+    values = {}  # type: Dict[str, List[str]]
+    for name, value in fields:
+        values.setdefault(name.lower(), []).append(value)
+    return values
+
+
+def _body_length(version: str, values: Dict[str, List[str]]) -> int:
+    lengths, codings = values.get("content-length", []), values.get("transfer-encoding", [])
+    if codings:
+        if lengths:
+            raise BadRequest("both Content-Length and Transfer-Encoding (RFC 9112 section 6.3)")
+        if version == "HTTP/1.0":
+            raise BadRequest("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)")
+        if [coding.strip().lower() for value in codings for coding in value.split(",")] != ["chunked"]:
+            raise BadRequest("unsupported Transfer-Encoding: only chunked is understood")
+        return CHUNKED
+    if len(lengths) > 1:
+        raise BadRequest("more than one Content-Length")
+    if lengths and not _DIGITS.match(lengths[0]):
+        raise BadRequest("Content-Length is not a number")
+    return int(lengths[0]) if lengths else 0
+
+
+def parse_chunk_size(line: bytes) -> int:
+    """The size in a chunk-size line (CRLF included), extensions ignored."""
+    match = _CHUNK_SIZE.match(line)
+    if not match:
+        raise BadRequest("malformed chunk in the request body")
+    return int(match.group(1), 16)
+
+
+def check_response_framing(headers) -> None:
+    """Refuse (502) an upstream answer whose end cannot be told for sure.
+
+    http.client reads chunked when Transfer-Encoding says ``chunked`` and
+    otherwise trusts the first Content-Length, or reads to the close: an answer
+    with both, with another coding, or with a Content-Length that is not one
+    number would leave bytes on a pooled connection for the next request.
+    """
+    codings = headers.get_all("Transfer-Encoding") or []
+    lengths = {value.strip() for value in headers.get_all("Content-Length") or []}
+    if codings and lengths:
+        raise UpstreamError("upstream answer has both Content-Length and Transfer-Encoding")
+    if codings and [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
+        raise UpstreamError("upstream answer uses a transfer coding other than chunked")
+    if len(lengths) > 1 or (lengths and not _DIGITS.match(next(iter(lengths)))):
+        raise UpstreamError("upstream answer has a malformed Content-Length")
+
+
+def not_modified(request_headers, validators: Dict[str, str]) -> bool:
+    """Whether a GET or HEAD may be answered 304 (RFC 9110 section 13.2.2).
+
+    ``validators`` are the representation's lower-case ``etag`` and
+    ``last-modified``. If-None-Match compares weakly and, when present, is the
+    only condition; If-Modified-Since counts only without it.
+    """
+    if_none_match = request_headers.get("If-None-Match")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        etag = validators.get("etag")
+        return etag is not None and _weak(etag) in {_weak(tag.group(0)) for tag in
+                                                    _ENTITY_TAG.finditer(if_none_match)}
+    since, modified = _http_date(request_headers.get("If-Modified-Since")), _http_date(validators.get("last-modified"))
+    return since is not None and modified is not None and modified <= since
+
+
+def if_range_matches(value: str, validators: Dict[str, str]) -> bool:
+    """Whether an If-Range validator lets a Range apply (RFC 9110 section 13.1.5):
+    a strong, exact match of the ETag, or a date exactly the Last-Modified."""
+    value = value.strip()
+    if value.startswith("W/"):
+        return False
+    if value.startswith('"'):
+        etag = validators.get("etag")
+        return etag is not None and not etag.startswith("W/") and etag == value
+    date = _http_date(value)
+    return date is not None and date == _http_date(validators.get("last-modified"))
+
+
+def _weak(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def _http_date(value: Optional[str]) -> Optional[float]:
+    parsed = email.utils.parsedate_tz(value) if value else None
+    return float(email.utils.mktime_tz(parsed)) if parsed else None
+
+
+# ---------------------------------------------------------------------------
 # Upstream: the address guard, the fetch, the hop-by-hop filter
 # ---------------------------------------------------------------------------
 
@@ -1206,6 +1448,10 @@ _NON_PUBLIC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 ))
 
 
+#: What a non-blocking read raises when nothing has arrived: TLS says it its own way.
+_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantReadError,) if ssl is not None else ())
+
+
 def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
                                source_address=None, allow_private=False):
     """socket.create_connection that judges every resolved address first.
@@ -1237,26 +1483,93 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
     raise last_error or OSError("no address to connect to")
 
 
+def _nothing_waiting(sock: socket.socket, buffered: Optional[io.BufferedReader] = None) -> bool:
+    """True when a connection is at rest: no byte buffered in ``buffered`` or
+    arrived on ``sock``, and no EOF. Never blocks.
+
+    A connection is reused only when this holds, at release and again at
+    take: an origin that sends anything after an answer's end (stray bytes, a
+    second answer, a keep-alive bug) would otherwise have those bytes read as
+    the next request's answer, for another URL, and cached. A byte read here
+    is not lost: a connection that has one is closed, not reused.
+    """
+    try:
+        timeout = sock.gettimeout()
+        sock.settimeout(0.0)
+    except OSError:
+        return False
+    try:
+        if buffered is not None and buffered.peek(1):
+            return False
+        sock.recv(1)  # a byte, or b"" for EOF: either way not at rest
+        return False
+    except _WOULD_BLOCK:
+        return True
+    except OSError:
+        return False
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+
+
 class _PooledResponse(http.client.HTTPResponse):
     """An upstream response that gives its connection back when closed.
 
-    The connection goes back to the pool only when the body was read to its
-    end and the server did not ask to close; otherwise it is closed, so an
-    error half-way through a body never leaks a connection or reuses a dirty one.
+    Stricter than http.client where a shared connection needs it: interim 1xx
+    answers (103 Early Hints) are skipped rather than taken for the answer;
+    an answer whose framing is ambiguous is refused (check_response_framing);
+    and the connection goes back to the pool only when the answer ended at a
+    message boundary with nothing after it (_nothing_waiting), so an error
+    half-way through a body, or an origin that says more than it framed,
+    never hands a dirty connection to the next request.
     """
 
     release = None  # type: Optional[Callable[[bool], None]]
+    #: How many interim answers one request may get before it is refused.
+    max_interim = 16
+
+    def __init__(self, sock, *args, **kwargs) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self._sock = sock
+        self._ended = False  # the last byte of the message was read
+        self._reusable = False
+
+    def _read_status(self):
+        # http.client skips 100 Continue itself and takes any other 1xx for the
+        # final answer; skip each interim answer with its header block (RFC 9110
+        # section 15.2). A 101 was never asked for: refuse it.
+        for _ in range(self.max_interim):
+            version, status, reason = super()._read_status()
+            if status == HTTPStatus.SWITCHING_PROTOCOLS:
+                raise UpstreamError("upstream switched protocols unasked")
+            if not 100 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)
+        raise UpstreamError("upstream sent too many interim answers")
+
+    def begin(self) -> None:
+        super().begin()
+        check_response_framing(self.headers)
+
+    def _read_and_discard_trailer(self) -> None:
+        super()._read_and_discard_trailer()
+        self._ended = True  # after the last chunk and the trailer: the chunked body's end
+
+    def _close_conn(self) -> None:
+        # http.client calls this when a body ends and at close(): the last moment
+        # its buffered reader still holds any bytes that came after the body.
+        if self.fp is not None:
+            ended = self._ended or self.length == 0
+            self._reusable = ended and not self.will_close and _nothing_waiting(self._sock, self.fp)
+        super()._close_conn()
 
     def close(self) -> None:
-        if self.length is not None:
-            complete = self.length == 0
-        else:
-            complete = self.chunked and self.fp is None
-        reusable = complete and not self.will_close
         super().close()
         release, self.release = self.release, None
         if release is not None:
-            release(reusable)
+            release(self._reusable)
 
 
 def _check_host_locally(host: str) -> None:
@@ -1304,20 +1617,16 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def take(self, origin: Tuple[str, str]) -> Optional[http.client.HTTPConnection]:
-        """An idle connection to ``origin``, or None."""
-        stale = []
-        connection = None
-        with self._lock:
-            idle = self._idle.get(origin, [])
-            while idle and connection is None:
-                since, candidate = idle.pop()
-                if self._clock() - since < self.max_idle:
-                    connection = candidate
-                else:
-                    stale.append(candidate)
-        for old in stale:
-            old.close()
-        return connection
+        """An idle connection to ``origin`` that is still at rest, or None."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(origin)
+                if not idle:
+                    return None
+                since, connection = idle.pop()
+            if self._clock() - since < self.max_idle and _nothing_waiting(connection.sock):
+                return connection
+            connection.close()  # stale, closed by the origin, or holding bytes nobody asked for
 
     def release(self, origin: Tuple[str, str], connection: http.client.HTTPConnection,
                 reusable: bool) -> None:
@@ -1404,7 +1713,7 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
             try:
                 connection.request(req.get_method(), selector, req.data, headers)
                 response = connection.getresponse()
-            except ConnectionError as error:  # includes RemoteDisconnected
+            except (ConnectionError, http.client.BadStatusLine) as error:  # RemoteDisconnected is both
                 connection.close()
                 if reused:
                     continue  # the server closed it while idle: once more, on a fresh one
@@ -1432,6 +1741,17 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _ErrorProcessor(urllib.request.HTTPErrorProcessor):
+    # urllib treats every status outside 2xx as an error; a 304 is an answer
+    # (to a conditional a --header or per-URL option sent) and reaches the client as one.
+    def http_response(self, request, response):
+        if response.status == HTTPStatus.NOT_MODIFIED:
+            return response
+        return super().http_response(request, response)
+
+    https_response = http_response
+
+
 def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerDirector:
     """An opener that speaks only HTTP(S), through the address guard, with keep-alive.
 
@@ -1442,7 +1762,7 @@ def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerD
     opener = urllib.request.OpenerDirector()
     for handler in (_PooledHandler(pool, config), _RedirectHandler(),
                     urllib.request.HTTPDefaultErrorHandler(),
-                    urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler()):
+                    _ErrorProcessor(), urllib.request.UnknownHandler()):
         opener.add_handler(handler)
     return opener
 
@@ -1482,7 +1802,11 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
         error.close()
         if error.code < 400:
             raise UpstreamError("upstream redirect failed: %s" % error.reason) from None
-        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code) from None
+        # A 416 says the size in Content-Range (bytes */N); Retry-After says when to come back.
+        kept = ("Content-Range", "Retry-After") if error.code == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE \
+            else ("Retry-After",)
+        headers = tuple((name, error.headers[name]) for name in kept if error.headers.get(name))
+        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code, headers) from None
     except urllib.error.URLError as error:
         reason = error.reason
         if isinstance(reason, HlsProxyError):
@@ -2001,63 +2325,151 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout
-        self._response_started = False
-        self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
-        self._started = time.monotonic()
         self._turn = self._leading = False
+        self._reset()
         super().setup()
         self.wfile = _TurnWriter(self)
 
+    def _reset(self) -> None:
+        """Forget the last request on this connection before reading the next."""
+        self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
+        self._started = time.monotonic()
+        self._response_started, self._send_body = False, True
+        self.command, self.path, self.requestline, self.request_version = "", "", "", "HTTP/1.1"
+        self.headers = None
+
     def handle_one_request(self) -> None:
-        """http.server's step, with two limits added: a 16 KiB request line, and
-        a deadline for the request line and headers once a request has begun,
-        enforced by the server's watchdog (a slowloris client cannot hold a
-        thread by sending one byte at a time)."""
+        """Read one request (see _read_request), answer it, and account for it."""
         try:
-            self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
-            self._started = time.monotonic()
+            self._reset()
             arrived = self.rfile.peek(1)  # an idle keep-alive connection waits here, up to idle_timeout
             if not arrived:
                 self.close_connection = True
                 return
-            # Usually the whole head came in one packet; only a partial one is watched.
-            watched = b"\r\n\r\n" not in arrived and b"\n\n" not in arrived
-            if watched:
-                self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
-            else:
-                self.take_turn()  # the head is all here: parsing it cannot block
-            try:
-                self.raw_requestline = self.rfile.readline(self.max_request_line + 1)
-                if len(self.raw_requestline) > self.max_request_line:
-                    self.requestline = self.request_version = self.command = ""
-                    self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "request line longer than 16 KiB")
-                    self.give_turn()
-                    self._discard_input()
-                    return
-                if not self.raw_requestline:
-                    self.close_connection = True
-                    return
-                if not self.parse_request():
-                    return
-            finally:
-                if watched:
-                    self.server.unwatch(self.connection)
-            method = getattr(self, "do_" + self.command, None)
-            if method is None:
-                self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
+            if not self._read_request(arrived):
                 return
             self.server.begin_request()
             self.take_turn()  # given up before anything that may block: see _proxy
             try:
-                method()
+                getattr(self, "do_" + self.command)()
             finally:
                 self._account()  # counted and logged while still in flight: a drain waits for it
                 self.server.end_request()
         except socket.timeout:
             self.close_connection = True
         finally:
-            self._account()  # an answer given before dispatch (400, 414, 501), if any
+            self._account()  # an answer given before dispatch (400, 405, 414, ...), if any
             self.give_turn()
+
+    def _read_request(self, arrived: bytes) -> bool:
+        """Read a request head and drop its body; True when it is ready to answer.
+
+        The head is checked by parse_request_head; anything ambiguous is
+        answered with its error and the connection closed. From the first byte,
+        the head and any body must arrive within ``header_timeout``, enforced by
+        the server's watchdog: a slowloris client cannot hold a thread by
+        sending one byte at a time.
+        """
+        watched = b"\r\n\r\n" not in arrived  # usually the whole head came in one packet
+        if watched:
+            self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
+        else:
+            self.take_turn()  # the head is all here: parsing it cannot block
+        try:
+            head = self._read_head()
+            if head is None:  # the client closed, or the watchdog cut it, mid-head
+                self.close_connection = True
+                return False
+            self.command, self.path, self.request_version = head.method, head.target, head.version
+            self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may carry secrets
+            self.headers = http.client.HTTPMessage()
+            for name, value in head.fields:
+                self.headers[name] = value
+            self.close_connection, self._send_body = head.close, head.method != "HEAD"
+            if head.body_length:
+                self.give_turn()  # the body may not be here yet
+                if not watched:
+                    watched = True
+                    self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
+                if not self._discard_body(head):
+                    self.close_connection = True
+                    return False
+            return True
+        except HlsProxyError as error:
+            self._refuse(error)
+            return False
+        finally:
+            if watched:
+                self.server.unwatch(self.connection)
+
+    def _read_head(self) -> Optional[RequestHead]:
+        """Read a request line and its header lines; None if the client closed first."""
+        line = self.rfile.readline(self.max_request_line + 1)
+        for _ in range(4):  # empty lines before a request line are ignored (RFC 9112 section 2.2)
+            if line != b"\r\n":
+                break
+            line = self.rfile.readline(self.max_request_line + 1)
+        if len(line) > self.max_request_line:
+            raise HlsProxyError("request line longer than 16 KiB", HTTPStatus.REQUEST_URI_TOO_LONG)
+        if not line.endswith(b"\n"):
+            return None
+        fields, size = [], 0
+        while True:
+            field = self.rfile.readline(MAX_HEADER_BYTES + 1)
+            if field == b"\r\n":
+                return parse_request_head(line, fields)
+            size += len(field)
+            if size > MAX_HEADER_BYTES or len(fields) >= MAX_HEADER_LINES:
+                raise HlsProxyError("request header fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            if not field.endswith(b"\n"):
+                return None
+            fields.append(field)
+
+    def _discard_body(self, head: RequestHead) -> bool:
+        """Read a request body to its end and drop it; False if the client left first.
+
+        Read, not left on the connection: its bytes would be taken for the
+        next request, and behind nginx that request is another viewer's.
+        """
+        if head.body_length > MAX_REQUEST_BODY:
+            raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        if head.expects_continue:
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if head.body_length != CHUNKED:
+            return len(self.rfile.read(head.body_length)) == head.body_length
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n") and len(line) < 1024:
+                return False
+            size = parse_chunk_size(line)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_REQUEST_BODY:
+                raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            data = self.rfile.read(size + 2)
+            if len(data) < size + 2:
+                return False
+            if not data.endswith(b"\r\n"):
+                raise BadRequest("malformed chunk in the request body")
+        for _ in range(MAX_HEADER_LINES):  # the trailer section, dropped too
+            line = self.rfile.readline(MAX_HEADER_BYTES + 1)
+            if line == b"\r\n":
+                return True
+            if not line.endswith(b"\n") and len(line) <= MAX_HEADER_BYTES:
+                return False
+            parse_field_line(line)
+        raise HlsProxyError("request trailer fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+
+    def _refuse(self, error: HlsProxyError) -> None:
+        """Answer a request that could not be read safely, then close: what
+        follows it on the connection cannot be trusted to be a request."""
+        self.close_connection = True
+        self._send_body = self.command != "HEAD"
+        self._send_failure(error)
+        self.give_turn()
+        self._discard_input()
 
     # -- turns (see Turnstile) ---------------------------------------------------
 
@@ -2153,26 +2565,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- verbs ---------------------------------------------------------------
 
     def do_GET(self) -> None:
-        self._serve(send_body=True)
+        self._serve()
 
     def do_HEAD(self) -> None:
-        self._serve(send_body=False)
+        self._serve()  # the same answer as GET, less the body (_send_body is False)
 
     def do_OPTIONS(self) -> None:
-        """A CORS preflight, answered here: it is never the upstream's business."""
-        self._response_started = False
+        """A CORS preflight, answered here: it is never the upstream's business.
+        A 204 has no body, so no Content-Length (RFC 9110 section 8.6)."""
         self._start_response(HTTPStatus.NO_CONTENT, [
-            ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+            ("Access-Control-Allow-Methods", ", ".join(ALLOWED_METHODS)),
             ("Access-Control-Allow-Headers", _requested_headers(self.headers)),
             ("Access-Control-Max-Age", "86400"),
-            ("Content-Length", "0"),
         ])
 
     # -- the request ---------------------------------------------------------
 
-    def _serve(self, send_body: bool) -> None:
-        self._response_started = False
-        self._send_body = send_body
+    def _serve(self) -> None:
         try:
             route = self.path.split("?", 1)[0]
             if route == "/" and not self.server.config.no_ui:
@@ -2232,7 +2641,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if entry is not None:
                 return self._serve_resource(target, entry.value, "HIT", entry)
         self.give_turn()  # what follows waits on the upstream or on another request's fetch
-        if not shareable_request or self.command != "GET" or "Range" in self.headers:
+        if not shareable_request or "Range" in self.headers:
             return self._relay_direct(target)
         flight, leader = server.flights.join(key)
         if not leader:
@@ -2263,6 +2672,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # a follower that queued for a turn per chunk would queue once per chunk.
         self.take_turn()
         self.begin_media(flight.resource, flight.length, "COALESCED")
+        if not self._send_body:  # HEAD, or a 304: nothing to wait for
+            return
         for chunk in flight.chunks(self.server.coalesce_timeout, before_waiting=self.give_turn):
             self.take_turn()
             if not self.media_chunk(chunk):
@@ -2363,9 +2774,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
                             _cache_control_for(resource.cache_control, max(0.0, lifetime - age)), extra)
 
     def _send_bytes(self, data: bytes, headers: List[Tuple[str, str]]) -> None:
-        """Send a whole media body, or the part a Range asks for (RFC 9110 section 14)."""
+        """Send a whole media body, or the part a Range asks for (RFC 9110 section 14),
+        or 304 when the client's copy is current."""
         self.take_turn()
+        if self._answered_not_modified(headers):
+            return
         spec = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        if spec and if_range is not None and not if_range_matches(if_range, _validators(headers)):
+            spec = None  # the client's copy is another version: it gets the whole new one
         span = _byte_range(spec, len(data)) if spec else None
         if span == "unsatisfiable":
             self._start_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, headers + [
@@ -2383,12 +2800,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- streamed media --------------------------------------------------------
 
     def begin_media(self, resource: Resource, length: Optional[int], x_cache: str) -> None:
-        """The sink interface: start a media answer whose bytes follow."""
+        """The sink interface: start a media answer whose bytes follow (none
+        follow for HEAD or a 304: _send_body is then False)."""
         ttl = cache_ttl(self.server.config, "media", resource.cache_control)
-        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", x_cache)]
+        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", x_cache),
+                                            ("Accept-Ranges", "bytes")]  # as a hit of it will
         cache_control = ("public, max-age=%d" % ttl) if ttl > 0 else resource.cache_control
         if cache_control:
             headers.append(("Cache-Control", cache_control))
+        self._chunked = False
+        if self._answered_not_modified(headers):
+            return
         self._chunked = self._framing(headers, length)
         self._start_response(HTTPStatus.OK, headers)
 
@@ -2406,6 +2828,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """The sink interface: the body is complete."""
         if self._chunked and self._send_body:
             self._write(b"0\r\n\r\n")
+
+    def _answered_not_modified(self, headers: List[Tuple[str, str]]) -> bool:
+        """Answer 304 if the client's conditional request matches ``headers``'
+        validators. Conditionals are never sent upstream: the proxy decides from
+        the validators it has, the same way on a hit, a miss and a relay."""
+        if not not_modified(self.headers, _validators(headers)):
+            return False
+        self._send_body = False
+        self._start_response(HTTPStatus.NOT_MODIFIED, _not_modified_headers(headers))
+        return True
 
     def _framing(self, headers: List[Tuple[str, str]], length: Optional[int]) -> bool:
         """Add Content-Length, or chunking; return True when chunked."""
@@ -2427,6 +2859,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
         for name in ("Content-Range", "Accept-Ranges"):
             if response.headers.get(name):
                 headers.append((name, response.headers[name]))
+        self._chunked = False
+        if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+            # No body, so no Content-Length or Transfer-Encoding (RFC 9110 sections 8.6, 6.4.1).
+            self._send_body = False
+            return self._start_response(response.status, _not_modified_headers(headers))
+        if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
+            return
         self._chunked = self._framing(headers, None if body.decoded else _content_length(response))
         self._start_response(response.status, headers)
         if not self._send_body:
@@ -2474,16 +2913,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self._send_body:
             self._write(data)
 
-    def _send_text(self, status: int, text: str, cache_control: str = "no-store") -> None:
+    def _send_text(self, status: int, text: str, cache_control: str = "no-store",
+                   extra: Tuple[Tuple[str, str], ...] = ()) -> None:
         data = text.encode("utf-8")
         self.take_turn()
-        self._start_response(status, [
+        self._start_response(status, list(extra) + [
             ("Content-Type", "text/plain; charset=utf-8"),
             ("Content-Length", str(len(data))),
             ("Cache-Control", cache_control),
             ("X-Content-Type-Options", "nosniff"),
         ])
-        if getattr(self, "_send_body", True) and self.command != "HEAD":
+        if self._send_body:
             self._write(data)
 
     def _send_failure(self, error: HlsProxyError) -> None:
@@ -2500,20 +2940,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         logger.info("%s -> %d %s", _loggable_path(getattr(self, "path", "")), error.status, error.reason)
         try:
-            self._send_text(error.status, error.reason + "\n")
+            self._send_text(error.status, error.reason + "\n", extra=error.headers)
         except _ClientGone:
             self.close_connection = True
 
     def send_error(self, code, message=None, explain=None) -> None:
-        """http.server's own errors (bad request line, 414, 501) go our way: with CORS."""
-        self._response_started = getattr(self, "_response_started", False)
-        self._send_body = self.command != "HEAD"
-        self.close_connection = True  # the request could not be read: do not trust the stream
+        """http.server's own error hook goes our way: with CORS, then a close."""
         try:
             reason = message or HTTPStatus(code).phrase
         except ValueError:
             reason = "error"
-        self._send_failure(HlsProxyError(str(reason), code))
+        self._refuse(HlsProxyError(str(reason), code))
 
     def _start_response(self, status: int, headers: List[Tuple[str, str]]) -> None:
         self._response_started = True
@@ -2523,6 +2960,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         try:
             self.send_response(status)
             self._send_cors_headers()
+            if self.close_connection:  # the client asked, or this answer ends at the close
+                self.send_header("Connection", "close")
+            elif self.request_version == "HTTP/1.0":
+                self.send_header("Connection", "keep-alive")
             for name, value in headers:
                 self.send_header(name, value)
             self.end_headers()
@@ -2579,6 +3020,14 @@ def render_page(config: Config) -> str:
     for marker, value in replacements.items():
         page = page.replace(marker, value)
     return page
+
+
+def _validators(headers: List[Tuple[str, str]]) -> Dict[str, str]:
+    return {name.lower(): value for name, value in headers if name.lower() in ("etag", "last-modified")}
+
+
+def _not_modified_headers(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    return [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
 
 
 def _html_escape(text: str) -> str:

@@ -91,7 +91,7 @@ class ApiTest(unittest.TestCase):
         with open(os.path.join(HERE, "hlsproxy.py"), encoding="utf-8") as file:
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
-        allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses",
+        allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
                    "functools", "hashlib", "hmac", "http.client", "http", "http.server", "io", "ipaddress", "json",
                    "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
@@ -583,6 +583,181 @@ class FlightsTest(unittest.TestCase):
         self.assertNotIn("k", flights)
 
 
+class RequestHeadTest(unittest.TestCase):
+    """parse_request_head: where a request ends, and what is refused (issue 10)."""
+
+    @staticmethod
+    def parse(raw):
+        lines = re.findall(rb"[^\n]*\n", raw)
+        assert lines[-1] == b"\r\n", raw
+        return hlsproxy.parse_request_head(lines[0], lines[1:-1])
+
+    def test_accepted(self):
+        C = hlsproxy.CHUNKED
+        cases = [
+            # raw head -> (method, target, version, body_length, close, Host)
+            (b"GET /p/x HTTP/1.1\r\nHost: a\r\n\r\n", ("GET", "/p/x", "HTTP/1.1", 0, False, "a")),
+            (b"HEAD / HTTP/1.1\r\nHost: a:8000\r\nConnection: close\r\n\r\n",
+             ("HEAD", "/", "HTTP/1.1", 0, True, "a:8000")),
+            (b"GET / HTTP/1.0\r\n\r\n", ("GET", "/", "HTTP/1.0", 0, True, None)),
+            (b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", ("GET", "/", "HTTP/1.0", 0, False, None)),
+            (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", ("GET", "/", "HTTP/1.1", 0, False, "a")),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", ("GET", "/", "HTTP/1.1", 12, False, "a")),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", ("GET", "/", "HTTP/1.1", 0, False, "a")),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", ("GET", "/", "HTTP/1.1", C, False, "a")),
+            # optional white space around a value is not part of it (RFC 9112 section 5.1)
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  chunked \t\r\n\r\n",
+             ("GET", "/", "HTTP/1.1", C, False, "a")),
+            # absolute form: its authority replaces Host (RFC 9112 section 3.2.2)
+            (b"GET http://proxy.test:8000/p/t/x.ts?a=1 HTTP/1.1\r\nHost: other\r\n\r\n",
+             ("GET", "/p/t/x.ts?a=1", "HTTP/1.1", 0, False, "proxy.test:8000")),
+            (b"GET HTTPS://proxy.test HTTP/1.1\r\nHost: other\r\n\r\n",
+             ("GET", "/", "HTTP/1.1", 0, False, "proxy.test")),
+            (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", ("OPTIONS", "*", "HTTP/1.1", 0, False, "a")),
+            (b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", ("GET", "/", "HTTP/1.1", 0, False, "[::1]:80")),
+            # raw UTF-8 in the target is percent-encoded once, here
+            (b"GET /proxy?url=http://o/caf\xc3\xa9.ts HTTP/1.1\r\nHost: a\r\n\r\n",
+             ("GET", "/proxy?url=http://o/caf%C3%A9.ts", "HTTP/1.1", 0, False, "a")),
+            (b"GET /\xc3\xa0 HTTP/1.1\r\nHost: a\r\n\r\n", ("GET", "/%C3%A0", "HTTP/1.1", 0, False, "a")),
+        ]
+        for raw, want in cases:
+            with self.subTest(raw=raw):
+                head = self.parse(raw)
+                host = dict((n.lower(), v) for n, v in head.fields).get("host")
+                got = (head.method, head.target, head.version, head.body_length, head.close, host)
+                self.assertEqual(got, want)
+
+    def test_refused(self):
+        cases = [
+            # raw head -> (status, the reason's words)
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+             400, "both Content-Length and Transfer-Encoding"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+             400, "both Content-Length and Transfer-Encoding"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+             400, "more than one Content-Length"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+             400, "more than one Content-Length"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", 400, "Content-Length is not a number"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400, "Content-Length is not a number"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: \xb2\r\n\r\n", 400, "Content-Length is not a number"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 400, "only chunked"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400, "only chunked"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+             400, "only chunked"),
+            (b"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", 400, "obsolete line folding"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tTransfer-Encoding: chunked\r\n\r\n",
+             400, "obsolete line folding"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400, "malformed header line"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n", 400, "malformed header line"),
+            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", 400, "request line does not end with CRLF"),
+            (b"GET / HTTP/1.1\r\nHost: a\nContent-Length: 5\r\n\r\n", 400, "header line does not end with CRLF"),
+            (b"GET / HTTP/1.1\r\nHost: a\rContent-Length: 5\r\n\r\n", 400, "header line does not end with CRLF"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", 400, "control character in a header value"),
+            (b"GET / HTTP/1.1\r\n\r\n", 400, "exactly one Host"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400, "exactly one Host"),
+            (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "exactly one Host"),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "malformed Host"),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "malformed Host"),
+            (b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "malformed authority"),
+            (b"GET p/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "must start with /"),
+            (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, "must start with /"),
+            (b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400, "control character in the request target"),
+            (b"GET /\r\n\r\n", 400, "malformed request line"),  # HTTP/0.9
+            (b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "malformed request line"),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", 400, "malformed request line"),
+            (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "malformed request line"),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "HTTP/2.0 is not supported"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n", 417, "Expect: 100-continue"),
+        ]
+        for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "FOO"):
+            cases.append((method.encode() + b" / HTTP/1.1\r\nHost: a\r\n\r\n", 405, "method %s is not allowed" % method))
+        cases.append((b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405, "method CONNECT is not allowed"))
+        for raw, status, reason in cases:
+            with self.subTest(raw=raw):
+                with self.assertRaises(hlsproxy.HlsProxyError) as raised:
+                    self.parse(raw)
+                self.assertEqual(raised.exception.status, status)
+                self.assertIn(reason, raised.exception.reason)
+                self.assertEqual(raised.exception.reason.count("\n"), 0)
+                if status == 405:
+                    self.assertEqual(raised.exception.headers, (("Allow", "GET, HEAD, OPTIONS"),))
+
+    def test_chunk_sizes(self):
+        for line, size in ((b"0\r\n", 0), (b"1a\r\n", 26), (b"A;name=value\r\n", 10), (b"ff \r\n", 255)):
+            with self.subTest(line=line):
+                self.assertEqual(hlsproxy.parse_chunk_size(line), size)
+        for line in (b"\r\n", b"x\r\n", b"-1\r\n", b"1\n", b"123456789\r\n", b" 1\r\n", b"0x1\r\n"):
+            with self.subTest(line=line), self.assertRaises(hlsproxy.BadRequest):
+                hlsproxy.parse_chunk_size(line)
+
+
+class ConditionsTest(unittest.TestCase):
+    """not_modified and if_range_matches: RFC 9110 sections 13.1.5 and 13.2.2."""
+
+    validators = {"etag": '"v1"', "last-modified": "Tue, 01 Dec 2026 10:00:00 GMT"}
+
+    def test_not_modified(self):
+        cases = [
+            ({"If-None-Match": '"v1"'}, True),
+            ({"If-None-Match": 'W/"v1"'}, True),  # weak comparison
+            ({"If-None-Match": '"v0", "v1"'}, True),
+            ({"If-None-Match": '"v2"'}, False),
+            ({"If-None-Match": "*"}, True),
+            # If-None-Match, when present, is the only condition
+            ({"If-None-Match": '"v2"', "If-Modified-Since": "Tue, 01 Dec 2026 11:00:00 GMT"}, False),
+            ({"If-Modified-Since": "Tue, 01 Dec 2026 10:00:00 GMT"}, True),
+            ({"If-Modified-Since": "Tue, 01 Dec 2026 11:00:00 GMT"}, True),
+            ({"If-Modified-Since": "Tue, 01 Dec 2026 09:59:59 GMT"}, False),
+            ({"If-Modified-Since": "not a date"}, False),
+            ({}, False),
+        ]
+        for headers, want in cases:
+            with self.subTest(headers=headers):
+                self.assertEqual(hlsproxy.not_modified(headers, self.validators), want)
+        self.assertFalse(hlsproxy.not_modified({"If-None-Match": '"v1"'}, {}))
+        self.assertFalse(hlsproxy.not_modified({"If-Modified-Since": "Tue, 01 Dec 2026 11:00:00 GMT"}, {}))
+
+    def test_if_range(self):
+        cases = [
+            ('"v1"', self.validators, True),
+            ('"v2"', self.validators, False),
+            ('W/"v1"', self.validators, False),  # If-Range compares strongly
+            ('"w1"', {"etag": 'W/"w1"'}, False),
+            ("Tue, 01 Dec 2026 10:00:00 GMT", self.validators, True),
+            ("Tue, 01 Dec 2026 10:00:01 GMT", self.validators, False),
+            ("Tue, 01 Dec 2026 10:00:00 GMT", {"etag": '"v1"'}, False),
+            ("garbage", self.validators, False),
+        ]
+        for value, validators, want in cases:
+            with self.subTest(value=value, validators=validators):
+                self.assertEqual(hlsproxy.if_range_matches(value, validators), want)
+
+    def test_response_framing(self):
+        def headers(*pairs):
+            message = http.client.HTTPMessage()
+            for name, value in pairs:
+                message[name] = value
+            return message
+        for pairs in ((("Content-Length", "5"),), (("Transfer-Encoding", "chunked"),), (),
+                      (("Content-Length", "5"), ("Content-Length", "5"))):
+            with self.subTest(pairs=pairs):
+                hlsproxy.check_response_framing(headers(*pairs))
+        for pairs, reason in (
+                ((("Content-Length", "5"), ("Transfer-Encoding", "chunked")), "both"),
+                ((("Transfer-Encoding", "gzip, chunked"),), "transfer coding"),
+                ((("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")), "transfer coding"),
+                ((("Content-Length", "5, 5"),), "malformed Content-Length"),
+                ((("Content-Length", "5"), ("Content-Length", "6")), "malformed Content-Length"),
+                ((("Content-Length", "-1"),), "malformed Content-Length")):
+            with self.subTest(pairs=pairs):
+                with self.assertRaises(hlsproxy.UpstreamError) as raised:
+                    hlsproxy.check_response_framing(headers(*pairs))
+                self.assertEqual(raised.exception.status, 502)
+                self.assertIn(reason, raised.exception.reason)
+
+
 class TurnstileTest(unittest.TestCase):
     def queue_up(self, turnstile, names, order):
         """Start a thread per name, each queued (in that order) before the next starts."""
@@ -680,6 +855,7 @@ seg1.m4s?sig=a%2Fb
 #EXT-X-ENDLIST
 """
 
+VALIDATED_DATE = "Tue, 01 Dec 2026 10:00:00 GMT"
 AUDIO = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na0.aac\n#EXT-X-ENDLIST\n"
 SUBS = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nen0.vtt\n#EXT-X-ENDLIST\n"
 LIVE = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:6,\nlive7.ts\n"
@@ -832,9 +1008,30 @@ class OriginHandler(BaseHTTPRequestHandler):
         if not match:
             return self.send_body(200, "application/octet-stream", data, [("Accept-Ranges", "bytes")])
         start = int(match.group(1))
+        if start >= len(data):
+            return self.send_body(416, "text/plain", b"", [("Content-Range", "bytes */%d" % len(data))])
         end = int(match.group(2)) if match.group(2) else len(data) - 1
         self.send_body(206, "application/octet-stream", data[start:end + 1],
                        [("Accept-Ranges", "bytes"), ("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))])
+
+    def route_etag_ts(self):
+        self.send_body(200, "video/mp2t", SEGMENT, [("ETag", '"v1"'), ("Last-Modified", VALIDATED_DATE)])
+
+    def route_weak_ts(self):
+        self.send_body(200, "video/mp2t", SEGMENT, [("ETag", 'W/"w1"')])
+
+    def route_nocontent(self):
+        self.send_response(204)
+        self.end_headers()
+
+    def route_notmodified(self):
+        """An origin that answers 304 whatever it is asked."""
+        self.send_response(304)
+        self.send_header("ETag", '"v1"')
+        self.end_headers()
+
+    def route_retry(self):
+        self.send_body(503, "text/plain", b"busy", [("Retry-After", "7")])
 
     def route_hold_ts(self):
         """Sends half, then waits until the test releases it: streaming must not wait."""
@@ -1327,13 +1524,13 @@ class ErrorTest(ProxyTestCase):
 
     def test_bad_request_line_and_method(self):
         response, body = self.request(self.proxied("/keys/k.key"), method="POST")
-        self.assertOneLineError(response, body, 501, "Unsupported method")
+        self.assertOneLineError(response, body, 405, "method POST is not allowed")
         with socket.create_connection(self.proxy.server_address[:2], timeout=10) as raw:
             raw.sendall(b"GET /proxy?url=a b c HTTP/1.1\r\nHost: x\r\n\r\n")
             response = http.client.HTTPResponse(raw)
             response.begin()
             body = response.read()
-        self.assertOneLineError(response, body, 400, "Bad request")
+        self.assertOneLineError(response, body, 400, "malformed request line")
 
     def test_media_cut_short_is_not_presented_whole(self):
         response, _ = self.get("/drop.ts", read=False)
@@ -1353,6 +1550,458 @@ class ErrorTest(ProxyTestCase):
         self.assertEqual([r for r in records if r.levelno >= logging.WARNING or r.exc_info], [])
         response, body = self.get("/keys/k.key")  # still serving
         self.assertEqual(body, KEY)
+
+
+def read_answers(sock, heads=(), limit=20):
+    """Read HTTP answers from ``sock`` until it closes: [(status, headers, body)].
+
+    Interim (1xx) answers are listed too. ``heads`` holds the indexes of the
+    answers to HEAD requests, which have no body. Headers are a dict of lower-case
+    names to lists of values, so a duplicate shows.
+    """
+    reader = sock.makefile("rb")
+    answers = []
+    while len(answers) < limit:
+        line = reader.readline()
+        if not line:
+            break
+        status = int(line.split()[1])
+        headers = {}
+        for field in iter(reader.readline, b"\r\n"):
+            if not field:
+                raise AssertionError("connection closed inside a head")
+            name, _, value = field.decode("latin-1").partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        body = b""
+        final = [a for a in answers if a[0] >= 200]
+        if status >= 200 and status not in (204, 304) and len(final) not in heads:
+            if headers.get("transfer-encoding") == ["chunked"]:
+                for size_line in iter(reader.readline, b""):
+                    size = int(size_line.split(b";")[0], 16)
+                    chunk = reader.read(size + 2)
+                    body += chunk[:-2]
+                    if size == 0:
+                        break
+            elif "content-length" in headers:
+                body = reader.read(int(headers["content-length"][0]))
+            else:
+                body = reader.read()
+        answers.append((status, headers, body))
+    return answers
+
+
+class RawClientTestCase(ProxyTestCase):
+    """Requests written byte for byte on a socket of their own."""
+
+    def exchange(self, data, heads=(), proxy=None):
+        """Send ``data`` on a new connection and read every answer until the proxy closes it."""
+        sock = socket.create_connection((proxy or self.proxy).server_address[:2], timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall(data)
+        finals = [a for a in read_answers(sock, heads) if a[0] >= 200]
+        return finals
+
+    def origin_request(self, path, method="GET", extra=b"", host=b"proxy.test"):
+        """A request line and head for an origin path through /proxy?url=."""
+        return b"%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (method.encode(), self.proxied(path).encode(), host, extra)
+
+
+class SmugglingTest(RawClientTestCase):
+    """Issue 10, part 1: a request body is read to its end or refused with a close;
+    never are its bytes taken for the next request."""
+
+    def test_each_variant_followed_by_a_real_second_request(self):
+        smuggled = self.origin_request("/stream/video/seg1.m4s")  # SEGMENT[::-1] if it ever ran
+        second = self.origin_request("/stream/video/seg0.m4s", extra=b"Connection: close\r\n")
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+        n = str(len(smuggled)).encode()
+        # name -> (extra head lines of the first request, its body, whether it is read and answered)
+        variants = {
+            "Content-Length body": (b"Content-Length: " + n + b"\r\n", smuggled, True),
+            "chunked body": (b"Transfer-Encoding: chunked\r\n", chunked, True),
+            "chunked body with extensions and a trailer": (
+                b"Transfer-Encoding: chunked\r\n",
+                b"%x;ext=1\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n" % (len(smuggled), smuggled), True),
+            "chunked with trailing white space": (b"Transfer-Encoding: chunked \r\n", chunked, True),
+            "Expect: 100-continue": (b"Expect: 100-continue\r\nContent-Length: " + n + b"\r\n", smuggled, True),
+            "Content-Length and Transfer-Encoding": (
+                b"Content-Length: " + n + b"\r\nTransfer-Encoding: chunked\r\n", chunked, False),
+            "Transfer-Encoding and Content-Length": (
+                b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", chunked, False),
+            "duplicate Content-Length": (b"Content-Length: " + n + b"\r\nContent-Length: " + n + b"\r\n",
+                                         smuggled, False),
+            "differing Content-Length": (b"Content-Length: 0\r\nContent-Length: " + n + b"\r\n", smuggled, False),
+            "Transfer-Encoding: xchunked": (b"Transfer-Encoding: xchunked\r\n", chunked, False),
+            "obs-folded Transfer-Encoding": (b"Transfer-Encoding:\r\n chunked\r\n", chunked, False),
+            "obs-fold after another header": (b"X-Pad: a\r\n Transfer-Encoding: chunked\r\n", chunked, False),
+            "space before the colon": (b"Transfer-Encoding : chunked\r\n", chunked, False),
+            "bare LF in the head": (b"X-Pad: a\nContent-Length: " + n + b"\r\n", smuggled, False),
+            "malformed chunk size": (b"Transfer-Encoding: chunked\r\n", b"zz\r\n" + smuggled, False),
+        }
+        for name, (extra, body, answered) in variants.items():
+            with self.subTest(variant=name):
+                first = self.origin_request("/keys/k.key", extra=extra)
+                answers = self.exchange(first + body + second)
+                statuses = [status for status, _, _ in answers]
+                self.assertNotIn(SEGMENT[::-1], [body for _, _, body in answers])
+                if answered:
+                    self.assertEqual(statuses, [200, 200])
+                    self.assertEqual([b for _, _, b in answers], [KEY, SEGMENT])
+                else:
+                    self.assertEqual(statuses, [400], answers)  # and then the close: the second is not read
+                    self.assertEqual(answers[0][1].get("connection"), ["close"])
+        self.assertEqual(self.origin.count("/stream/video/seg1.m4s"), 0, "a smuggled request reached the origin")
+
+    def test_a_whole_request_line_in_bare_lf_is_refused(self):
+        smuggled = self.origin_request("/stream/video/seg1.m4s")
+        data = (b"GET %s HTTP/1.1\nHost: x\nContent-Length: %d\n\n" % (self.proxied("/keys/k.key").encode(),
+                                                                   len(smuggled))) + smuggled
+        answers = self.exchange(data)
+        self.assertEqual([a[0] for a in answers], [400])
+        self.assertEqual(self.origin.count("/stream/video/seg1.m4s"), 0)
+
+    def test_bodies_over_the_limit_get_413_and_a_close(self):
+        second = self.origin_request("/keys/k.key")
+        for extra, body in ((b"Content-Length: 100000\r\n", b"x" * 100000),
+                            (b"Transfer-Encoding: chunked\r\n", (b"8000\r\n" + b"x" * 0x8000 + b"\r\n") * 3)):
+            with self.subTest(extra=extra):
+                answers = self.exchange(self.origin_request("/keys/k.key", extra=extra) + body + second)
+                self.assertEqual([a[0] for a in answers], [413])
+                self.assertIn(b"larger than 64 KiB", answers[0][2])
+                self.assertEqual(answers[0][1].get("connection"), ["close"])
+
+    def test_other_methods_get_405_with_allow(self):
+        for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"):
+            with self.subTest(method=method):
+                answers = self.exchange(self.origin_request("/keys/k.key", method=method,
+                                                            extra=b"Content-Length: 3\r\n") + b"abc")
+                self.assertEqual([a[0] for a in answers], [405])
+                self.assertEqual(answers[0][1]["allow"], ["GET, HEAD, OPTIONS"])
+                self.assertEqual(answers[0][1]["access-control-allow-origin"], ["*"])
+        answers = self.exchange(b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n")
+        self.assertEqual([(a[0], a[1]["allow"]) for a in answers], [(405, ["GET, HEAD, OPTIONS"])])
+        self.assertEqual(self.origin.count("/keys/k.key"), 0)
+
+    def test_host_is_required_once_on_http11(self):
+        path = self.proxied("/keys/k.key").encode()
+        for head in (b"GET %s HTTP/1.1\r\n\r\n", b"GET %s HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                     b"GET %s HTTP/1.1\r\nHost: a b\r\n\r\n"):
+            with self.subTest(head=head):
+                answers = self.exchange(head % path)
+                self.assertEqual([a[0] for a in answers], [400])
+                self.assertIn(b"Host", answers[0][2])
+        answers = self.exchange(b"GET %s HTTP/1.0\r\n\r\n" % path)  # HTTP/1.0 needs none
+        self.assertEqual([(a[0], a[2]) for a in answers], [(200, KEY)])
+
+    def test_absolute_form_is_accepted_and_names_the_host(self):
+        target = b"http://proxy.test:8000" + self.proxied("/stream/video/index.m3u8").encode()
+        answers = self.exchange(b"GET %s HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n" % target)
+        self.assertEqual([a[0] for a in answers], [200])
+        self.assertIn(b"\nhttp://proxy.test:8000/p/", answers[0][2])
+        self.assertNotIn(b"other.test", answers[0][2])
+
+    def test_pipelined_requests_are_answered_in_order_as_themselves(self):
+        paths = ["/keys/k.key", "/stream/video/seg0.m4s", "/audio/en/a0.aac", "/keys/k.key"]
+        data = b"".join(self.origin_request(p) for p in paths[:-1]) + \
+            self.origin_request(paths[-1], extra=b"Connection: close\r\n")
+        answers = self.exchange(data)
+        self.assertEqual([body for _, _, body in answers], [KEY, SEGMENT, SEGMENT[:1000], KEY])
+
+
+class AnswerFramingTest(RawClientTestCase):
+    """Issue 10, part 3: answers framed as RFC 9110 and 9112 say."""
+
+    def test_connection_close_is_said_and_done(self):
+        answers = self.exchange(self.origin_request("/keys/k.key", extra=b"Connection: close\r\n"))
+        self.assertEqual([(a[0], a[1].get("connection"), a[2]) for a in answers], [(200, ["close"], KEY)])
+        # the default on HTTP/1.1 is to keep the connection: no Connection header
+        response, _ = self.get("/keys/k.key")
+        self.assertIsNone(response.getheader("Connection"))
+
+    def test_a_malformed_second_request_gets_a_400_before_the_close(self):
+        for bad in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n", b"GET /\r\n\r\n",
+                    b"GET / HTTP/1.1\r\nHost: a\r\n X: folded\r\n\r\n"):
+            with self.subTest(bad=bad):
+                answers = self.exchange(self.origin_request("/keys/k.key") + bad)
+                self.assertEqual([a[0] for a in answers], [200, 400])
+                self.assertEqual(answers[1][1].get("connection"), ["close"])
+                self.assertEqual(answers[1][1]["access-control-allow-origin"], ["*"])
+                self.assertEqual(answers[1][2].count(b"\n"), 1)
+
+    def test_options_204_has_no_content_length(self):
+        answers = self.exchange(self.origin_request("/keys/k.key", method="OPTIONS",
+                                                    extra=b"Origin: https://a.example\r\n") +
+                                self.origin_request("/keys/k.key", extra=b"Connection: close\r\n"))
+        self.assertEqual([a[0] for a in answers], [204, 200])
+        self.assertNotIn("content-length", answers[0][1])
+        self.assertNotIn("transfer-encoding", answers[0][1])
+        self.assertEqual(answers[1][2], KEY)  # the connection stayed in step
+
+    def test_head_carries_the_headers_get_would(self):
+        def headers(response):
+            return sorted((n, v) for n, v in response.getheaders() if n not in ("Date", "Age"))
+        other = self.start_proxy()
+        for path in ("/stream/video/seg0.m4s", "/stream/video/index.m3u8", "/etag.ts", "/nostore.ts",
+                     "/range.bin", "/status/404"):
+            with self.subTest(path=path):
+                head_miss, head_body = self.get(path, method="HEAD")
+                get_miss, get_body = self.get(path, proxy=other)
+                self.assertEqual(head_body, b"")
+                self.assertEqual(headers(head_miss), headers(get_miss))
+                head_hit, _ = self.get(path, method="HEAD", proxy=other)
+                get_hit, _ = self.get(path, proxy=other)
+                self.assertEqual(headers(head_hit), headers(get_hit))
+        self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 2, "HEAD on a miss fills the cache")
+
+    def test_raw_utf8_in_the_path_is_encoded_once(self):
+        target = b"/proxy?url=" + self.origin.base.encode() + b"/caf\xc3\xa9.ts"
+        answers = self.exchange(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % target)
+        self.assertEqual([a[0] for a in answers], [404])
+        self.assertEqual(self.origin.requests[-1][0], "/caf%C3%A9.ts")
+        token_path = hlsproxy.make_proxy_url("", self.origin.base + "/stream/video/index.m3u8").rsplit("/", 1)[0]
+        answers = self.exchange(b"GET %s/caf\xc3\xa9.ts HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                                % token_path.encode())
+        self.assertEqual(self.origin.requests[-1][0], "/stream/video/caf%C3%A9.ts")
+
+    def test_upstream_204_and_304_have_no_body_and_no_framing(self):
+        for path, status in (("/nocontent", 204), ("/notmodified", 304)):
+            with self.subTest(path=path):
+                answers = self.exchange(self.origin_request(path) +
+                                        self.origin_request("/keys/k.key", extra=b"Connection: close\r\n"))
+                self.assertEqual([a[0] for a in answers], [status, 200])
+                for name in ("transfer-encoding", "content-length", "content-type"):
+                    self.assertNotIn(name, answers[0][1])
+                self.assertEqual(answers[1][2], KEY)  # nothing was sent between the two answers
+
+    def test_upstream_416_keeps_its_content_range(self):
+        response, body = self.get("/range.bin", headers={"Range": "bytes=5000-"})
+        self.assertEqual(response.status, 416)
+        self.assertEqual(response.getheader("Content-Range"), "bytes */1024")
+        response, _ = self.get("/range.bin")  # now cached: the cache's own 416 says the same
+        response, _ = self.get("/range.bin", headers={"Range": "bytes=5000-"})
+        self.assertEqual(response.status, 416)
+        self.assertEqual(response.getheader("Content-Range"), "bytes */1024")
+
+    def test_upstream_retry_after_is_passed_on(self):
+        response, body = self.get("/retry")
+        self.assertEqual((response.status, response.getheader("Retry-After")), (503, "7"))
+
+    def test_if_range_on_a_cached_body(self):
+        self.get("/etag.ts")  # cached now, with ETag "v1" and Last-Modified
+        cases = [('"v1"', 206), (VALIDATED_DATE, 206), ('"v0"', 200), ('W/"v1"', 200),
+                 ("Tue, 01 Dec 2026 10:00:01 GMT", 200)]
+        for if_range, status in cases:
+            with self.subTest(if_range=if_range):
+                response, body = self.get("/etag.ts", headers={"Range": "bytes=0-9", "If-Range": if_range})
+                self.assertEqual(response.getheader("X-Cache"), "HIT")
+                self.assertEqual(response.status, status)
+                self.assertEqual(body, SEGMENT[:10] if status == 206 else SEGMENT)
+        self.assertEqual(self.origin.count("/etag.ts"), 1)
+
+    def test_conditional_requests_are_answered_from_the_validators_on_miss_and_hit(self):
+        # The proxy never forwards If-None-Match/If-Modified-Since: it answers them
+        # from the validators it has, the same way on a miss and a hit.
+        cases = [({"If-None-Match": '"v1"'}, 304), ({"If-None-Match": 'W/"v1"'}, 304),
+                 ({"If-None-Match": '"v2"'}, 200), ({"If-Modified-Since": VALIDATED_DATE}, 304),
+                 ({"If-Modified-Since": "Mon, 30 Nov 2026 10:00:00 GMT"}, 200)]
+        for headers, status in cases:
+            with self.subTest(headers=headers):
+                proxy = self.start_proxy()
+                for x_cache in ("MISS", "HIT"):
+                    response, body = self.get("/etag.ts", headers=headers, proxy=proxy)
+                    self.assertEqual((response.status, response.getheader("X-Cache")), (status, x_cache))
+                    self.assertEqual(body, b"" if status == 304 else SEGMENT)
+                    self.assertEqual(response.getheader("ETag"), '"v1"')
+                    if status == 304:
+                        self.assertIsNone(response.getheader("Content-Length"))
+        for path, request in self.origin.requests:
+            self.assertNotIn("If-None-Match", request, path)
+            self.assertNotIn("If-Modified-Since", request, path)
+        # A playlist has no validators of its own (it is rewritten): always 200.
+        response, body = self.get("/stream/video/index.m3u8", headers={"If-None-Match": "*"})
+        self.assertEqual(response.status, 200)
+
+    def test_an_upstream_304_reaches_the_client_as_a_304(self):
+        # Only a --header or per-URL option can send a conditional upstream.
+        response, body = self.request(self.proxied("/notmodified") + "&header=" + quote('If-None-Match: "v1"'))
+        self.assertEqual((response.status, body, response.getheader("ETag")), (304, b"", '"v1"'))
+
+
+class RawOrigin:
+    """An origin on bare sockets, to send what http.server never would: bytes
+    after a body, interim answers, contradictory framing.
+
+    ``answer(path, n)`` returns the bytes written for the n-th request (from 0),
+    or a list of byte strings written with a pause between them.
+    """
+
+    def __init__(self, test, answer):
+        self.answer = answer
+        self.requests = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.sent = threading.Event()  # set after a paused answer's last write
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.1)
+        self.closing = threading.Event()
+        self.open = []
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+
+        def stop():
+            self.closing.set()
+            thread.join(5)
+            self.listener.close()
+            for sock in self.open:
+                sock.close()
+        test.addCleanup(stop)
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+
+    def _accept(self):
+        while not self.closing.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            with self.lock:
+                self.connections += 1
+                self.open.append(sock)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock):
+        reader = sock.makefile("rb")
+        try:
+            for line in iter(reader.readline, b""):
+                path = line.split()[1].decode()
+                for _ in iter(reader.readline, b"\r\n"):
+                    pass
+                with self.lock:
+                    n = len(self.requests)
+                    self.requests.append(path)
+                answer = self.answer(path, n)
+                for i, piece in enumerate(answer if isinstance(answer, list) else [answer]):
+                    if i:
+                        time.sleep(0.05)
+                    sock.sendall(piece)
+                if isinstance(answer, list):
+                    self.sent.set()
+        except OSError:
+            pass
+
+
+def ok_answer(body, extra=b""):
+    return b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n%sContent-Length: %d\r\n\r\n%s" % (extra, len(body), body)
+
+
+class UpstreamDesyncTest(ProxyTestCase):
+    """Issue 10, part 2: a pooled upstream connection is reused only at rest."""
+
+    EVIL = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: 5\r\n\r\nEVIL!"
+
+    def through(self, origin, path):
+        return self.request("/proxy?url=" + quote(origin.base + path, safe=""))
+
+    def test_bytes_after_a_body_never_answer_the_next_request(self):
+        def answer(path, n):
+            if path == "/extra.ts":
+                return ok_answer(b"first") + self.EVIL
+            if path == "/late.ts":
+                return [ok_answer(b"late!"), self.EVIL]  # the stray bytes come 50 ms after the answer
+            return ok_answer(path.encode())
+        origin = RawOrigin(self, answer)
+        for path in ("/extra.ts", "/late.ts"):
+            with self.subTest(path=path):
+                origin.sent.clear()
+                response, body = self.through(origin, path)
+                self.assertEqual(body, b"first" if path == "/extra.ts" else b"late!")
+                if path == "/late.ts":
+                    self.assertTrue(origin.sent.wait(5))
+                    time.sleep(0.05)  # let the stray bytes land on the idle connection
+                response, body = self.through(origin, path + "-next.ts")
+                self.assertEqual((response.status, body), (200, (path + "-next.ts").encode()))
+        # 1: extra.ts, dropped at release (its stray bytes came with it); 2: extra.ts-next,
+        # pooled, then reused by late.ts, pooled again before late.ts's stray bytes came,
+        # and dropped when taken for late.ts-next, which got 3.
+        self.assertEqual(origin.connections, 3)
+
+    def test_interim_answers_are_skipped_and_the_connection_stays_usable(self):
+        def answer(path, n):
+            if path == "/early.ts":
+                return (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok_answer(b"final"))
+            return ok_answer(path.encode())
+        origin = RawOrigin(self, answer)
+        response, body = self.through(origin, "/early.ts")
+        self.assertEqual((response.status, body), (200, b"final"))
+        for path in ("/next.ts", "/early.ts", "/other.ts"):
+            response, body = self.through(origin, path)
+            self.assertEqual(body, b"final" if path == "/early.ts" else path.encode())
+        self.assertEqual(origin.connections, 1, "a clean connection is reused after interim answers")
+        self.assertEqual(len(origin.requests), 3, "early.ts is cached after its first answer")
+
+    def test_ambiguous_framing_is_refused_and_its_connection_closed(self):
+        bad = {
+            "/both.ts": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nEVIL!\r\n0\r\n\r\n",
+            "/two.ts": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 10\r\n\r\nEVIL!EVIL!",
+            "/list.ts": b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nEVIL!",
+            "/gzip.ts": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nEVIL!\r\n0\r\n\r\n",
+            "/switch.ts": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\n\r\nEVIL!",
+        }
+        origin = RawOrigin(self, lambda path, n: bad.get(path) or ok_answer(path.encode()))
+        for path in bad:
+            with self.subTest(path=path):
+                response, body = self.through(origin, path)
+                self.assertEqual(response.status, 502)
+                self.assertNotIn(b"EVIL", body)
+                response, body = self.through(origin, path + "-next.ts")
+                self.assertEqual(body, (path + "-next.ts").encode())
+
+    def test_soak_one_answer_in_fifty_with_stray_bytes(self):
+        # Cache off, so every request is an upstream fetch on a pooled connection.
+        proxy = self.start_proxy(cache_mb=0)
+        strays = []
+
+        def body(path):
+            return (path * 40).encode()
+
+        def answer(path, n):
+            if n % 50 == 49:
+                strays.append(path)
+                return ok_answer(body(path)) + (self.EVIL if n % 100 == 99 else b"\r\nstray bytes\r\n")
+            return ok_answer(body(path))
+        origin = RawOrigin(self, answer)
+        paths = ["/soak/%d/seg%d.ts" % (i % 7, i) for i in range(300)]
+        wrong, done = [], []
+
+        def viewer(offset):
+            connection = http.client.HTTPConnection(*proxy.server_address[:2], timeout=10)
+            try:
+                for i in range(750):
+                    path = paths[(offset * 31 + i * 7) % len(paths)]
+                    connection.request("GET", "/proxy?url=" + quote(origin.base + path, safe=""))
+                    response = connection.getresponse()
+                    data = response.read()
+                    if (response.status, data) != (200, body(path)):
+                        wrong.append((path, response.status, data[:40]))
+                    done.append(path)
+            finally:
+                connection.close()
+        threads = [threading.Thread(target=viewer, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        self.assertEqual(len(done), 3000)
+        self.assertEqual(wrong, [])
+        self.assertGreaterEqual(len(strays), 50)
+        # every dirty connection was dropped, and clean ones were reused
+        self.assertGreaterEqual(origin.connections, len(strays))
+        self.assertLess(origin.connections, len(origin.requests) // 5)
 
 
 class PrivateAddressTest(ProxyTestCase):

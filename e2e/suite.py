@@ -39,6 +39,7 @@ REFERER = "https://allowed.example/"
 TARGET = 2          # seconds per segment in every fixture
 LIVE_WINDOW = 4     # segments in the live playlist
 BROWSER_DEADLINE = 200
+SMUGGLED = b"bytes an attacker chose\n"  # the /slow/ origin mode's answer
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
                  ".mp4": "video/mp4", ".vtt": "text/vtt", ".key": "application/octet-stream"}
 
@@ -180,6 +181,9 @@ class OriginHandler(BaseHTTPRequestHandler):
             return self.send(200, "application/vnd.apple.mpegurl", self.clock_playlist().encode())
         if mode == "g" and rel == "live.m3u8":
             return self.send(200, "application/vnd.apple.mpegurl", self.live_playlist().encode())
+        if mode == "slow":  # what a smuggled request asks for: slow, so its answer lands on the next one
+            time.sleep(1.5)
+            return self.send(200, "video/mp2t", SMUGGLED)
         if mode == "referer" and not self.headers.get("Referer", "").startswith(REFERER):
             return self.send(403, "text/plain", b"Referer required\n")
         if mode == "redirect":
@@ -446,6 +450,8 @@ def deploy_cases(work, origin, report):
                    "at most %d sequence behind the origin; cache statuses %s; %d sequences seen"
                    % (worst, sorted(s for s in statuses if s), len(sequences)), time.monotonic() - case_started)
 
+        smuggling_case(front, instances[0], origin, report)
+
         case_started = time.monotonic()
         failures = 0
         for i in range(100):
@@ -468,6 +474,40 @@ def deploy_cases(work, origin, report):
             server.stderr.close()
         for instance in instances:
             instance.stop()
+
+
+def smuggling_case(front, instance, origin, report):
+    """Issue 10: a GET whose body holds a request for a slow URL, sent to nginx. nginx
+    forwards the body on a kept-alive connection; a proxy that left it unread answered it
+    as the next request, and nginx cached those bytes as another viewer's segment.
+    Here the victims' segments, fetched inside the slow window and again from nginx's
+    cache, must be the origin's bytes, and the smuggled request must never run."""
+    started = time.monotonic()
+    host = front[len("http://"):]
+    target = instance.url(origin.base + "/slow/evil.ts")[len(instance.base):]
+    smuggled = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, host)).encode()
+    attack = ("GET /healthz HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n" % (host, len(smuggled))).encode()
+    with socket.create_connection((urlsplit(front).hostname, urlsplit(front).port), timeout=10) as sock:
+        sock.sendall(attack + smuggled)
+        answer = sock.recv(65536)
+    victims = ["/plain/a/seg%d.ts" % i for i in (0, 2, 3)] + ["/plain/c/seg%d.m4s" % i for i in (0, 1, 2)]
+    wrong, statuses = [], []
+    for rounds in ("inside the slow window", "from nginx's cache"):
+        for path in victims:
+            with open(os.path.join(origin.root, path[len("/plain/"):]), "rb") as handle:
+                want = handle.read()
+            status, headers, body = get(instance.url(origin.base + path).replace(instance.base, front))
+            statuses.append(headers.get("X-Cache-Status"))
+            if body != want:
+                wrong.append("%s %s (%d bytes, %s)" % (path, rounds, len(body), body[:24]))
+            time.sleep(0.1)
+        time.sleep(1.6)  # past the slow answer, had it been asked for
+    ok = answer.startswith(b"HTTP/1.1 200") and not wrong and origin.count("/slow/evil.ts") == 0 \
+        and statuses.count("HIT") == len(victims)
+    report.add("deploy: a request smuggled in a GET body never reaches another viewer", ok,
+               "smuggled request ran %d times; %d of %d answers wrong%s; cache statuses %s" % (
+                   origin.count("/slow/evil.ts"), len(wrong), 2 * len(victims),
+                   (": " + "; ".join(wrong)) if wrong else "", statuses), time.monotonic() - started)
 
 
 def get(url, timeout=10):

@@ -1740,14 +1740,20 @@ class AnswerFramingTest(RawClientTestCase):
     def test_head_carries_the_headers_get_would(self):
         def headers(response):
             return sorted((n, v) for n, v in response.getheaders() if n not in ("Date", "Age"))
-        other = self.start_proxy()
-        for path in ("/stream/video/seg0.m4s", "/stream/video/index.m3u8", "/etag.ts", "/nostore.ts",
-                     "/range.bin", "/status/404"):
+        # A clock that stands still, so that max-age and Age are the same for both.
+        clock = FakeClock()
+        this, other = self.start_proxy(clock=clock), self.start_proxy(clock=clock)
+        cached = 0
+        for path, cacheable in (("/stream/video/seg0.m4s", True), ("/stream/video/index.m3u8", True),
+                                ("/etag.ts", True), ("/nostore.ts", False), ("/range.bin", True),
+                                ("/status/404", False)):
             with self.subTest(path=path):
-                head_miss, head_body = self.get(path, method="HEAD")
+                head_miss, head_body = self.get(path, method="HEAD", proxy=this)
                 get_miss, get_body = self.get(path, proxy=other)
                 self.assertEqual(head_body, b"")
                 self.assertEqual(headers(head_miss), headers(get_miss))
+                cached += cacheable
+                wait_for(lambda: len(other.cache) == cached)  # the hits below are hits, not followers
                 head_hit, _ = self.get(path, method="HEAD", proxy=other)
                 get_hit, _ = self.get(path, proxy=other)
                 self.assertEqual(headers(head_hit), headers(get_hit))

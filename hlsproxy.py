@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import bisect
 import dataclasses
 import email.utils
 import functools
@@ -61,6 +62,7 @@ import hmac
 import http.client
 import io
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -84,7 +86,7 @@ import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections import OrderedDict, deque
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 __version__ = "0.1.0"
@@ -269,6 +271,8 @@ $("form").addEventListener("submit", (event) => {
 </body></html>
 """
 CHUNK_SIZE = 256 * 1024
+#: Bytes a cache entry is counted for beyond its body: the entry, its key, its headers.
+ENTRY_OVERHEAD = 512
 #: How much of a body is read, at most, to decide whether it is a playlist.
 SNIFF_LIMIT = 4096
 MAX_REDIRECTS = 5
@@ -1077,10 +1081,10 @@ class Resource:
     headers: Tuple[Tuple[str, str], ...] = ()
     #: The upstream's Cache-Control, which the policy obeys.
     cache_control: Optional[str] = None
-    #: Rewritten playlists by (public base, options): a cache hit for the same
-    #: base is then a lookup, not a rewrite. Filled by the handler; small.
-    rewritten: Dict[object, Tuple[bytes, float, Optional[float]]] = dataclasses.field(
-        default_factory=dict, compare=False, repr=False)
+    #: Set when the fetcher keeps it (0: never kept): names this very copy, so
+    #: that a rewrite of it, kept as a cache entry of its own, is never taken
+    #: for the rewrite of a newer copy.
+    serial: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1144,30 +1148,125 @@ class TTLCache:
         self.bytes -= self._entries.pop(key).size
 
 
+# ---------------------------------------------------------------------------
+# Cache policy (pure): what may be shared, for how long, what clients are told
+#
+# One rule for every way an answer goes out (HIT, MISS, COALESCED, a direct
+# relay): the same upstream answer gets the same Cache-Control, less the time
+# the proxy has held it. Document kinds are a table: a new manifest format is
+# one row and one rewriter.
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DocumentKind:
+    """A kind of text document the proxy rewrites: how it is told from its first
+    bytes, how its URIs are rewritten, how long it may be kept, and its type."""
+
+    name: str
+    #: (Content-Type, first bytes) -> True, False, or None while more bytes are needed.
+    detect: Callable[[Optional[str], bytes], Optional[bool]]
+    #: (text, base URL, make_uri) -> the rewritten text, or None to send it as it came.
+    rewrite: Callable[[str, str, Callable[[str], str]], Optional[str]]
+    #: (config, text) -> seconds the proxy, and a browser, may keep it.
+    lifetime: Callable[["Config", str], float]
+    #: upstream Content-Type (or "") -> the Content-Type clients get.
+    content_type: Callable[[str], str]
+
+
+#: What is not a document is media: streamed through as it came, kept --segment-ttl.
+MEDIA = "media"
+
+
+def _json_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
+    """A JSON body: said so, or an untyped body that starts like an object.
+    Steering manifests and asset lists are JSON, but not every server says so."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if "json" in kind:
+        return True
+    if kind not in _UNINFORMATIVE_TYPES - {"text/vnd.trolltech.linguist"}:
+        return False
+    start = head.lstrip(b" \t\r\n")
+    if not start:
+        return None if len(head) < SNIFF_LIMIT else False
+    return start.startswith(b"{")
+
+
+def _playlist_type(content_type: str) -> str:
+    base = content_type.split(";")[0].strip().lower()
+    return content_type if base in HLS_CONTENT_TYPES else PLAYLIST_CONTENT_TYPE
+
+
+#: The documents the proxy rewrites, in the order they are tried.
+DOCUMENT_KINDS = types.MappingProxyType({kind.name: kind for kind in (
+    DocumentKind("playlist", _playlist_verdict, rewrite_playlist,
+                 lambda config, text: playlist_max_age(text, config.playlist_ttl), _playlist_type),
+    # Steering manifests say their own TTL in the body: browsers need not hold them.
+    DocumentKind("json", _json_verdict, rewrite_json_document, lambda config, text: 0.0,
+                 lambda content_type: content_type or "application/json"),
+)})
+
+
+def kind_lifetime(config: Config, kind: str, text: str = "") -> float:
+    """Seconds an answer of ``kind`` may be kept, before upstream's word on it:
+    a document's by its row in DOCUMENT_KINDS (a live playlist half its target
+    duration), media ``segment_ttl``."""
+    document = DOCUMENT_KINDS.get(kind)
+    return float(document.lifetime(config, text)) if document is not None else float(config.segment_ttl)
+
+
+def may_share(status: int, headers, kind: str, max_object: int) -> bool:
+    """Whether one upstream answer may serve many clients, and the cache.
+
+    Not: anything but a 200, ``private``/``no-store`` answers, ``Vary: *``, and
+    media too large to hold or of unknown size (compressed, or no
+    Content-Length): those stream to one client alone.
+    """
+    if status != HTTPStatus.OK or "*" in (headers.get("Vary") or ""):
+        return False
+    if {"no-store", "private"} & set(_cache_directives(headers.get("Cache-Control"))):
+        return False
+    if kind != MEDIA:
+        return True
+    length = (headers.get("Content-Length") or "").strip()
+    encoding = (headers.get("Content-Encoding") or "").strip().lower()
+    return encoding in ("", "identity") and _DIGITS.match(length) is not None and int(length) <= max_object
+
+
 def cache_ttl(config: Config, kind: str, upstream_cache_control: Optional[str] = None,
               playlist_text: str = "") -> float:
     """How long the proxy may keep an answer, in seconds (0: not at all).
 
-    By kind: a live media playlist half its target duration (LL-HLS: half the
-    part target), so a live stream never stalls on a stale playlist; master and
-    VOD playlists ``playlist_ttl``; segments, keys and init sections
-    ``segment_ttl``; JSON documents (steering manifests carry their own TTL)
-    not at all. Upstream ``no-store``, ``no-cache`` and ``private`` are obeyed,
-    and an upstream ``max-age`` shorter than ours wins.
+    ``kind_lifetime``, unless upstream says ``no-store``, ``no-cache`` or
+    ``private`` (then not at all) or a shorter ``max-age`` (then that).
     """
     directives = _cache_directives(upstream_cache_control)
     if {"no-store", "no-cache", "private"} & set(directives):
         return 0.0
-    if kind == "playlist":
-        ttl = playlist_max_age(playlist_text, config.playlist_ttl)
-    elif kind == "media":
-        ttl = config.segment_ttl
-    else:
-        ttl = 0.0
+    return _capped(kind_lifetime(config, kind, playlist_text), directives)
+
+
+def client_cache_control(lifetime: float, upstream_cache_control: Optional[str], age: float = 0.0) -> str:
+    """The Cache-Control a client gets, whichever way the answer reached it.
+
+    ``lifetime`` is kind_lifetime's; an upstream ``max-age`` shorter than it
+    wins (a longer one never: browsers would hold a live playlist past its
+    life); ``age`` is how long the proxy has held the answer already. Upstream
+    ``no-store`` and ``no-cache`` are passed on, and ``private`` keeps its scope.
+    """
+    directives = _cache_directives(upstream_cache_control)
+    if "no-store" in directives:
+        return "no-store"
+    scope = "private" if "private" in directives else "public"
+    if "no-cache" in directives:
+        return scope + ", no-cache"
+    return "%s, max-age=%d" % (scope, max(0.0, _capped(lifetime, directives) - age))
+
+
+def _capped(lifetime: float, directives: Dict[str, str]) -> float:
     upstream_age = _number(directives.get("max-age", ""))
     if upstream_age is not None and upstream_age >= 0:
-        ttl = min(ttl, upstream_age)
-    return float(ttl)
+        return float(min(lifetime, upstream_age))
+    return float(lifetime)
 
 
 def _cache_directives(value: Optional[str]) -> Dict[str, str]:
@@ -1178,6 +1277,13 @@ def _cache_directives(value: Optional[str]) -> Dict[str, str]:
         if name:
             directives[name.lower()] = argument.strip().strip('"')
     return directives
+
+
+#: Content types that say nothing about a body. text/plain is what many
+#: servers send for .vtt; text/vnd.trolltech.linguist is what Python's own
+#: mimetypes table (and so http.server) sends for .ts.
+_UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream",
+                                  "text/plain", "text/vnd.trolltech.linguist"})
 
 
 # ---------------------------------------------------------------------------
@@ -1400,6 +1506,41 @@ def if_range_matches(value: str, validators: Dict[str, str]) -> bool:
         return etag is not None and not etag.startswith("W/") and etag == value
     date = _http_date(value)
     return date is not None and date == _http_date(validators.get("last-modified"))
+
+
+def byte_range(spec: str, size: int):
+    """Parse one ``bytes=`` range against ``size``: (first, last), "unsatisfiable",
+    or None to ignore it and answer whole (RFC 9110 section 14.2 allows that:
+    several ranges, other units, nonsense). The forms nginx answers: first-last,
+    first-, and the suffix -N."""
+    match = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", spec)
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    else:
+        start, end = max(0, size - int(last)), size - 1
+        if int(last) == 0:
+            return "unsatisfiable"
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
+def requested_range(request_headers, validators: Dict[str, str], size: int):
+    """The range a request asks of a body of ``size`` bytes, as byte_range says,
+    or None when it asks for none, or its If-Range names another version."""
+    spec = request_headers.get("Range")
+    if not spec:
+        return None
+    if_range = request_headers.get("If-Range")
+    if if_range is not None and not if_range_matches(if_range, validators):
+        return None
+    return byte_range(spec, size)
 
 
 def _weak(tag: str) -> str:
@@ -1897,35 +2038,10 @@ class UpstreamBody:
         self._response.close()
 
 
-def sniff(body: UpstreamBody, content_type: Optional[str]) -> Tuple[bool, bytes]:
-    """Read just enough of ``body`` to tell a playlist; return (verdict, bytes read)."""
-    head = b""
-    while True:
-        verdict = _playlist_verdict(content_type, head)
-        if verdict is not None:
-            return verdict, head
-        chunk = body.read1(SNIFF_LIMIT - len(head))
-        if not chunk:
-            return _playlist_verdict(content_type, head) is True, head
-        head += chunk
-
-
 def _is_whole_range(response) -> bool:
     """True when a 206 answer carries the whole entity (``bytes 0-N/N+1``)."""
     match = re.match(r"\s*bytes\s+0-(\d+)/(\d+)\s*$", response.headers.get("Content-Range") or "")
     return bool(match) and int(match.group(1)) + 1 == int(match.group(2))
-
-
-def _is_json(content_type: Optional[str], head: bytes) -> bool:
-    """True for a JSON body: said so, or an untyped body that starts like an object.
-
-    Steering manifests and asset lists are JSON, but not every server says so.
-    """
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if "json" in kind:
-        return True
-    untyped = kind in ("", "text/plain", "application/octet-stream", "binary/octet-stream")
-    return untyped and head.lstrip(b" \t\r\n").startswith(b"{")
 
 
 def media_content_type(content_type: Optional[str], url: str) -> str:
@@ -1940,55 +2056,45 @@ def media_content_type(content_type: Optional[str], url: str) -> str:
     return content_type or "application/octet-stream"
 
 
-#: Content types that say nothing about a media file. text/plain is what many
-#: servers send for .vtt; text/vnd.trolltech.linguist is what Python's own
-#: mimetypes table (and so http.server) sends for .ts.
-_UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream",
-                                  "text/plain", "text/vnd.trolltech.linguist"})
-
-
-def _cache_control_for(upstream: Optional[str], max_age: int) -> str:
-    """The proxy's Cache-Control for a rewritten document.
-
-    Upstream ``no-store``/``private`` is obeyed and an upstream ``max-age``
-    shorter than ours wins; a longer one never passes, or browsers would hold
-    a live playlist past its life.
-    """
-    directives = _cache_directives(upstream)
-    if "no-store" in directives:
-        return "no-store"
-    upstream_age = _number(directives.get("max-age", ""))
-    if upstream_age is not None and upstream_age >= 0:
-        max_age = min(max_age, upstream_age)
-    scope = "private" if "private" in directives else "public"
-    return "%s, max-age=%d" % (scope, max_age)
-
-
 # ---------------------------------------------------------------------------
-# One fetch for many: what an answer is, whether it may be shared, and the
-# Flight that hands its bytes to every request waiting for it
+# The fetcher: every upstream read, shared through Flights
+#
+# The fetcher produces and handlers consume. A shared fetch reads its upstream
+# into a Flight as fast as the upstream sends, on a thread of its own, and no
+# client write ever happens on that path; every request for the object, the
+# one that started the fetch included, reads the Flight at its own pace. So a
+# viewer that stops reading holds up nobody but itself (it falls behind alone,
+# and its own timeout ends it), and a prefetch is a fetch nobody reads yet.
 # ---------------------------------------------------------------------------
 
 def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
-    """Tell what an upstream answer is ("playlist", "json" or "media") from its
-    type and first bytes; return the kind and the bytes read to tell it."""
+    """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
+    type and first bytes (never its URL's suffix); return the kind and the bytes
+    read to tell it. Kinds are asked in order; one that wants more bytes gets them."""
     if response.status not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
-        return "media", b""
+        return MEDIA, b""
     content_type = response.headers.get("Content-Type")
-    playlist, head = sniff(body, content_type)
-    if playlist:
-        return "playlist", head
-    return ("json" if _is_json(content_type, head) else "media"), head
+    head, ended = b"", False
+    while True:
+        for kind in DOCUMENT_KINDS.values():
+            verdict = kind.detect(content_type, head)
+            if verdict is None and not ended:
+                break  # read more before asking the next kind
+            if verdict:
+                return kind.name, head
+        else:
+            return MEDIA, head
+        chunk = body.read1(SNIFF_LIMIT - len(head))
+        ended = not chunk
+        head += chunk
 
 
 def make_resource(kind: str, response, body: bytes) -> Resource:
     """A Resource from an upstream response and its (whole or empty) body."""
     content_type = response.headers.get("Content-Type") or ""
-    if kind == "playlist":
-        if content_type.split(";")[0].strip().lower() not in HLS_CONTENT_TYPES:
-            content_type = PLAYLIST_CONTENT_TYPE
-    elif kind == "json":
-        content_type = content_type or "application/json"
+    document = DOCUMENT_KINDS.get(kind)
+    if document is not None:
+        content_type = document.content_type(content_type)
     else:
         content_type = media_content_type(content_type, response.url)
     headers = tuple((name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
@@ -1998,54 +2104,20 @@ def make_resource(kind: str, response, body: bytes) -> Resource:
 
 def _content_length(response) -> Optional[int]:
     length = (response.headers.get("Content-Length") or "").strip()
-    return int(length) if length.isdigit() else None
-
-
-def _shareable(response, body: UpstreamBody, kind: str, max_object: int) -> bool:
-    """Whether one upstream answer may serve many clients (and the cache).
-
-    Not: errors and partial answers, ``private``/``no-store`` ones, ``Vary: *``,
-    and media too large to hold (or of unknown size): those stream to one client.
-    """
-    if response.status != HTTPStatus.OK or "*" in (response.headers.get("Vary") or ""):
-        return False
-    if {"no-store", "private"} & set(_cache_directives(response.headers.get("Cache-Control"))):
-        return False
-    if kind != "media":
-        return True
-    length = _content_length(response)
-    return not body.decoded and length is not None and length <= max_object
-
-
-def _byte_range(spec: str, size: int):
-    """Parse one ``bytes=`` range against ``size``: (start, end), "unsatisfiable",
-    or None to ignore it and answer whole (RFC 9110 section 14.2 allows that)."""
-    match = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", spec)
-    if not match or not (match.group(1) or match.group(2)):
-        return None
-    first, last = match.group(1), match.group(2)
-    if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-        if last and int(last) < start:
-            return None
-    else:
-        start, end = max(0, size - int(last)), size - 1
-        if int(last) == 0:
-            return "unsatisfiable"
-    if start >= size:
-        return "unsatisfiable"
-    return start, end
+    return int(length) if _DIGITS.match(length) else None
 
 
 class Flight:
     """One upstream fetch, shared by every request for the same URL meanwhile.
 
-    The leader fetches and appends chunks; followers read them as they arrive.
-    A flight ends in one of three ways: DONE (the whole resource is there),
-    FAILED (followers get the error; one that has begun its answer aborts it,
-    never presenting a short body as whole), or RELEASED (the answer is not
-    shareable; each follower fetches its own).
+    The fetcher appends the body's chunks as they arrive; consumers read by
+    offset, each at its own pace. A flight ends in one of three ways: DONE
+    (the whole resource is there: later reads come from its body, the very
+    bytes the cache holds), FAILED (consumers get the error; one that has
+    begun its answer aborts it, never presenting a short body as whole), or
+    RELEASED (the answer is not shareable; each consumer fetches its own).
+    One condition guards the state and the chunk list; nothing waits under it
+    but a consumer waiting for bytes.
     """
 
     PENDING, STREAMING, DONE, FAILED, RELEASED = "pending", "streaming", "done", "failed", "released"
@@ -2057,6 +2129,9 @@ class Flight:
         self.length = None  # type: Optional[int]
         self.error = None  # type: Optional[HlsProxyError]
         self._chunks = []  # type: List[bytes]
+        self._ends = []  # type: List[int]  # offset just past each chunk
+        self._size = 0
+        self._body = None  # type: Optional[bytes]
 
     def start(self, resource: Resource, length: Optional[int]) -> None:
         """Media headers are known; chunks follow."""
@@ -2067,15 +2142,21 @@ class Flight:
     def append(self, chunk: bytes) -> None:
         with self._changed:
             self._chunks.append(chunk)
+            self._size += len(chunk)
+            self._ends.append(self._size)
             self._changed.notify_all()
 
     def body(self) -> bytes:
+        """The chunks so far, joined (outside the lock: only the fetcher appends)."""
         with self._changed:
-            return b"".join(self._chunks)
+            chunks = list(self._chunks)
+        return b"".join(chunks)
 
     def finish(self, resource: Resource) -> None:
         with self._changed:
             self.resource, self.state = resource, Flight.DONE
+            self._body, self._size = resource.body, len(resource.body)
+            self._chunks, self._ends = [], []  # one copy: the resource's, which the cache counts
             self._changed.notify_all()
 
     def fail(self, error: HlsProxyError) -> None:
@@ -2096,27 +2177,31 @@ class Flight:
             self._changed.wait_for(lambda: self.state != Flight.PENDING, timeout)
             return self.state
 
-    def chunks(self, timeout: float, before_waiting: Callable[[], None] = lambda: None):
-        """Yield the body's chunks as they arrive; raise the flight's error if it fails.
-        ``before_waiting`` is called before each wait for more."""
-        sent = 0
-        while True:
-            with self._changed:
-                if len(self._chunks) == sent and self.state == Flight.STREAMING:
-                    before_waiting()
-                arrived = self._changed.wait_for(
-                    lambda sent=sent: len(self._chunks) > sent or self.state in (Flight.DONE, Flight.FAILED),
-                    timeout)
-                if not arrived:
-                    raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
-                new, state = self._chunks[sent:], self.state
-            for chunk in new:
-                yield chunk
-            sent += len(new)
-            if not new and state == Flight.DONE:
-                return
-            if not new and state == Flight.FAILED:
+    def wait_ended(self, timeout: float) -> str:
+        """Wait until the flight is done, failed or released; return its state."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state not in (Flight.PENDING, Flight.STREAMING), timeout)
+            return self.state
+
+    def read(self, offset: int, timeout: float, before_waiting: Callable[[], None] = lambda: None):
+        """The body's bytes from ``offset`` on that have arrived (at most a chunk),
+        waiting up to ``timeout`` for some; b"" at the body's end. Raises the
+        flight's error if it failed. ``before_waiting`` runs before any wait."""
+        with self._changed:
+            if self._size <= offset and self.state == Flight.STREAMING:
+                before_waiting()
+                self._changed.wait_for(lambda: self._size > offset or self.state != Flight.STREAMING, timeout)
+            if self._size > offset:
+                if self._body is not None:
+                    return memoryview(self._body)[offset:offset + CHUNK_SIZE]
+                index = bisect.bisect_right(self._ends, offset)
+                chunk = self._chunks[index]
+                return memoryview(chunk)[offset - (self._ends[index] - len(chunk)):]
+            if self.state == Flight.FAILED:
                 raise self.error
+            if self.state == Flight.DONE:
+                return b""
+        raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
 
 
 class Flights:
@@ -2141,7 +2226,7 @@ class Flights:
             return flight, True
 
     def leave(self, key, flight: Flight) -> None:
-        """The leader is done with ``flight``: later requests start afresh."""
+        """The fetch of ``flight`` is over: later requests start afresh."""
         with self._lock:
             if self._flights.get(key) is flight:
                 del self._flights[key]
@@ -2151,75 +2236,251 @@ class Flights:
         with self._lock:
             return key in self._flights
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._flights)
 
-def fetch_shared(server: "ProxyServer", target: ProxyTarget, key, flight: Flight, client=None) -> None:
-    """Fetch ``target`` once for everyone on ``flight``, and keep it in the cache.
 
-    ``client`` (the leader's handler, or None for a prefetch) is answered as the
-    bytes arrive. If it goes away, the fetch goes on for the followers and the
-    cache. No lock is held while talking to the network.
+@dataclasses.dataclass
+class Opened:
+    """An upstream answer opened for one request alone (it may not be shared):
+    the request relays it, and closes ``body``."""
+
+    response: object
+    body: UpstreamBody
+    kind: str
+    head: bytes
+
+
+class _Memo:
+    """A dict with a fixed bound whatever its keys: once the keys held pass
+    ``max_bytes`` in all, it forgets everything and starts again."""
+
+    def __init__(self, max_bytes: int = 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._values = {}  # type: Dict[str, object]
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default=None):
+        return self._values.get(key, default)
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            if key not in self._values:
+                if self._bytes + len(key) > self.max_bytes:
+                    self._values, self._bytes = {}, 0
+                self._bytes += len(key)
+            self._values[key] = value
+
+
+class Fetcher:
+    """Every upstream read: the one owner of the cache, the fetches under way
+    (Flights), the connection pool and opener, and the prefetch workers.
+
+    ``fetch`` joins the shared fetch of an object under way or starts one. The
+    caller then reads the Flight like every other consumer, or, for an answer
+    that may not be shared, relays the Opened answer it is handed alone. A
+    shared media body is read into its flight on a thread of its own (the
+    pump), as fast as the upstream sends it, and kept in the cache once whole.
     """
-    config = server.config
-    try:
-        client_headers = list(client.headers.items()) if client is not None else []
-        response = server.open_upstream(target.url, upstream_request_headers(config, target, client_headers),
-                                        config.timeout)
-        body = UpstreamBody(response)
+
+    #: Seconds a prefetch worker waits for the fetch it started to end.
+    prefetch_wait = 120.0
+
+    def __init__(self, config: Config, metrics: "Metrics", clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.clock = clock
+        self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
+        self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
+        self.flights = Flights()
+        self.pool = ConnectionPool()
+        self.opener = build_opener(config, self.pool)
+        #: How long a consumer waits on a flight between events.
+        self.flight_timeout = max(30.0, 3 * config.timeout)
+        self._durations = _Memo()  # playlist URL -> target duration, to time blocking reloads
+        self._serials = itertools.count(1)
+        self._lock = threading.Lock()  # guards the prefetch worker list
+        self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
+        self._prefetch_workers = []  # type: List[threading.Thread]
+
+    # -- the shared fetch ---------------------------------------------------------
+
+    def fetch(self, target: ProxyTarget, key, client_headers: List[Tuple[str, str]],
+              timeout: float) -> Tuple[Flight, bool, Optional[Opened]]:
+        """Join the fetch of ``target`` under way, or start one.
+
+        Returns the flight, whether this call started it, and, when the answer
+        may not be shared, the Opened answer for this caller alone (the flight
+        is then RELEASED, and anyone who joined it fetches their own). The
+        whole object is fetched: a client's Range is answered from the flight.
+        Blocks until the answer's headers are in (a document: until it is whole).
+        """
+        flight, leader = self.flights.join(key)
+        if not leader:
+            return flight, False, None
+        pumping = False
         try:
-            kind, head = classify(response, body)
-            if not _shareable(response, body, kind, server.max_object_bytes):
-                flight.release()
-                if client is not None:
-                    client.relay_opened(target, response, body, kind, head)
-                return
-            if kind != "media":
-                resource = make_resource(kind, response, body.read_all(
-                    config.max_playlist_bytes, head, time.monotonic() + 3 * config.timeout))
-                server.store(key, resource)  # before finish: whoever comes after finds it cached
-                flight.finish(resource)
-                if client is not None:
-                    client.serve_resource(target, resource, "MISS")
-                return
-            _stream_into(server, key, flight, response, body, head, client)
+            entry = self.cache.get(key)  # kept while the caller looked the other way?
+            if entry is not None:
+                flight.finish(entry.value)
+                return flight, True, None
+            whole = [(name, value) for name, value in client_headers if name.lower() not in ("range", "if-range")]
+            response = self.open(target.url, upstream_request_headers(self.config, target, whole), timeout)
+            body = UpstreamBody(response)  # type: Optional[UpstreamBody]
+            try:
+                kind, head = classify(response, body)
+                if not may_share(response.status, response.headers, kind, self.max_object_bytes):
+                    flight.release()
+                    opened, body = Opened(response, body, kind, head), None
+                    return flight, True, opened
+                if kind != MEDIA:
+                    data = body.read_all(self.config.max_playlist_bytes, head, time.monotonic() + 3 * timeout)
+                    resource = self.store(key, make_resource(kind, response, data))
+                    flight.finish(resource)  # after store: whoever comes after finds it cached
+                    return flight, True, None
+                flight.start(make_resource(MEDIA, response, b""), _content_length(response))
+                pump = threading.Thread(target=self._pump, args=(key, flight, body, head),
+                                        name="hlsproxy-fetch", daemon=True)
+                pump.start()
+                pumping, body = True, None
+                return flight, True, None
+            finally:
+                if body is not None:
+                    body.close()
+        except HlsProxyError as error:
+            flight.fail(error)
+            raise
+        except BaseException:
+            flight.fail(UpstreamError("upstream fetch failed"))
+            raise
+        finally:
+            if not pumping:
+                self.flights.leave(key, flight)
+
+    def _pump(self, key, flight: Flight, body: UpstreamBody, head: bytes) -> None:
+        """Read a shared media body into its flight as fast as the upstream sends
+        it, then keep it in the cache. Never waits on a client."""
+        try:
+            chunk = head or body.read1(CHUNK_SIZE)
+            while chunk:
+                flight.append(chunk)
+                chunk = body.read1(CHUNK_SIZE)
+            if body.truncated:
+                raise UpstreamError("upstream body ended early")
+            resource = self.store(key, dataclasses.replace(flight.resource, body=flight.body()))
+            flight.finish(resource)  # after store: whoever comes after finds it cached
+        except HlsProxyError as error:
+            flight.fail(error)
+        except Exception:  # the last line of defence: the consumers get a clean failure
+            logger.exception("fetch from %s failed", urlsplit(flight.resource.url).hostname)
+            flight.fail(UpstreamError("upstream fetch failed"))
         finally:
             body.close()
-    except HlsProxyError as error:
-        flight.fail(error)
-        raise
-    except BaseException:
-        flight.fail(UpstreamError("upstream fetch failed"))
-        raise
+            self.flights.leave(key, flight)
 
-
-def _stream_into(server, key, flight: Flight, response, body: UpstreamBody, head: bytes, client) -> None:
-    resource = make_resource("media", response, b"")
-    length = _content_length(response)
-    flight.start(resource, length)
-    alive = client is not None
-    if alive:
+    def open(self, url: str, headers: Dict[str, str], timeout: float):
+        """open_upstream(), timed and counted for /metrics."""
+        started = time.monotonic()
         try:
-            client.begin_media(resource, length, "MISS")
-        except _ClientGone:
-            alive = False
-    chunk = head or body.read1(CHUNK_SIZE)
-    while chunk:
-        flight.append(chunk)
-        if alive:
-            alive = client.media_chunk(chunk)
-        chunk = body.read1(CHUNK_SIZE)
-    if body.truncated:
-        raise UpstreamError("upstream body ended early")
-    resource = dataclasses.replace(resource, body=flight.body())
-    server.store(key, resource)  # before finish: whoever comes after finds it cached
-    flight.finish(resource)
-    if alive:
-        client.end_media()
-    elif client is not None:
-        raise _ClientGone()
+            response = open_upstream(self.opener, url, headers, timeout)
+        except UpstreamError as error:
+            failed = error.status in (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
+            self.metrics.observe_upstream(time.monotonic() - started, failed)
+            raise
+        self.metrics.observe_upstream(time.monotonic() - started, False)
+        return response
+
+    # -- the cache ------------------------------------------------------------------
+
+    def cached(self, key) -> Optional[CacheEntry]:
+        """The live cache entry for ``key``, or None."""
+        return self.cache.get(key)
+
+    def store(self, key, resource: Resource) -> Resource:
+        """Keep ``resource`` for as long as the policy allows; return it as kept
+        (with its serial), or as it was when it is not kept."""
+        if len(resource.body) > min(self.max_object_bytes, self.cache.max_bytes):
+            return resource
+        text = resource.body.decode("utf-8", "surrogateescape") if resource.kind != MEDIA else ""
+        ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
+        kept = dataclasses.replace(resource, serial=next(self._serials))
+        return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
+
+    def remember_target_duration(self, url: str, seconds: float) -> None:
+        """Remember a playlist's target duration (bounded), to time blocking reloads."""
+        if self._durations.get(url) != seconds:
+            self._durations.put(url, seconds)
+
+    def target_duration(self, url: str, default: float = 10.0) -> float:
+        return self._durations.get(url, default)
+
+    # -- prefetch: the fetcher with no consumer ---------------------------------------
+
+    def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...]) -> int:
+        """Queue the next ``config.prefetch`` uncached segments of a media playlist
+        for a background fetch into the cache; return how many were queued.
+
+        "Next" is the live edge for a live playlist (the newest segments) and
+        the first uncached ones for a VOD playlist.
+        """
+        uris = segment_uris(playlist_text, base_url)
+        if "#EXT-X-ENDLIST" not in playlist_text:
+            uris = uris[-self.config.prefetch:]
+        queued = 0
+        for uri in uris:
+            if queued >= self.config.prefetch:
+                break
+            try:
+                target = ProxyTarget(validate_upstream_url(uri), options)
+            except BadRequest:
+                continue
+            key = (target.url, options)
+            if key in self.flights or self.cache.get(key) is not None:
+                continue
+            try:
+                self._prefetch_queue.put_nowait(target)
+            except queue.Full:
+                break
+            queued += 1
+        if queued:
+            self._start_prefetch_workers()
+        return queued
+
+    def _start_prefetch_workers(self) -> None:
+        with self._lock:
+            while len(self._prefetch_workers) < min(self.config.prefetch, 4):
+                worker = threading.Thread(target=self._prefetch_worker, name="hlsproxy-prefetch", daemon=True)
+                worker.start()
+                self._prefetch_workers.append(worker)
+
+    def _prefetch_worker(self) -> None:
+        while True:
+            target = self._prefetch_queue.get()
+            if target is None:
+                return
+            key = (target.url, target.options)
+            try:
+                flight, _, opened = self.fetch(target, key, [], self.config.timeout)
+                if opened is not None:
+                    opened.body.close()  # not shareable: nothing to keep
+                flight.wait_ended(self.prefetch_wait)  # at most one fetch per worker at a time
+            except Exception as error:  # a prefetch is a guess: log, and go on
+                logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
+
+    def close(self) -> None:
+        """Stop the prefetch workers and close the idle upstream connections."""
+        for _ in self._prefetch_workers:
+            try:
+                self._prefetch_queue.put_nowait(None)
+            except queue.Full:
+                break
+        self.pool.close()
 
 
 # ---------------------------------------------------------------------------
-# Turns: the GIL runs one thread at a time, but not in the order they came
+# The client side: turns, and the one writer
 # ---------------------------------------------------------------------------
 
 class Turnstile:
@@ -2235,26 +2496,34 @@ class Turnstile:
     a newcomer can take a slot freed for a waiter, who then queues again.
 
     A turn is for work that does not block: it is never held across upstream
-    I/O, a wait for another request's fetch, or a client that stopped reading.
+    I/O, a wait for a fetch, or a client that stopped reading. With ``checked``
+    (ProxyServer.check_turns: debug runs and the tests), ``assert_free`` says
+    so before each such wait, by knowing which threads hold a turn.
     """
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, checked: bool = False) -> None:
         self._lock = threading.Lock()
         self._free = slots
         self._waiters = deque()  # one lock per waiting thread, oldest first
+        self._holders = set() if checked else None  # type: Optional[set]
 
     def acquire(self) -> None:
         with self._lock:
             if self._free:
                 self._free -= 1
+                self._held()
                 return
             waiter = threading.Lock()
             waiter.acquire()
             self._waiters.append(waiter)
         waiter.acquire()  # until release() hands this waiter the slot
+        with self._lock:
+            self._held()
 
     def release(self) -> None:
         with self._lock:
+            if self._holders is not None:
+                self._holders.discard(threading.get_ident())
             if self._waiters:
                 self._waiters.popleft().release()  # the slot passes on, never back to the pool
             else:
@@ -2264,6 +2533,15 @@ class Turnstile:
         """How many threads wait for a slot."""
         with self._lock:
             return len(self._waiters)
+
+    def assert_free(self, before: str) -> None:
+        """In a checked turnstile, fail loudly if this thread holds a turn."""
+        if self._holders is not None and threading.get_ident() in self._holders:
+            raise AssertionError("a turn is held across a blocking wait: " + before)
+
+    def _held(self) -> None:
+        if self._holders is not None:
+            self._holders.add(threading.get_ident())
 
 
 def turn_slots() -> int:
@@ -2279,39 +2557,179 @@ def _wait_writable(sock: socket.socket, timeout: Optional[float]) -> bool:
         return bool(selector.select(timeout))
 
 
-class _TurnWriter(io.BufferedIOBase):
-    """A handler's wfile: each write to the client is made in the handler's turn."""
+class _ClientGone(ConnectionError):
+    """The client closed its connection, or stopped reading: nothing more can be sent."""
 
-    def __init__(self, handler: "ProxyHandler") -> None:
-        self._handler = handler  # type: Optional[ProxyHandler]
 
-    def writable(self) -> bool:
-        return True
+class ClientWriter:
+    """The one place that writes to a client.
 
-    def write(self, data) -> int:
-        if self._handler is None:
-            raise ValueError("write to a closed connection")
-        self._handler.send_to_client(data)
-        return len(data)
+    It owns an answer's head (status line, Server, Date, then the headers it is
+    given), its framing (Content-Length, chunked, or the close; none for 1xx,
+    204 and 304), the copy of a body by offset with Range slicing, the fair
+    writes (every write in the connection's turn, and a write that would block
+    gives the turn up until the socket drains), and the byte count for the
+    access log and /metrics (body bytes, as nginx's ``$body_bytes_sent``). It
+    is also the handler's ``wfile``.
+    """
+
+    def __init__(self, sock: socket.socket, turnstile: Turnstile, server: str) -> None:
+        self._sock = sock
+        self._turns = turnstile
+        self._server = server
+        self.has_turn = False
+        self.closed = False
+        self._date = (0, "")
+        self.reset()
+
+    def reset(self) -> None:
+        """Before each request on the connection."""
+        self.status = None  # type: Optional[int]
+        self.sent = 0
+        self.body = True  # False for HEAD, 1xx, 204 and 304: the head is all
+        self._chunked = False
+
+    @property
+    def started(self) -> bool:
+        return self.status is not None
+
+    # -- turns ---------------------------------------------------------------------
+
+    def take_turn(self) -> None:
+        if not self.has_turn:
+            self._turns.acquire()
+            self.has_turn = True
+
+    def give_turn(self) -> None:
+        if self.has_turn:
+            self.has_turn = False
+            self._turns.release()
+
+    def before_blocking(self, what: str) -> None:
+        """Give the turn up before a wait that may block; checked in debug runs."""
+        self.give_turn()
+        self._turns.assert_free(what)
+
+    # -- an answer -------------------------------------------------------------------
+
+    def start(self, status: int, headers: List[Tuple[str, str]], length: Optional[int],
+              version: str, close: bool, head_only: bool = False) -> bool:
+        """Send the head of an answer whose body is ``length`` bytes (None: not
+        known yet), framed for ``version``; return whether the connection must
+        close after it (asked, or an HTTP/1.0 body that ends at the close)."""
+        bodiless = status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
+        framing = []
+        self._chunked = False
+        if not bodiless:
+            if length is not None:
+                framing.append(("Content-Length", str(length)))
+            elif version == "HTTP/1.1":
+                framing.append(("Transfer-Encoding", "chunked"))
+                self._chunked = not head_only
+            else:
+                close = True  # HTTP/1.0: the end of the body is the close
+        if close:
+            framing.append(("Connection", "close"))
+        elif version == "HTTP/1.0":
+            framing.append(("Connection", "keep-alive"))
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        lines = ["HTTP/1.1 %d %s" % (status, phrase), "Server: " + self._server, "Date: " + self._http_date()]
+        lines.extend("%s: %s" % field for field in headers + framing)
+        self.status, self.body = status, not (bodiless or head_only)
+        self._send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
+        return close
+
+    def write(self, data) -> None:
+        """Send part of the body, framed as start() decided."""
+        if not self.body or not data:
+            return
+        self._send(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
+        self.sent += len(data)
+
+    def end(self) -> None:
+        """The body is complete."""
+        if self._chunked and self.body:
+            self._send(b"0\r\n\r\n")
+
+    def copy(self, read: Callable[[int], bytes], first: int, last: Optional[int]) -> int:
+        """Send bytes ``first`` to ``last`` (inclusive; None: to the end) of a body
+        that ``read(offset)`` returns a piece of at a time (b"" at its end);
+        return the offset reached."""
+        offset = first
+        while last is None or offset <= last:
+            data = read(offset)
+            if not data:
+                break
+            if last is not None and offset + len(data) > last + 1:
+                data = data[:last + 1 - offset]
+            self.write(data)
+            offset += len(data)
+        return offset
+
+    def interim(self, status: int) -> None:
+        """An interim answer (100 Continue), outside the request's accounting."""
+        self._send(b"HTTP/1.1 %d %s\r\n\r\n" % (status, HTTPStatus(status).phrase.encode()))
+
+    # -- bytes on the wire ---------------------------------------------------------------
+
+    def _send(self, data) -> None:
+        """Write all of ``data`` in this connection's turn, never blocking in it:
+        while the client's socket is full the turn is given up, and taken again
+        once it drains; a client that reads nothing for the socket's timeout is gone."""
+        self.take_turn()
+        sock = self._sock
+        timeout = sock.gettimeout()
+        view = memoryview(data)
+        try:
+            sock.settimeout(0.0)  # send what fits now; EAGAIN instead of waiting
+            while view:
+                try:
+                    view = view[sock.send(view):]
+                    continue
+                except BlockingIOError:
+                    pass
+                self.before_blocking("a client's socket is full")
+                if not _wait_writable(sock, timeout):
+                    raise _ClientGone("client stopped reading")
+                self.take_turn()
+        except (ConnectionError, socket.timeout, OSError) as error:
+            if isinstance(error, _ClientGone):
+                raise
+            raise _ClientGone(str(error)) from error
+        finally:
+            try:
+                sock.settimeout(timeout)
+            except OSError:
+                pass  # closed under us: the caller hears of it on its next call
+
+    def _http_date(self) -> str:
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, email.utils.formatdate(now, usegmt=True))
+        return self._date[1]
+
+    # -- as the handler's wfile (http.server flushes and closes it) ------------------------
+
+    def flush(self) -> None:
+        pass
 
     def close(self) -> None:
-        self._handler = None  # no cycle left between handler and writer
-        super().close()
+        self.closed = True
 
 
 # ---------------------------------------------------------------------------
-# HTTP handler
+# HTTP handler: routing, CORS, the one error path, accounting
 # ---------------------------------------------------------------------------
-
-class _ClientGone(ConnectionError):
-    """The client closed its connection; nothing more can be sent."""
-
 
 class ProxyHandler(BaseHTTPRequestHandler):
     """Answers /proxy and /p/ requests; reads its Config from ``self.server``.
 
-    Every answer, errors included, goes through ``_start_response``, so every
-    answer carries the CORS headers.
+    It reads requests (strictly: parse_request_head), routes them, and answers
+    through its ClientWriter, every answer with CORS headers (_answer); what
+    to fetch it asks of ``server.fetcher``.
     """
 
     protocol_version = "HTTP/1.1"  # keep-alive: every answer has a length or is chunked
@@ -2325,18 +2743,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout
-        self._turn = self._leading = False
-        self._reset()
         super().setup()
-        self.wfile = _TurnWriter(self)
+        self.writer = self.wfile = ClientWriter(self.connection, self.server.turnstile,
+                                                self.version_string())
+        self._reset()
 
     def _reset(self) -> None:
         """Forget the last request on this connection before reading the next."""
-        self._status, self._sent, self._cache_result, self._upstream_host = None, 0, None, None
         self._started = time.monotonic()
-        self._response_started, self._send_body = False, True
+        self._cache_result = self._upstream_host = None
         self.command, self.path, self.requestline, self.request_version = "", "", "", "HTTP/1.1"
         self.headers = None
+        self._head_only = False
+        self.writer.reset()
 
     def handle_one_request(self) -> None:
         """Read one request (see _read_request), answer it, and account for it."""
@@ -2349,7 +2768,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if not self._read_request(arrived):
                 return
             self.server.begin_request()
-            self.take_turn()  # given up before anything that may block: see _proxy
+            self.writer.take_turn()  # given up before anything that may block
             try:
                 getattr(self, "do_" + self.command)()
             finally:
@@ -2359,7 +2778,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self._account()  # an answer given before dispatch (400, 405, 414, ...), if any
-            self.give_turn()
+            self.writer.give_turn()
 
     def _read_request(self, arrived: bytes) -> bool:
         """Read a request head and drop its body; True when it is ready to answer.
@@ -2374,7 +2793,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if watched:
             self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
         else:
-            self.take_turn()  # the head is all here: parsing it cannot block
+            self.writer.take_turn()  # the head is all here: parsing it cannot block
         try:
             head = self._read_head()
             if head is None:  # the client closed, or the watchdog cut it, mid-head
@@ -2385,9 +2804,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.headers = http.client.HTTPMessage()
             for name, value in head.fields:
                 self.headers[name] = value
-            self.close_connection, self._send_body = head.close, head.method != "HEAD"
+            self.close_connection, self._head_only = head.close, head.method == "HEAD"
             if head.body_length:
-                self.give_turn()  # the body may not be here yet
+                self.writer.give_turn()  # the body may not be here yet
                 if not watched:
                     watched = True
                     self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
@@ -2434,7 +2853,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if head.body_length > MAX_REQUEST_BODY:
             raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         if head.expects_continue:
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.writer.interim(HTTPStatus.CONTINUE)
+            self.writer.give_turn()
         if head.body_length != CHUNKED:
             return len(self.rfile.read(head.body_length)) == head.body_length
         total = 0
@@ -2466,57 +2886,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Answer a request that could not be read safely, then close: what
         follows it on the connection cannot be trusted to be a request."""
         self.close_connection = True
-        self._send_body = self.command != "HEAD"
         self._send_failure(error)
-        self.give_turn()
+        self.writer.give_turn()
         self._discard_input()
-
-    # -- turns (see Turnstile) ---------------------------------------------------
-
-    def take_turn(self) -> None:
-        if not self._turn:
-            self.server.turnstile.acquire()
-            self._turn = True
-
-    def give_turn(self) -> None:
-        if self._turn:
-            self._turn = False
-            self.server.turnstile.release()
-
-    def send_to_client(self, data) -> None:
-        """Write all of ``data`` to the client in this handler's turn, never
-        blocking in it: while the client's socket is full, the turn is given
-        up, and taken again once the socket drains.
-
-        The leader of a shared fetch writes without queueing for turns: it
-        reads the upstream for every follower too, and they wait on it."""
-        if self._leading and not self._turn:
-            self.connection.sendall(data)
-            return
-        had_turn = self._turn
-        self.take_turn()
-        sock = self.connection
-        timeout = sock.gettimeout()
-        view = memoryview(data)
-        sock.settimeout(0.0)  # send what fits now; EAGAIN instead of waiting
-        try:
-            while view:
-                try:
-                    view = view[sock.send(view):]
-                    continue
-                except BlockingIOError:
-                    pass
-                self.give_turn()
-                if not _wait_writable(sock, timeout):
-                    raise socket.timeout("client stopped reading")
-                self.take_turn()
-        finally:
-            try:
-                sock.settimeout(timeout)
-            except OSError:
-                pass  # closed under us: the caller hears of it on its next call
-            if not had_turn:
-                self.give_turn()
 
     def _account(self) -> None:
         """Count the answer for /metrics and write its access log line.
@@ -2525,30 +2897,32 @@ class ProxyHandler(BaseHTTPRequestHandler):
         carries per-URL header values and the signature: ``/p/…/seg12.ts``.
         Once per answer: a step that gave none, or was counted already, is skipped.
         """
-        if self._status is None:
+        status = self.writer.status
+        if status is None:
             return
         metrics = self.server.metrics
-        metrics.count("requests_total", "%dxx" % (self._status // 100))
-        metrics.count("sent_bytes_total", "", self._sent)
+        metrics.count("requests_total", "%dxx" % (status // 100))
+        metrics.count("sent_bytes_total", "", self.writer.sent)
         if self._cache_result:
             metrics.count("cache_total", self._cache_result)
         if access_logger.isEnabledFor(logging.INFO):
             fields = {
                 "client": self.client_address[0], "method": self.command or "-",
-                "path": _loggable_path(getattr(self, "path", "")), "status": self._status, "bytes": self._sent,
+                "path": _loggable_path(self.path), "status": status, "bytes": self.writer.sent,
                 "ms": round((time.monotonic() - self._started) * 1000, 1),
                 "cache": self._cache_result or "-", "upstream": self._upstream_host or "-",
             }
             access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s "
                                "%(upstream)s", fields, extra={"access": fields})
-        self._status = None
-
-    def send_response(self, code, message=None) -> None:
-        self._status = code
-        super().send_response(code, message)
+        self.writer.status = None
 
     def log_request(self, code="-", size="-") -> None:
         pass  # the access line is written once the answer is complete (_account)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
+        # http.server's own messages would carry the raw request line, token and
+        # all; this handler logs what it does itself (_account, _send_failure).
+        pass
 
     def _discard_input(self) -> None:
         """Read what the client is still sending before closing, briefly: closing
@@ -2568,18 +2942,18 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_HEAD(self) -> None:
-        self._serve()  # the same answer as GET, less the body (_send_body is False)
+        self._serve()  # the same answer as GET, less the body (_head_only)
 
     def do_OPTIONS(self) -> None:
         """A CORS preflight, answered here: it is never the upstream's business.
         A 204 has no body, so no Content-Length (RFC 9110 section 8.6)."""
-        self._start_response(HTTPStatus.NO_CONTENT, [
+        self._answer(HTTPStatus.NO_CONTENT, [
             ("Access-Control-Allow-Methods", ", ".join(ALLOWED_METHODS)),
             ("Access-Control-Allow-Headers", _requested_headers(self.headers)),
             ("Access-Control-Max-Age", "86400"),
         ])
 
-    # -- the request ---------------------------------------------------------
+    # -- routing ---------------------------------------------------------------
 
     def _serve(self) -> None:
         try:
@@ -2587,8 +2961,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if route == "/" and not self.server.config.no_ui:
                 return self._send_page()
             if route == "/healthz":  # for load balancers and orchestrators: no upstream touched
-                self._send_text(HTTPStatus.OK, "ok\n")
-                return
+                return self._send_text(HTTPStatus.OK, "ok\n")
             if route == "/metrics":
                 return self._send_metrics()
             target = self.server.parse_target(self._route_path())
@@ -2604,24 +2977,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
 
     def _send_page(self) -> None:
-        data = render_page(self.server.config).encode("utf-8")
-        self._start_response(HTTPStatus.OK, [
-            ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer")])
-        if self._send_body:
-            self._write(data)
+        self._send_whole(HTTPStatus.OK, [
+            ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache"),
+            ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+        ], render_page(self.server.config).encode("utf-8"))
 
     def _send_metrics(self) -> None:
         token = self.server.config.metrics_token
         offered = (self.headers.get("Authorization") or "").partition("Bearer ")[2].strip()
         if token and not hmac.compare_digest(offered.encode(), token.encode()):
             raise HlsProxyError("/metrics needs 'Authorization: Bearer <token>'", HTTPStatus.UNAUTHORIZED)
-        data = self.server.metrics.render(self.server.cache).encode("utf-8")
-        self._start_response(HTTPStatus.OK, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
-                                             ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
-        if self._send_body:
-            self._write(data)
+        data = self.server.metrics.render(self.server.fetcher.cache).encode("utf-8")
+        self._send_whole(HTTPStatus.OK, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                         ("Cache-Control", "no-store")], data)
 
     def _route_path(self) -> str:
         """The request path with the --public-url path prefix removed."""
@@ -2630,36 +2998,36 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return self.path[len(prefix):]
         return self.path
 
-    def _proxy(self, target: ProxyTarget) -> None:
-        """Serve ``target``: from the cache, from a fetch already under way, or
-        from a fetch of our own that others may join."""
-        server = self.server
-        shareable_request = not target.player_query  # LL-HLS answers belong to their moment
-        key = (target.url, target.options)
-        if shareable_request:
-            entry = server.cache.get(key)
-            if entry is not None:
-                return self._serve_resource(target, entry.value, "HIT", entry)
-        self.give_turn()  # what follows waits on the upstream or on another request's fetch
-        if not shareable_request or "Range" in self.headers:
-            return self._relay_direct(target)
-        flight, leader = server.flights.join(key)
-        if not leader:
-            return self._follow(target, flight)
-        try:
-            entry = server.cache.get(key)  # stored while we looked the other way?
-            if entry is not None:
-                flight.release()
-                return self._serve_resource(target, entry.value, "HIT", entry)
-            self._leading = True
-            fetch_shared(server, target, key, flight, client=self)
-        finally:
-            self._leading = False
-            server.flights.leave(key, flight)
+    # -- proxying: the cache, a flight, or a relay of our own ------------------------
 
-    def _follow(self, target: ProxyTarget, flight: "Flight") -> None:
-        """Answer from another request's fetch, with its bytes as they arrive."""
-        state = flight.wait_started(self.server.coalesce_timeout)
+    def _proxy(self, target: ProxyTarget) -> None:
+        """Serve ``target``: from the cache, from the shared fetch (under way, or
+        started here), or from an upstream answer of its own."""
+        fetcher = self.server.fetcher
+        key = (target.url, target.options)
+        if target.player_query:  # LL-HLS answers belong to their moment: never shared
+            self.writer.before_blocking("an upstream request")
+            return self._relay_direct(target)
+        entry = fetcher.cached(key)
+        if entry is not None:
+            return self._serve_resource(target, entry.value, "HIT", max(0.0, fetcher.clock() - entry.stored))
+        self.writer.before_blocking("an upstream request")
+        flight, led, opened = fetcher.fetch(target, key, list(self.headers.items()), self._timeout_for(target))
+        if opened is None:
+            return self._follow(target, flight, "MISS" if led else "COALESCED")
+        if opened.kind == MEDIA and "Range" in self.headers:
+            opened.body.close()  # too big, or not shareable: ask upstream for just the range
+            return self._relay_direct(target)
+        try:
+            self._relay_opened(target, opened)
+        finally:
+            opened.body.close()
+
+    def _follow(self, target: ProxyTarget, flight: Flight, x_cache: str) -> None:
+        """Answer from a shared fetch, with its bytes as they arrive, at this client's pace."""
+        fetcher = self.server.fetcher
+        self.writer.before_blocking("a shared fetch")
+        state = flight.wait_started(fetcher.flight_timeout)
         if state == Flight.RELEASED:
             return self._relay_direct(target)  # not shareable: fetch our own
         if state == Flight.FAILED:
@@ -2667,21 +3035,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if state == Flight.PENDING:
             raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
         if state == Flight.DONE:
-            return self._serve_resource(target, flight.resource, "COALESCED")
-        # In a turn while there are bytes to pass on, not while waiting for more:
-        # a follower that queued for a turn per chunk would queue once per chunk.
-        self.take_turn()
-        self.begin_media(flight.resource, flight.length, "COALESCED")
-        if not self._send_body:  # HEAD, or a 304: nothing to wait for
-            return
-        for chunk in flight.chunks(self.server.coalesce_timeout, before_waiting=self.give_turn):
-            self.take_turn()
-            if not self.media_chunk(chunk):
-                raise _ClientGone()
-        self.end_media()
+            return self._serve_resource(target, flight.resource, x_cache, 0.0)
+        writer = self.writer
+
+        def read(offset: int):
+            return flight.read(offset, fetcher.flight_timeout, lambda: writer.before_blocking("a shared fetch"))
+        self._send_media(flight.resource, x_cache, 0.0, flight.length, read)
 
     def _relay_direct(self, target: ProxyTarget, whole: bool = False) -> None:
-        """Fetch for this request alone (Range, HEAD, LL-HLS, or not shareable).
+        """Fetch for this request alone (LL-HLS, a Range on what may not be shared,
+        or an answer that may not be shared), with the client's Range.
 
         ``whole`` drops the client's Range: a playlist or JSON document is rewritten
         whole, and answered 200, which a client that asked for a range must accept
@@ -2690,26 +3053,45 @@ class ProxyHandler(BaseHTTPRequestHandler):
         client_headers = [(name, value) for name, value in self.headers.items()
                           if not (whole and name.lower() in ("range", "if-range"))]
         headers = upstream_request_headers(self.server.config, target, client_headers)
-        response = self.server.open_upstream(target.url, headers, self._timeout_for(target))
+        response = self.server.fetcher.open(target.url, headers, self._timeout_for(target))
         body = UpstreamBody(response)
         try:
             kind, head = classify(response, body)
-            if (kind != "media" and response.status == HTTPStatus.PARTIAL_CONTENT
-                    and not _is_whole_range(response)):
+            if kind != MEDIA and response.status == HTTPStatus.PARTIAL_CONTENT and not _is_whole_range(response):
                 body.close()
                 return self._relay_direct(target, whole=True)  # a part of a playlist cannot be rewritten
-            self.relay_opened(target, response, body, kind, head)
+            self._relay_opened(target, Opened(response, body, kind, head))
         finally:
             body.close()
 
-    def relay_opened(self, target: ProxyTarget, response, body: "UpstreamBody",
-                     kind: str, head: bytes) -> None:
-        """Answer with an upstream response that will not be shared or cached."""
-        if kind == "media":
-            return self._relay_media(response, body, head)
-        config = self.server.config
-        data = body.read_all(config.max_playlist_bytes, head, time.monotonic() + 3 * self._timeout_for(target))
-        self._serve_resource(target, make_resource(kind, response, data), "MISS")
+    def _relay_opened(self, target: ProxyTarget, opened: Opened) -> None:
+        """Answer with an upstream answer that is this request's alone."""
+        response, body = opened.response, opened.body
+        if opened.kind != MEDIA:
+            deadline = time.monotonic() + 3 * self._timeout_for(target)
+            data = body.read_all(self.server.config.max_playlist_bytes, opened.head, deadline)
+            return self._serve_resource(target, make_resource(opened.kind, response, data), "MISS", 0.0)
+        resource = make_resource(MEDIA, response, b"")
+        headers = self._media_headers(resource, "MISS", 0.0)
+        headers = [field for field in headers if field[0] != "Accept-Ranges"]
+        headers += [(name, response.headers[name]) for name in ("Content-Range", "Accept-Ranges")
+                    if response.headers.get(name)]  # the upstream's range, not ours
+        if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+            return self._answer(response.status, _not_modified_headers(headers))
+        if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
+            return
+        self._answer(response.status, headers, None if body.decoded else _content_length(response))
+        writer, pieces = self.writer, [opened.head]
+
+        def read(offset: int) -> bytes:
+            if pieces:
+                return pieces.pop() or read(offset)
+            writer.before_blocking("an upstream body")
+            return body.read1(CHUNK_SIZE)
+        writer.copy(read, 0, None)
+        if body.truncated:
+            raise UpstreamError("upstream body ended early")
+        writer.end()
 
     def _timeout_for(self, target: ProxyTarget) -> float:
         # An LL-HLS blocking reload may be held upstream for up to about three
@@ -2717,117 +3099,49 @@ class ProxyHandler(BaseHTTPRequestHandler):
         timeout = self.server.config.timeout
         if target.player_query and "_HLS_msn=" in target.url:
             base = target.url.partition("?")[0]
-            timeout = max(timeout, 3 * self.server.target_durations.get(base, 10.0) + 1)
+            timeout = max(timeout, 3 * self.server.fetcher.target_duration(base) + 1)
         return timeout
 
-    # -- answers from whole resources (cache hits, documents) ------------------
+    # -- answers from whole resources and flights -------------------------------------
 
-    def serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str) -> None:
-        """The sink interface of fetch_shared: answer with a whole resource."""
-        self._serve_resource(target, resource, x_cache)
+    def _serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str, age: float) -> None:
+        if resource.kind != MEDIA:
+            return self._send_document(target, resource, x_cache, age)
+        body = resource.body
+        self._send_media(resource, x_cache, age, len(body), lambda offset: memoryview(body)[offset:offset + CHUNK_SIZE])
 
-    def _serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str,
-                        entry: Optional[CacheEntry] = None) -> None:
-        age = max(0.0, self.server.clock() - entry.stored) if entry is not None else 0.0
-        extra = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if entry is not None else [])
-        if resource.kind == "playlist":
-            return self._send_playlist(target, resource, age, extra)
-        if resource.kind == "json":
-            rewritten = rewrite_json_document(resource.body.decode("utf-8", "replace"), resource.url,
-                                              self._uri_maker(target))
-            if rewritten is None:  # some other JSON: as it came
-                return self._send_document(resource.body, resource.content_type,
-                                           resource.cache_control or "no-cache", extra)
-            # A steering manifest says its own TTL in the body; browsers need not hold it.
-            return self._send_document(rewritten.encode("utf-8"), "application/json",
-                                       _cache_control_for(resource.cache_control, 0), extra)
-        ttl = cache_ttl(self.server.config, "media", resource.cache_control)
-        cache_control = ("public, max-age=%d" % max(0, ttl - age)) if ttl > 0 else resource.cache_control
-        headers = list(resource.headers) + extra + [("Content-Type", resource.content_type),
-                                                    ("Accept-Ranges", "bytes")]
-        if cache_control:
-            headers.append(("Cache-Control", cache_control))
-        self._send_bytes(resource.body, headers)
+    def _media_headers(self, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
+        """The headers of a media answer: the same for a HIT, MISS, COALESCED and a relay."""
+        lifetime = kind_lifetime(self.server.config, MEDIA)
+        headers = list(resource.headers) + [
+            ("Content-Type", resource.content_type), ("X-Cache", x_cache), ("Accept-Ranges", "bytes"),
+            ("Cache-Control", client_cache_control(lifetime, resource.cache_control, age))]
+        if x_cache == "HIT":
+            headers.append(("Age", str(int(age))))
+        return headers
 
-    def _send_playlist(self, target: ProxyTarget, resource: Resource, age: float,
-                       extra: List[Tuple[str, str]]) -> None:
-        config = self.server.config
-        memo_key = (self._public_base(), target.options, self.server.url_expiry())
-        memo = resource.rewritten.get(memo_key)
-        if memo is None:
-            self.give_turn()  # a long rewrite (20,000 lines: ~35 ms) must not hold up every hit
-            text = resource.body.decode("utf-8", "surrogateescape")
-            rewritten = rewrite_playlist(text, resource.url, self._uri_maker(target))
-            memo = (rewritten.encode("utf-8", "surrogateescape"), playlist_max_age(text, config.playlist_ttl),
-                    playlist_target_duration(text))
-            if len(resource.rewritten) < 8:  # a few Host names at most; a hostile client gets no more
-                resource.rewritten[memo_key] = memo
-        data, lifetime, target_duration = memo
-        if target_duration:
-            self.server.remember_target_duration(resource.url.partition("?")[0], target_duration)
-            self.server.remember_target_duration(target.url.partition("?")[0], target_duration)
-            if config.prefetch:
-                self.give_turn()  # reads the whole playlist again
-                self.server.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url,
-                                     target.options)
-        self._send_document(data, resource.content_type,
-                            _cache_control_for(resource.cache_control, max(0.0, lifetime - age)), extra)
-
-    def _send_bytes(self, data: bytes, headers: List[Tuple[str, str]]) -> None:
-        """Send a whole media body, or the part a Range asks for (RFC 9110 section 14),
-        or 304 when the client's copy is current."""
-        self.take_turn()
+    def _send_media(self, resource: Resource, x_cache: str, age: float, size: Optional[int],
+                    read: Callable[[int], bytes]) -> None:
+        """Send a media body of ``size`` bytes that ``read(offset)`` returns in
+        pieces, or the part a Range asks for (RFC 9110 section 14), or 304."""
+        headers = self._media_headers(resource, x_cache, age)
+        self.writer.take_turn()
         if self._answered_not_modified(headers):
             return
-        spec = self.headers.get("Range")
-        if_range = self.headers.get("If-Range")
-        if spec and if_range is not None and not if_range_matches(if_range, _validators(headers)):
-            spec = None  # the client's copy is another version: it gets the whole new one
-        span = _byte_range(spec, len(data)) if spec else None
+        span = requested_range(self.headers, _validators(headers), size) if size is not None else None
         if span == "unsatisfiable":
-            self._start_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, headers + [
-                ("Content-Range", "bytes */%d" % len(data)), ("Content-Length", "0")])
-            return
-        status = HTTPStatus.OK
+            return self._answer(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                                headers + [("Content-Range", "bytes */%d" % size)], 0)
+        status, first, last = HTTPStatus.OK, 0, (size - 1 if size is not None else None)
         if span is not None:
-            start, end = span
-            headers = headers + [("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))]
-            data, status = data[start:end + 1], HTTPStatus.PARTIAL_CONTENT
-        self._start_response(status, headers + [("Content-Length", str(len(data)))])
-        if self._send_body:
-            self._write(data)
-
-    # -- streamed media --------------------------------------------------------
-
-    def begin_media(self, resource: Resource, length: Optional[int], x_cache: str) -> None:
-        """The sink interface: start a media answer whose bytes follow (none
-        follow for HEAD or a 304: _send_body is then False)."""
-        ttl = cache_ttl(self.server.config, "media", resource.cache_control)
-        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", x_cache),
-                                            ("Accept-Ranges", "bytes")]  # as a hit of it will
-        cache_control = ("public, max-age=%d" % ttl) if ttl > 0 else resource.cache_control
-        if cache_control:
-            headers.append(("Cache-Control", cache_control))
-        self._chunked = False
-        if self._answered_not_modified(headers):
+            status, (first, last) = HTTPStatus.PARTIAL_CONTENT, span
+            headers.append(("Content-Range", "bytes %d-%d/%d" % (first, last, size)))
+        self._answer(status, headers, (last - first + 1) if size is not None else None)
+        if not self.writer.body:
             return
-        self._chunked = self._framing(headers, length)
-        self._start_response(HTTPStatus.OK, headers)
-
-    def media_chunk(self, chunk: bytes) -> bool:
-        """The sink interface: send one chunk; False once the client has gone."""
-        if not self._send_body:
-            return True
-        try:
-            self._write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked else chunk)
-        except _ClientGone:
-            return False
-        return True
-
-    def end_media(self) -> None:
-        """The sink interface: the body is complete."""
-        if self._chunked and self._send_body:
-            self._write(b"0\r\n\r\n")
+        if last is not None and self.writer.copy(read, first, last) <= last:
+            raise UpstreamError("upstream body ended early")
+        self.writer.end()
 
     def _answered_not_modified(self, headers: List[Tuple[str, str]]) -> bool:
         """Answer 304 if the client's conditional request matches ``headers``'
@@ -2835,49 +3149,33 @@ class ProxyHandler(BaseHTTPRequestHandler):
         the validators it has, the same way on a hit, a miss and a relay."""
         if not not_modified(self.headers, _validators(headers)):
             return False
-        self._send_body = False
-        self._start_response(HTTPStatus.NOT_MODIFIED, _not_modified_headers(headers))
+        self._answer(HTTPStatus.NOT_MODIFIED, _not_modified_headers(headers))
         return True
 
-    def _framing(self, headers: List[Tuple[str, str]], length: Optional[int]) -> bool:
-        """Add Content-Length, or chunking; return True when chunked."""
-        if length is not None:
-            headers.append(("Content-Length", str(length)))
-            return False
-        if self.request_version == "HTTP/1.1":
-            headers.append(("Transfer-Encoding", "chunked"))
-            return True
-        self.close_connection = True  # HTTP/1.0: the end of the body is the close
-        return False
-
-    def _relay_media(self, response, body: "UpstreamBody", head: bytes) -> None:
-        """Stream a non-playlist body to this client alone, as it arrives."""
-        resource = make_resource("media", response, b"")
-        headers = list(resource.headers) + [("Content-Type", resource.content_type), ("X-Cache", "MISS")]
-        if response.headers.get("Cache-Control"):
-            headers.append(("Cache-Control", response.headers["Cache-Control"]))
-        for name in ("Content-Range", "Accept-Ranges"):
-            if response.headers.get(name):
-                headers.append((name, response.headers[name]))
-        self._chunked = False
-        if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
-            # No body, so no Content-Length or Transfer-Encoding (RFC 9110 sections 8.6, 6.4.1).
-            self._send_body = False
-            return self._start_response(response.status, _not_modified_headers(headers))
-        if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
-            return
-        self._chunked = self._framing(headers, None if body.decoded else _content_length(response))
-        self._start_response(response.status, headers)
-        if not self._send_body:
-            return
-        chunk = head or body.read1(CHUNK_SIZE)
-        while chunk:
-            if not self.media_chunk(chunk):
-                raise _ClientGone()
-            chunk = body.read1(CHUNK_SIZE)
-        if body.truncated:
-            raise UpstreamError("upstream body ended early")
-        self.end_media()
+    def _send_document(self, target: ProxyTarget, resource: Resource, x_cache: str, age: float) -> None:
+        """A playlist or other document, rewritten for this request's public base
+        (the rewrite of a kept copy is kept too, as a cache entry of its own)."""
+        config, fetcher = self.server.config, self.server.fetcher
+        memo_key = ("rewritten", resource.serial, self._public_base(), self.server.url_expiry())
+        memo = fetcher.cached(memo_key) if resource.serial else None
+        if memo is not None:
+            rewritten = memo.value
+        else:
+            self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
+            rewritten = rewrite_document(config, resource, self._uri_maker(target))
+            if resource.serial:
+                ttl = cache_ttl(config, resource.kind, resource.cache_control, rewritten.text) - age
+                fetcher.cache.put(memo_key, rewritten._replace(text=""), len(rewritten.data) + ENTRY_OVERHEAD, ttl)
+        headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
+            ("Content-Type", rewritten.content_type),
+            ("Cache-Control", client_cache_control(rewritten.lifetime, resource.cache_control, age))]
+        if rewritten.target_duration:
+            fetcher.remember_target_duration(resource.url.partition("?")[0], rewritten.target_duration)
+            fetcher.remember_target_duration(target.url.partition("?")[0], rewritten.target_duration)
+            if config.prefetch:
+                self.writer.give_turn()  # reads the whole playlist again
+                fetcher.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options)
+        self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
     def _uri_maker(self, target: ProxyTarget) -> Callable[[str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
@@ -2900,45 +3198,41 @@ class ProxyHandler(BaseHTTPRequestHandler):
             host = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         return "http://" + host
 
-    # -- sending -------------------------------------------------------------
+    # -- sending: the one CORS writer and the one error path -------------------------------
 
-    def _send_document(self, data: bytes, content_type: Optional[str], cache_control: str,
-                       extra: List[Tuple[str, str]]) -> None:
-        self.take_turn()  # a whole answer goes out in one turn
-        self._start_response(HTTPStatus.OK, extra + [
-            ("Content-Type", content_type or "application/octet-stream"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", cache_control),
-        ])
-        if self._send_body:
-            self._write(data)
+    def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None) -> None:
+        """Start every answer: CORS headers, then ``headers``, framed by the writer."""
+        for name, value in headers:
+            if name == "X-Cache":
+                self._cache_result = value
+        self.close_connection = self.writer.start(status, self._cors_headers() + headers, length,
+                                                  self.request_version, self.close_connection, self._head_only)
+
+    def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes) -> None:
+        """A whole answer, in one turn."""
+        self.writer.take_turn()
+        self._answer(status, headers, len(data))
+        self.writer.write(data)
 
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
                    extra: Tuple[Tuple[str, str], ...] = ()) -> None:
-        data = text.encode("utf-8")
-        self.take_turn()
-        self._start_response(status, list(extra) + [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", cache_control),
-            ("X-Content-Type-Options", "nosniff"),
-        ])
-        if self._send_body:
-            self._write(data)
+        self._send_whole(status, list(extra) + [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cache_control),
+            ("X-Content-Type-Options", "nosniff")], text.encode("utf-8"))
 
     def _send_failure(self, error: HlsProxyError) -> None:
         """The one error path: a one-line answer, or an abort if the body has begun."""
-        if self._response_started:
+        if self.writer.started:
             # The status is gone; a short body must not look whole, so cut the
             # connection rather than end the response cleanly.
-            logger.warning("aborting %s: %s", _loggable_path(getattr(self, "path", "")), error.reason)
+            logger.warning("aborting %s: %s", _loggable_path(self.path), error.reason)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        logger.info("%s -> %d %s", _loggable_path(getattr(self, "path", "")), error.status, error.reason)
+        logger.info("%s -> %d %s", _loggable_path(self.path), error.status, error.reason)
         try:
             self._send_text(error.status, error.reason + "\n", extra=error.headers)
         except _ClientGone:
@@ -2952,52 +3246,44 @@ class ProxyHandler(BaseHTTPRequestHandler):
             reason = "error"
         self._refuse(HlsProxyError(str(reason), code))
 
-    def _start_response(self, status: int, headers: List[Tuple[str, str]]) -> None:
-        self._response_started = True
-        for name, value in headers:
-            if name == "X-Cache":
-                self._cache_result = value
-        try:
-            self.send_response(status)
-            self._send_cors_headers()
-            if self.close_connection:  # the client asked, or this answer ends at the close
-                self.send_header("Connection", "close")
-            elif self.request_version == "HTTP/1.0":
-                self.send_header("Connection", "keep-alive")
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-        except (ConnectionError, socket.timeout) as error:
-            raise _ClientGone() from error
-
-    def _send_cors_headers(self) -> None:
+    def _cors_headers(self) -> List[Tuple[str, str]]:
         config = self.server.config
-        headers = getattr(self, "headers", None)  # absent when the request line was bad
-        origin = headers.get("Origin") if headers else None
+        origin = self.headers.get("Origin") if self.headers is not None else None
         open_to_all = "*" in config.allow_origins
+        headers = []
         if config.allow_credentials or not open_to_all:
             # Credentials and "*" never go together (browsers reject it): echo
             # the exact Origin, and tell caches the answer depends on it.
-            self.send_header("Vary", "Origin")
+            headers.append(("Vary", "Origin"))
             if origin and (open_to_all or origin in config.allow_origins):
-                self.send_header("Access-Control-Allow-Origin", origin)
+                headers.append(("Access-Control-Allow-Origin", origin))
                 if config.allow_credentials:
-                    self.send_header("Access-Control-Allow-Credentials", "true")
+                    headers.append(("Access-Control-Allow-Credentials", "true"))
         else:
-            self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Expose-Headers", EXPOSED_HEADERS)
+            headers.append(("Access-Control-Allow-Origin", "*"))
+        headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+        return headers
 
-    def _write(self, data: bytes) -> None:
-        self._sent += len(data)
-        try:
-            self.wfile.write(data)
-        except (ConnectionError, socket.timeout) as error:
-            raise _ClientGone() from error
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        # http.server's own messages would carry the raw request line, token and
-        # all; this handler logs what it does itself (_account, _send_failure).
-        pass
+class RewrittenDocument(NamedTuple):
+    """A document rewritten for one public base: its bytes, and what the
+    handler needs of its text without reading it again."""
+
+    data: bytes
+    content_type: str
+    lifetime: float  #: kind_lifetime of the upstream text
+    target_duration: Optional[float]  #: a playlist's, for timing blocking reloads
+    text: str = ""  #: the upstream text (not kept)
+
+
+def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str], str]) -> RewrittenDocument:
+    """Rewrite a playlist or other document by its row in DOCUMENT_KINDS."""
+    kind = DOCUMENT_KINDS[resource.kind]
+    text = resource.body.decode("utf-8", "surrogateescape")
+    rewritten = kind.rewrite(text, resource.url, make_uri)
+    data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
+    duration = playlist_target_duration(text) if resource.kind == "playlist" else None
+    return RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
 
 
 def render_page(config: Config) -> str:
@@ -3128,7 +3414,7 @@ class Metrics:
                [("", counts.get(("upstream_fetches_total", ""), 0))])
         family("upstream_failures_total", "counter", "Upstream requests that failed (unreachable, timeout).",
                [("", counts.get(("upstream_failures_total", ""), 0))])
-        family("sent_bytes_total", "counter", "Bytes sent to clients (headers and bodies).",
+        family("sent_bytes_total", "counter", "Body bytes sent to clients.",
                [("", counts.get(("sent_bytes_total", ""), 0))])
         family("cache_bytes", "gauge", "Bytes held in the cache.", [("", cache.bytes)])
         family("cache_entries", "gauge", "Entries in the cache.", [("", len(cache))])
@@ -3153,8 +3439,9 @@ def _number_text(value: float) -> str:
 # ---------------------------------------------------------------------------
 
 class ProxyServer(ThreadingHTTPServer):
-    """A threading HTTP server that owns the Config, the cache, the fetches under
-    way and the upstream connection pool.
+    """A threading HTTP server that owns the Config, the Metrics, the Fetcher
+    (and through it the cache, the fetches under way and the upstream pool) and
+    the Turnstile.
 
     State lives on the server instance, never in module globals, so two
     servers in one process do not interfere.
@@ -3163,33 +3450,26 @@ class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default backlog of 5 drops connections under a burst.
     request_queue_size = 1024
-    #: How long a new connection waits for a free slot before a 503.
-    connection_wait = 1.0
+    #: Debug runs (and the tests): fail loudly when a turn is held across a blocking wait.
+    check_turns = False
+    #: Refused connections waiting for the watchdog to close them, at most.
+    max_lingering = 1024
 
     def __init__(self, config: Config, handler=ProxyHandler,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.clock = clock
-        self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
-        self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
-        self.flights = Flights()
         self.metrics = Metrics()
-        self.pool = ConnectionPool()
-        self.opener = build_opener(config, self.pool)
-        self.turnstile = Turnstile(turn_slots())
-        #: How long a coalesced request waits on the leader's fetch between events.
-        self.coalesce_timeout = max(30.0, 3 * config.timeout)
-        self.target_durations = {}  # type: Dict[str, float]
-        self._targets = {}  # type: Dict[str, ProxyTarget]
-        self._lock = threading.Lock()
+        self.fetcher = Fetcher(config, self.metrics, clock)
+        self.turnstile = Turnstile(turn_slots(), checked=self.check_turns)
+        self._targets = _Memo()  # request path -> ProxyTarget
+        self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._in_flight = 0
         self._quiet = threading.Condition(threading.Lock())  # notified when no request is in flight
         self._watched = {}  # type: Dict[socket.socket, float]
+        self._lingering = []  # type: List[Tuple[float, socket.socket]]
         self._watchdog = None  # type: Optional[threading.Thread]
         self._closing = threading.Event()
-        self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
-        self._prefetch_workers = []  # type: List[threading.Thread]
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), handler)
@@ -3216,14 +3496,19 @@ class ProxyServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
 
+    @property
+    def cache(self) -> TTLCache:
+        """The fetcher's cache (for /metrics, tests and library users)."""
+        return self.fetcher.cache
+
     # -- connections -------------------------------------------------------------
 
     def process_request(self, request, client_address) -> None:
         # At most max_connections at once, so a flood cannot start a thread per
-        # connection; a newcomer waits briefly for a slot, then gets a 503.
-        if not self._slots.acquire(timeout=self.connection_wait):
+        # connection. The thread that accepts never waits: a connection beyond
+        # the limit is answered 503 at once, and closed later by the watchdog.
+        if not self._slots.acquire(blocking=False):
             self._refuse_busy(request)
-            self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
@@ -3239,29 +3524,26 @@ class ProxyServer(ThreadingHTTPServer):
             self.metrics.connections(-1)
             self._slots.release()
 
-    def open_upstream(self, url: str, headers: Dict[str, str], timeout: float):
-        """open_upstream(), timed and counted for /metrics."""
-        started = time.monotonic()
-        try:
-            response = open_upstream(self.opener, url, headers, timeout)
-        except UpstreamError as error:
-            failed = error.status in (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
-            self.metrics.observe_upstream(time.monotonic() - started, failed)
-            raise
-        self.metrics.observe_upstream(time.monotonic() - started, False)
-        return response
-
     def _refuse_busy(self, request) -> None:
         body = b"too many connections\n"
         cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in self.config.allow_origins else b""
         try:
-            request.settimeout(1.0)
-            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\n" + cors +
-                            b"Retry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                            b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
-                            % (len(body), body))
+            request.setblocking(False)  # ~250 bytes: a new socket's buffer takes them at once
+            request.send(b"HTTP/1.1 503 Service Unavailable\r\n" + cors +
+                         b"Retry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                         b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+            request.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+        # Closed with the client's request unread, the socket would send a reset
+        # that can destroy the 503 in flight: the watchdog closes it a little later.
+        with self._lock:
+            if len(self._lingering) < self.max_lingering:
+                self._lingering.append((time.monotonic() + 0.5, request))
+                self._start_watchdog()
+                return
+        request.close()
 
     def handle_error(self, request, client_address) -> None:
         error = sys.exc_info()[1]
@@ -3289,13 +3571,17 @@ class ProxyServer(ThreadingHTTPServer):
         """Cut ``connection`` if it is still watched at ``deadline`` (time.monotonic())."""
         with self._lock:
             self._watched[connection] = deadline
-            if self._watchdog is None:
-                self._watchdog = threading.Thread(target=self._watch, name="hlsproxy-watchdog", daemon=True)
-                self._watchdog.start()
+            self._start_watchdog()
 
     def unwatch(self, connection: socket.socket) -> None:
         with self._lock:
             self._watched.pop(connection, None)
+
+    def _start_watchdog(self) -> None:
+        # Under self._lock.
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch, name="hlsproxy-watchdog", daemon=True)
+            self._watchdog.start()
 
     def _watch(self) -> None:
         while not self._closing.wait(0.25):
@@ -3304,41 +3590,33 @@ class ProxyServer(ThreadingHTTPServer):
                 late = [connection for connection, deadline in self._watched.items() if deadline < now]
                 for connection in late:
                     del self._watched[connection]
+                done = [sock for when, sock in self._lingering if when < now]
+                self._lingering = [(when, sock) for when, sock in self._lingering if when >= now]
             for connection in late:  # the reader blocked on it wakes to an empty read
                 try:
                     connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+            for sock in done:
+                sock.close()
 
     def server_close(self) -> None:
         self._closing.set()
         super().server_close()
-        for _ in self._prefetch_workers:
-            try:
-                self._prefetch_queue.put_nowait(None)
-            except queue.Full:
-                break
-        self.pool.close()
+        self.fetcher.close()
+        with self._lock:
+            lingering, self._lingering = self._lingering, []
+        for _, sock in lingering:
+            sock.close()
 
-    # -- cache ---------------------------------------------------------------
-
-    def store(self, key, resource: Resource) -> bool:
-        """Keep ``resource`` in the cache for as long as the policy allows."""
-        if len(resource.body) > min(self.max_object_bytes, self.cache.max_bytes):
-            return False
-        text = resource.body.decode("utf-8", "surrogateescape") if resource.kind == "playlist" else ""
-        ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
-        return self.cache.put(key, resource, len(resource.body) + 512, ttl)
+    # -- requests ------------------------------------------------------------------
 
     def parse_target(self, path: str) -> ProxyTarget:
-        """parse_proxy_path, remembered for the paths players ask for again and again."""
+        """parse_proxy_path, remembered (with a fixed bound) for the paths players ask for again and again."""
         target = self._targets.get(path)
         if target is None or (target.expires and target.expires < time.time()):
             target = parse_proxy_path(path, secret=self.config.secret)
-            with self._lock:
-                if len(self._targets) >= 4096:
-                    self._targets.clear()
-                self._targets[path] = target
+            self._targets.put(path, target)
         return target
 
     def url_expiry(self) -> int:
@@ -3353,72 +3631,6 @@ class ProxyServer(ThreadingHTTPServer):
             return 0
         bucket = max(1, int(ttl / 2))
         return (int(time.time() + ttl) // bucket + 1) * bucket
-
-    def remember_target_duration(self, url: str, seconds: float) -> None:
-        """Remember a playlist's target duration (bounded), to time blocking reloads."""
-        if self.target_durations.get(url) == seconds:
-            return
-        with self._lock:
-            if len(self.target_durations) >= 4096:
-                self.target_durations.clear()
-            self.target_durations[url] = seconds
-
-    # -- prefetch ------------------------------------------------------------
-
-    def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...]) -> int:
-        """Queue the next ``config.prefetch`` uncached segments of a media playlist
-        for a background fetch into the cache; return how many were queued.
-
-        "Next" is the live edge for a live playlist (the newest segments) and
-        the first uncached ones for a VOD playlist.
-        """
-        uris = segment_uris(playlist_text, base_url)
-        if "#EXT-X-ENDLIST" not in playlist_text:
-            uris = uris[-self.config.prefetch:]
-        queued = 0
-        for uri in uris:
-            if queued >= self.config.prefetch:
-                break
-            try:
-                target = ProxyTarget(validate_upstream_url(uri), options)
-            except BadRequest:
-                continue
-            key = (target.url, options)
-            if key in self.flights or self.cache.get(key) is not None:
-                continue
-            try:
-                self._prefetch_queue.put_nowait(target)
-            except queue.Full:
-                break
-            queued += 1
-        if queued:
-            self._start_prefetch_workers()
-        return queued
-
-    def _start_prefetch_workers(self) -> None:
-        with self._lock:
-            while len(self._prefetch_workers) < min(self.config.prefetch, 4):
-                worker = threading.Thread(target=self._prefetch_worker, name="hlsproxy-prefetch", daemon=True)
-                worker.start()
-                self._prefetch_workers.append(worker)
-
-    def _prefetch_worker(self) -> None:
-        while True:
-            target = self._prefetch_queue.get()
-            if target is None:
-                return
-            key = (target.url, target.options)
-            if self.cache.get(key) is not None:
-                continue
-            flight, leader = self.flights.join(key)
-            if not leader:
-                continue
-            try:
-                fetch_shared(self, target, key, flight)
-            except Exception as error:  # a prefetch is a guess: log, and go on
-                logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
-            finally:
-                self.flights.leave(key, flight)
 
 
 def make_server(config: Config) -> ProxyServer:

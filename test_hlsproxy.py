@@ -56,6 +56,17 @@ def capture_log(test, name, level, keep=lambda record: True):
     return records
 
 
+def assert_never_whole(test, response, _):
+    """A body the upstream cut short reaches the client as a clean 502 (when the
+    fetch failed before the answer began) or as a 200 cut short; never whole."""
+    if response.status == 502:
+        test.assertIn(b"ended early", response.read())
+        return
+    test.assertEqual(response.status, 200)
+    with test.assertRaises(http.client.IncompleteRead):
+        response.read()
+
+
 def wait_for(predicate, timeout=10.0, interval=0.01):
     """Poll ``predicate`` until it is true; raise TimeoutError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -92,7 +103,7 @@ class ApiTest(unittest.TestCase):
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
-                   "functools", "hashlib", "hmac", "http.client", "http", "http.server", "io", "ipaddress", "json",
+                   "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http", "http.server", "io", "ipaddress", "json",
                    "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
@@ -467,12 +478,22 @@ class PlaylistMaxAgeTest(unittest.TestCase):
                 self.assertEqual(hlsproxy.playlist_max_age(text, 300), want)
 
     def test_cache_control(self):
-        cc = hlsproxy._cache_control_for
-        self.assertEqual(cc(None, 3), "public, max-age=3")
-        self.assertEqual(cc("public, max-age=3600", 3), "public, max-age=3")
-        self.assertEqual(cc("max-age=1", 3), "public, max-age=1")
-        self.assertEqual(cc("private, max-age=60", 3), "private, max-age=3")
-        self.assertEqual(cc("no-store", 3), "no-store")
+        # One rule for what a client is told, whichever way the answer reached it (issue 11).
+        cases = [
+            # (our lifetime, upstream Cache-Control, age held) -> what the client gets
+            ((3, None, 0), "public, max-age=3"),
+            ((3, "public, max-age=3600", 0), "public, max-age=3"),  # a longer upstream max-age loses
+            ((3, "max-age=1", 0), "public, max-age=1"),  # a shorter one wins
+            ((3, "private, max-age=60", 0), "private, max-age=3"),
+            ((600, None, 42), "public, max-age=558"),  # less the time the proxy held it
+            ((600, None, 700), "public, max-age=0"),
+            ((600, "no-store", 0), "no-store"),
+            ((600, "private, no-cache", 0), "private, no-cache"),
+            ((0, None, 0), "public, max-age=0"),
+        ]
+        for (lifetime, upstream, age), want in cases:
+            with self.subTest(lifetime=lifetime, upstream=upstream, age=age):
+                self.assertEqual(hlsproxy.client_cache_control(lifetime, upstream, age), want)
 
 
 # ---------------------------------------------------------------------------
@@ -556,7 +577,7 @@ class TTLCacheTest(unittest.TestCase):
                  ("bytes=5-1", None), ("bytes=0-1,5-6", None), ("items=0-1", None), ("bytes=-", None)]
         for spec, want in cases:
             with self.subTest(spec=spec):
-                self.assertEqual(hlsproxy._byte_range(spec, 100), want)
+                self.assertEqual(hlsproxy.byte_range(spec, 100), want)
 
 
 class FlightsTest(unittest.TestCase):
@@ -1292,11 +1313,16 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertEqual(response.getheader("Content-Range"), "bytes 10-19/1024")
         self.assertEqual(response.getheader("Accept-Ranges"), "bytes")
         self.assertEqual(response.getheader("Content-Length"), "10")
+        # Too big to cache: the Range goes upstream as it came.
+        proxy = self.start_proxy(cache_max_object_mb=0.0001)
+        response, body = self.request(self.proxied("/range.bin"), headers={"Range": "bytes=10-19"}, proxy=proxy)
+        self.assertEqual((response.status, body), (206, bytes(range(10, 20))))
+        self.assertEqual(response.getheader("Content-Range"), "bytes 10-19/1024")
         self.assertEqual(self.origin.requests[-1][1].get("Range"), "bytes=10-19")
 
     def test_range_on_a_playlist_gets_the_whole_rewritten_playlist(self):
         # ffmpeg and VLC send "Range: bytes=0-" on playlists; the origin answers 206.
-        for range_header, origin_requests in (("bytes=0-", 1), ("bytes=10-", 2)):
+        for range_header, origin_requests in (("bytes=0-", 1), ("bytes=10-", 0)):  # then a cache hit
             with self.subTest(range=range_header):
                 before = self.origin.count("/stream/video/index.m3u8")
                 response, body = self.get("/stream/video/index.m3u8", headers={"Range": range_header})
@@ -1533,7 +1559,9 @@ class ErrorTest(ProxyTestCase):
         self.assertOneLineError(response, body, 400, "malformed request line")
 
     def test_media_cut_short_is_not_presented_whole(self):
-        response, _ = self.get("/drop.ts", read=False)
+        assert_never_whole(self, *self.get("/drop.ts", read=False))
+        # Alone (not shareable), it is cut short the same way.
+        response, _ = self.request(self.proxied("/drop.ts"), read=False, proxy=self.start_proxy(cache_max_object_mb=0.01))
         self.assertEqual(response.status, 200)
         with self.assertRaises(http.client.IncompleteRead):
             response.read()
@@ -1743,7 +1771,6 @@ class AnswerFramingTest(RawClientTestCase):
         # A clock that stands still, so that max-age and Age are the same for both.
         clock = FakeClock()
         this, other = self.start_proxy(clock=clock), self.start_proxy(clock=clock)
-        cached = 0
         for path, cacheable in (("/stream/video/seg0.m4s", True), ("/stream/video/index.m3u8", True),
                                 ("/etag.ts", True), ("/nostore.ts", False), ("/range.bin", True),
                                 ("/status/404", False)):
@@ -1752,8 +1779,8 @@ class AnswerFramingTest(RawClientTestCase):
                 get_miss, get_body = self.get(path, proxy=other)
                 self.assertEqual(head_body, b"")
                 self.assertEqual(headers(head_miss), headers(get_miss))
-                cached += cacheable
-                wait_for(lambda: len(other.cache) == cached)  # the hits below are hits, not followers
+                if cacheable:  # the hits below are hits, not followers
+                    wait_for(lambda path=path: other.fetcher.cached((self.origin.base + path, ())) is not None)
                 head_hit, _ = self.get(path, method="HEAD", proxy=other)
                 get_hit, _ = self.get(path, proxy=other)
                 self.assertEqual(headers(head_hit), headers(get_hit))
@@ -2141,30 +2168,31 @@ class CacheBehaviourTest(ProxyTestCase):
                               ("https://a.example/", "HIT")):
             response, body = self.request(self.proxied("/keys/k.key") + "&referer=" + quote(referer))
             self.assertEqual((response.getheader("X-Cache"), body), (want, KEY))
-            wait_for(lambda: not self.proxy.flights._flights)
+            wait_for(lambda: not self.proxy.fetcher.flights._flights)
         self.assertEqual(self.origin.count("/keys/k.key"), 2)
 
     def test_truncated_bodies_are_not_cached(self):
         for _ in range(2):
-            response, _ = self.get("/drop.ts", read=False)
-            self.assertRaises(http.client.IncompleteRead, response.read)
+            assert_never_whole(self, *self.get("/drop.ts", read=False))
         self.assertEqual(self.origin.count("/drop.ts"), 2)
         self.assertEqual(len(self.proxy.cache), 0)
 
-    def test_range_answers_are_not_cached_but_served_from_a_cached_body(self):
+    def test_range_requests_ride_the_shared_fetch_and_are_served_from_the_cached_body(self):
+        # A Range on what may be cached fetches the whole object once (issue 11).
         response, body = self.get("/range.bin", headers={"Range": "bytes=0-9"})
-        self.assertEqual((response.status, response.getheader("X-Cache")), (206, "MISS"))
-        response, full = self.get("/range.bin")
-        self.assertEqual((response.status, response.getheader("X-Cache"), len(full)), (200, "MISS", 1024))
+        self.assertEqual((response.status, response.getheader("X-Cache"), body), (206, "MISS", bytes(range(10))))
+        self.assertNotIn("Range", self.origin.requests[-1][1])
         wait_for(lambda: len(self.proxy.cache) == 1)
-        self.assertEqual(self.origin.count("/range.bin"), 2)
+        response, full = self.get("/range.bin")
+        self.assertEqual((response.status, response.getheader("X-Cache"), len(full)), (200, "HIT", 1024))
+        self.assertEqual(self.origin.count("/range.bin"), 1)
         for spec, status, want in (("bytes=10-19", 206, full[10:20]), ("bytes=-4", 206, full[-4:]),
                                    ("bytes=5000-", 416, b"")):
             with self.subTest(spec):
                 response, body = self.get("/range.bin", headers={"Range": spec})
                 self.assertEqual((response.status, response.getheader("X-Cache"), body), (status, "HIT", want))
         self.assertEqual(response.getheader("Content-Range"), "bytes */1024")
-        self.assertEqual(self.origin.count("/range.bin"), 2)
+        self.assertEqual(self.origin.count("/range.bin"), 1)
 
     def test_no_store_upstream_is_not_cached(self):
         for _ in range(2):
@@ -2254,8 +2282,9 @@ class ConcurrencyTest(ProxyTestCase):
         # Each viewer sees the failure: a cut-short 200, a dropped connection, or
         # (joining after the failure) a clean 502; never a 200 that ends cleanly.
         self.assertEqual([o for o in outcomes if o[0] == "whole" and o[1] != 502], [])
-        response, _ = self.get("/drop.ts", read=False)  # nothing cached: fetched again
-        self.assertRaises(http.client.IncompleteRead, response.read)
+        before = self.origin.count("/drop.ts")
+        assert_never_whole(self, *self.get("/drop.ts", read=False))  # nothing cached: fetched again
+        self.assertEqual(self.origin.count("/drop.ts"), before + 1)
 
     def test_no_client_holds_up_the_others(self):
         # Cache hits are answered in turns (hlsproxy.Turnstile); neither a viewer
@@ -2288,9 +2317,9 @@ class ConcurrencyTest(ProxyTestCase):
             self.get(path)
             # The client has every byte before the proxy puts the connection back:
             # wait for that, or the next request may rightly open a new one.
-            wait_for(lambda: not self.proxy.flights._flights)
+            wait_for(lambda: not self.proxy.fetcher.flights._flights)
         self.assertEqual(len(self.origin.connections), 2)  # the 404's unread body closed one
-        self.assertLessEqual(self.proxy.pool.idle_count(), 1)
+        self.assertLessEqual(self.proxy.fetcher.pool.idle_count(), 1)
 
     def test_no_connection_leaks_under_errors(self):
         for path in ("/drop.ts", "/status/500", "/drop.m3u8", "/big.ts"):
@@ -2299,7 +2328,7 @@ class ConcurrencyTest(ProxyTestCase):
                 response.read(1000)
             finally:
                 response.close()
-        wait_for(lambda: self.proxy.pool.idle_count() <= 1)
+        wait_for(lambda: self.proxy.fetcher.pool.idle_count() <= 1)
         response, body = self.get("/keys/k.key")
         self.assertEqual(body, KEY)
 
@@ -2331,7 +2360,7 @@ class ConcurrencyTest(ProxyTestCase):
         self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         wait_for(lambda: self.origin.count("/stream/video/seg0.m4s") == 1
                  and self.origin.count("/stream/video/seg1.m4s") == 1)
-        wait_for(lambda: len(proxy.cache) == 3)
+        wait_for(lambda: proxy.fetcher.cached((self.origin.base + "/stream/video/seg0.m4s", ())) is not None)
         _, playlist = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         segment = [line for line in playlist.decode().splitlines() if line.endswith("seg0.m4s")][0]
         response, body = self.request(self.local_path(segment), proxy=proxy)

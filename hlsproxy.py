@@ -3129,9 +3129,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self._answered_not_modified(headers):
             return
         span = requested_range(self.headers, _validators(headers), size) if size is not None else None
-        if span == "unsatisfiable":
-            return self._answer(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-                                headers + [("Content-Range", "bytes */%d" % size)], 0)
+        if span == "unsatisfiable":  # an error like an upstream's 416: one line, and the size
+            raise HlsProxyError("range not satisfiable: the body is %d bytes" % size,
+                                HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, (("Content-Range", "bytes */%d" % size),))
         status, first, last = HTTPStatus.OK, 0, (size - 1 if size is not None else None)
         if span is not None:
             status, (first, last) = HTTPStatus.PARTIAL_CONTENT, span

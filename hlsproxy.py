@@ -24,9 +24,53 @@ Use it as a library::
                               lambda url: "https://me.example/p?u=" + url)
 
 The file reads top to bottom: constants and errors, configuration, the proxy-URL
-codec, the playlist rewriter, the upstream fetch with its address guard, the HTTP
-handler and server, and last the command line. Importing it does nothing visible:
-no thread, no socket, no logging configuration.
+codec, the playlist rewriter, the cache and its policy, HTTP framing (all pure);
+then the upstream side with its address guard, the fetcher, the client writer,
+the HTTP handler and server, and last the command line. Importing it does nothing
+visible: no thread, no socket, no logging configuration.
+
+Design note: threads, locks, and where a request may block
+----------------------------------------------------------
+Threads. The server's thread accepts connections and never waits: past
+--max-connections a connection is answered 503 at once. Each connection gets a
+handler thread (ThreadingHTTPServer) that reads its requests and writes their
+answers. Each shared media fetch gets a pump thread (Fetcher._pump) that reads
+the upstream into a Flight and nothing else. Up to four prefetch workers start
+fetches nobody reads yet. One watchdog thread cuts connections whose request
+head is late (slowloris) and closes refused connections a moment after their 503.
+
+Producers never wait on consumers. A pump appends to its Flight as fast as the
+upstream sends; every request for that object, the one that started the fetch
+included, reads the Flight by offset at its own pace. A client that stops
+reading blocks only its own handler thread, until its own timeout
+(--idle-timeout without progress) ends it.
+
+Locks, each held for a few dict or list operations, never across I/O:
+TTLCache._lock (the entries and the byte count); Flights._lock (the fetches
+under way); each Flight's condition (its state and chunk list: consumers wait on
+it for bytes); ConnectionPool._lock (idle upstream connections); Metrics._lock;
+_Memo._lock (the parse and target-duration memos, bounded in bytes);
+Fetcher._lock (the prefetch worker list); ProxyServer._lock (watched and
+refused connections) and ProxyServer._quiet (the count of requests in flight).
+
+Where a request may block, always without a turn: reading its head and body
+(under the watchdog's deadline), an upstream connect and read (--timeout), a
+wait on a Flight (its header, then each byte: max(30, 3 x --timeout) between
+events), a write to its client that the socket will not take (--idle-timeout).
+
+Why the turnstile. CPython's GIL goes to whichever thread grabs it first, and a
+thread coming back from a socket call usually wins; with a couple of hundred
+busy viewers some answers waited seconds while the median waited 30 ms. So
+handlers serve cache hits and write to clients in FIFO turns (Turnstile); the
+ClientWriter takes the turn for each write and gives it up whenever a write
+would block, and the handler gives it up before every wait above. With
+ProxyServer.check_turns (the tests run so) a turn held into an upstream request
+fails loudly.
+
+Memory. Everything kept is a counted entry of the one TTLCache (bodies, and the
+rewrites of kept playlists) or has a fixed bound: the memos (1 MiB of keys
+each), a Flight's chunks while it streams (at most --cache-max-object-mb, one
+flight per object), and per connection a few buffers.
 
 It needs Python 3.8 or newer and nothing outside the standard library, so the
 file can be copied onto a router, a NAS box or an old VM and run as it is.
@@ -104,6 +148,18 @@ __all__ = [
     "rewrite_json_document",
     "playlist_max_age",
     "check_address",
+    "parse_request_head",
+    "byte_range",
+    "requested_range",
+    "not_modified",
+    "if_range_matches",
+    "DocumentKind",
+    "may_share",
+    "cache_ttl",
+    "client_cache_control",
+    "TTLCache",
+    "Fetcher",
+    "ClientWriter",
     "ProxyHandler",
     "ProxyServer",
     "make_server",
@@ -1214,6 +1270,27 @@ def kind_lifetime(config: Config, kind: str, text: str = "") -> float:
     return float(document.lifetime(config, text)) if document is not None else float(config.segment_ttl)
 
 
+class RewrittenDocument(NamedTuple):
+    """A document rewritten for one public base: its bytes, and what the
+    handler needs of its text without reading it again."""
+
+    data: bytes
+    content_type: str
+    lifetime: float  #: kind_lifetime of the upstream text
+    target_duration: Optional[float]  #: a playlist's, for timing blocking reloads
+    text: str = ""  #: the upstream text (not kept)
+
+
+def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str], str]) -> RewrittenDocument:
+    """Rewrite a playlist or other document by its row in DOCUMENT_KINDS."""
+    kind = DOCUMENT_KINDS[resource.kind]
+    text = resource.body.decode("utf-8", "surrogateescape")
+    rewritten = kind.rewrite(text, resource.url, make_uri)
+    data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
+    duration = playlist_target_duration(text) if resource.kind == "playlist" else None
+    return RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
+
+
 def may_share(status: int, headers, kind: str, max_object: int) -> bool:
     """Whether one upstream answer may serve many clients, and the cache.
 
@@ -1541,6 +1618,14 @@ def requested_range(request_headers, validators: Dict[str, str], size: int):
     if if_range is not None and not if_range_matches(if_range, validators):
         return None
     return byte_range(spec, size)
+
+
+def _validators(headers: List[Tuple[str, str]]) -> Dict[str, str]:
+    return {name.lower(): value for name, value in headers if name.lower() in ("etag", "last-modified")}
+
+
+def _not_modified_headers(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    return [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
 
 
 def _weak(tag: str) -> str:
@@ -2288,10 +2373,13 @@ class Fetcher:
     #: Seconds a prefetch worker waits for the fetch it started to end.
     prefetch_wait = 120.0
 
-    def __init__(self, config: Config, metrics: "Metrics", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: Config, metrics: "Metrics", clock: Callable[[], float] = time.monotonic,
+                 assert_free: Callable[[str], None] = lambda what: None) -> None:
         self.config = config
         self.metrics = metrics
         self.clock = clock
+        #: Called before every upstream request: Turnstile.assert_free in debug runs.
+        self.assert_free = assert_free
         self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
         self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
         self.flights = Flights()
@@ -2382,6 +2470,7 @@ class Fetcher:
 
     def open(self, url: str, headers: Dict[str, str], timeout: float):
         """open_upstream(), timed and counted for /metrics."""
+        self.assert_free("an upstream request")
         started = time.monotonic()
         try:
             response = open_upstream(self.opener, url, headers, timeout)
@@ -2606,9 +2695,8 @@ class ClientWriter:
             self._turns.release()
 
     def before_blocking(self, what: str) -> None:
-        """Give the turn up before a wait that may block; checked in debug runs."""
+        """Give the turn up before a wait that may block (``what``, for the reader)."""
         self.give_turn()
-        self._turns.assert_free(what)
 
     # -- an answer -------------------------------------------------------------------
 
@@ -3265,27 +3353,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         return headers
 
 
-class RewrittenDocument(NamedTuple):
-    """A document rewritten for one public base: its bytes, and what the
-    handler needs of its text without reading it again."""
-
-    data: bytes
-    content_type: str
-    lifetime: float  #: kind_lifetime of the upstream text
-    target_duration: Optional[float]  #: a playlist's, for timing blocking reloads
-    text: str = ""  #: the upstream text (not kept)
-
-
-def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str], str]) -> RewrittenDocument:
-    """Rewrite a playlist or other document by its row in DOCUMENT_KINDS."""
-    kind = DOCUMENT_KINDS[resource.kind]
-    text = resource.body.decode("utf-8", "surrogateescape")
-    rewritten = kind.rewrite(text, resource.url, make_uri)
-    data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
-    duration = playlist_target_duration(text) if resource.kind == "playlist" else None
-    return RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
-
-
 def render_page(config: Config) -> str:
     """The page at /, for ``config``: with --secret it plays signed URLs only and
     says how to make one, never exposing the secret."""
@@ -3306,14 +3373,6 @@ def render_page(config: Config) -> str:
     for marker, value in replacements.items():
         page = page.replace(marker, value)
     return page
-
-
-def _validators(headers: List[Tuple[str, str]]) -> Dict[str, str]:
-    return {name.lower(): value for name, value in headers if name.lower() in ("etag", "last-modified")}
-
-
-def _not_modified_headers(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    return [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
 
 
 def _html_escape(text: str) -> str:
@@ -3459,8 +3518,8 @@ class ProxyServer(ThreadingHTTPServer):
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.fetcher = Fetcher(config, self.metrics, clock)
         self.turnstile = Turnstile(turn_slots(), checked=self.check_turns)
+        self.fetcher = Fetcher(config, self.metrics, clock, self.turnstile.assert_free)
         self._targets = _Memo()  # request path -> ProxyTarget
         self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._slots = threading.BoundedSemaphore(config.max_connections)

@@ -538,6 +538,73 @@ class CacheTtlTest(unittest.TestCase):
                 self.assertEqual(hlsproxy.cache_ttl(config, kind, cache_control, text), want)
 
 
+class CachePolicyTest(unittest.TestCase):
+    """The policy's pure functions (issue 11): what may be shared, and the kinds."""
+
+    def test_may_share(self):
+        M = 1000
+        cases = [
+            # (status, headers, kind) -> whether one answer may serve many, and the cache
+            ((200, {"Content-Length": "10"}, "media"), True),
+            ((200, {"Content-Length": "1000"}, "media"), True),
+            ((200, {"Content-Length": "1001"}, "media"), False),  # too big to hold
+            ((200, {}, "media"), False),  # size unknown
+            ((200, {"Content-Length": "10", "Content-Encoding": "gzip"}, "media"), False),
+            ((200, {"Content-Length": "10", "Content-Encoding": "identity"}, "media"), True),
+            ((200, {"Content-Length": "ten"}, "media"), False),
+            ((206, {"Content-Length": "10"}, "media"), False),
+            ((404, {"Content-Length": "10"}, "media"), False),
+            ((200, {"Content-Length": "10", "Cache-Control": "private"}, "media"), False),
+            ((200, {"Content-Length": "10", "Cache-Control": "no-store"}, "media"), False),
+            ((200, {"Content-Length": "10", "Cache-Control": "no-cache"}, "media"), True),  # shared, not kept
+            ((200, {"Content-Length": "10", "Vary": "*"}, "media"), False),
+            ((200, {}, "playlist"), True),  # read whole, bounded by --max-playlist-mb
+            ((200, {"Cache-Control": "private"}, "playlist"), False),
+            ((200, {}, "json"), True),
+        ]
+        for (status, headers, kind), want in cases:
+            with self.subTest(status=status, headers=headers, kind=kind):
+                self.assertEqual(hlsproxy.may_share(status, headers, kind, M), want)
+
+    def test_every_document_kind_is_detected_rewritten_and_timed(self):
+        config = hlsproxy.Config()
+        rows = {
+            # kind -> (a Content-Type and body it is told by, a body it is not, lifetime of the body)
+            "playlist": (("text/plain", b"\xef\xbb\xbf  #EXTM3U\n#EXT-X-ENDLIST\n"), (None, b"<html>"), 300.0),
+            "json": (("", b'  {"VERSION": 1}'), ("text/html", b"{"), 0.0),
+        }
+        self.assertEqual(set(hlsproxy.DOCUMENT_KINDS), set(rows), "a new kind needs its row here")
+        for name, ((content_type, body), (other_type, other_body), lifetime) in rows.items():
+            kind = hlsproxy.DOCUMENT_KINDS[name]
+            with self.subTest(kind=name):
+                self.assertTrue(kind.detect(content_type, body))
+                self.assertFalse(kind.detect(other_type, other_body))
+                self.assertIsNone(kind.detect(content_type if name == "json" else None, b""))  # more bytes, please
+                self.assertEqual(hlsproxy.kind_lifetime(config, name, body.decode("utf-8", "replace")), lifetime)
+                self.assertTrue(callable(kind.rewrite))
+                self.assertTrue(kind.content_type(""))
+        self.assertEqual(hlsproxy.kind_lifetime(config, hlsproxy.MEDIA), config.segment_ttl)
+        self.assertEqual(hlsproxy.DOCUMENT_KINDS["playlist"].content_type("application/x-mpegURL"),
+                         "application/x-mpegURL")
+        self.assertEqual(hlsproxy.DOCUMENT_KINDS["playlist"].content_type("text/plain"),
+                         "application/vnd.apple.mpegurl")
+
+    def test_requested_range_obeys_if_range(self):
+        validators = {"etag": '"v1"', "last-modified": "Tue, 01 Dec 2026 10:00:00 GMT"}
+        cases = [
+            ({}, None),
+            ({"Range": "bytes=0-9"}, (0, 9)),
+            ({"Range": "bytes=0-9", "If-Range": '"v1"'}, (0, 9)),
+            ({"Range": "bytes=0-9", "If-Range": '"v2"'}, None),  # another version: the whole body
+            ({"Range": "bytes=0-9", "If-Range": "Tue, 01 Dec 2026 10:00:00 GMT"}, (0, 9)),
+            ({"Range": "bytes=200-", "If-Range": '"v1"'}, "unsatisfiable"),
+            ({"If-Range": '"v1"'}, None),
+        ]
+        for headers, want in cases:
+            with self.subTest(headers=headers):
+                self.assertEqual(hlsproxy.requested_range(headers, validators, 100), want)
+
+
 class TTLCacheTest(unittest.TestCase):
     def setUp(self):
         self.clock = FakeClock()
@@ -809,6 +876,30 @@ class TurnstileTest(unittest.TestCase):
             self.assertEqual(hlsproxy.turn_slots(), 1)
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True):  # a 3.13t build
             self.assertEqual(hlsproxy.turn_slots(), os.cpu_count() or 1)
+
+    def test_a_checked_turnstile_knows_who_holds_a_turn(self):
+        turnstile = hlsproxy.Turnstile(1, checked=True)
+        turnstile.assert_free("nothing held")
+        turnstile.acquire()
+        with self.assertRaises(AssertionError):
+            turnstile.assert_free("an upstream request")
+        other = threading.Thread(target=turnstile.assert_free, args=("another thread",))
+        other.start()  # another thread holds no turn: no error there
+        other.join(5)
+        turnstile.release()
+        turnstile.assert_free("released")
+        hlsproxy.Turnstile(1).acquire()  # unchecked: no bookkeeping, no error
+        hlsproxy.Turnstile(1).assert_free("unchecked")
+
+    def test_an_upstream_request_in_a_turn_fails_loudly_in_a_checked_server(self):
+        server = CheckedProxyServer(hlsproxy.Config(port=0, allow_private=True, quiet=True))
+        self.addCleanup(server.server_close)
+        server.turnstile.acquire()
+        try:
+            with self.assertRaises(AssertionError):
+                server.fetcher.open("http://127.0.0.1:9/", {}, 1.0)
+        finally:
+            server.turnstile.release()
 
     def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(self):
         # threading.Semaphore fails this: the releasing thread takes the slot
@@ -1234,6 +1325,13 @@ def serve_in_thread(test, server):
     return server
 
 
+class CheckedProxyServer(hlsproxy.ProxyServer):
+    """The proxy as the integration tests run it: a turn held across a blocking
+    wait fails the request (500) instead of slowing everyone a little."""
+
+    check_turns = True
+
+
 class ProxyTestCase(unittest.TestCase):
     """An origin and a proxy (allow_private, since the origin is on loopback)."""
 
@@ -1247,8 +1345,7 @@ class ProxyTestCase(unittest.TestCase):
         options = dict(host="127.0.0.1", port=0, allow_private=True, quiet=True)
         options.update(overrides)
         config = hlsproxy.Config(**options)
-        server = hlsproxy.ProxyServer(config, clock=clock) if clock else hlsproxy.make_server(config)
-        return serve_in_thread(self, server)
+        return serve_in_thread(self, CheckedProxyServer(config, clock=clock or time.monotonic))
 
     def request(self, path, method="GET", headers=None, proxy=None, read=True):
         proxy = proxy or self.proxy

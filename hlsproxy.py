@@ -446,7 +446,7 @@ class Config:
     #: init sections, in seconds. Live playlists: half their target duration.
     playlist_ttl: float = 300
     segment_ttl: float = 600
-    #: Concurrent client connections; more wait briefly, then get 503.
+    #: Concurrent client connections; more get 503 at once.
     max_connections: int = 512
     #: How long an idle keep-alive client connection is kept open, in seconds.
     idle_timeout: float = 30.0
@@ -574,7 +574,7 @@ def _argument_parser() -> argparse.ArgumentParser:
     add("--segment-ttl", type=float, default=600, metavar="SECONDS",
         help="cache life of segments, keys and init sections (default: %(default)s)")
     add("--max-connections", type=int, default=512, metavar="N",
-        help="concurrent client connections; more wait briefly, then get 503 (default: %(default)s)")
+        help="concurrent client connections; more get 503 at once (default: %(default)s)")
     add("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
         help="close client connections idle this long (default: %(default)s)")
     add("--prefetch", type=int, default=0, metavar="N",

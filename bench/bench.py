@@ -18,6 +18,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -292,13 +293,13 @@ def latency(out, percentile):
     return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)]
 
 
-def fetch(url, timeout=120):
+def fetch(url, timeout=120, headers=None):
     """GET ``url``; return (time to first byte s, total s, bytes)."""
     parts = urlsplit(url)
     started = time.monotonic()
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        connection.request("GET", parts.path + ("?" + parts.query if parts.query else ""))
+        connection.request("GET", parts.path + ("?" + parts.query if parts.query else ""), headers=headers or {})
         response = connection.getresponse()
         first = response.read(1)
         ttfb = time.monotonic() - started
@@ -308,7 +309,7 @@ def fetch(url, timeout=120):
             if not chunk:
                 break
             size += len(chunk)
-        if response.status != 200:
+        if response.status not in (200, 206):
             raise RuntimeError("%s answered %d" % (url, response.status))
         return ttfb, time.monotonic() - started, size
     finally:
@@ -361,28 +362,65 @@ def w5(target, o, seconds):
     return {"MB/s": size / MB / total, "TTFB ms": ttfb * 1000, "peak RSS MB": rss}
 
 
-def w6(target, o, seconds):
-    RUN[0] += 1
-    marker = "w6=%d" % RUN[0]
-    url = target.url(o + "/slow/seg10m.ts?" + marker)
-    results = [None] * 50
-    barrier = threading.Barrier(50)
+def crowd(url, count=50, headers=None):
+    """``count`` clients released together on ``url``: their fetch() results (or errors)."""
+    results = [None] * count
+    barrier = threading.Barrier(count)
 
     def viewer(i):
         barrier.wait(30)
         try:
-            results[i] = fetch(url)
+            results[i] = fetch(url, headers=headers)
         except Exception as error:  # noqa: BLE001 - counted as an error
             results[i] = error
-    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(50)]
+    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(120)
-    good = [r for r in results if isinstance(r, tuple) and r[2] == 10 * MB]
+    return results
+
+
+def crowd_metrics(results, marker, size=10 * MB):
+    good = [r for r in results if isinstance(r, tuple) and r[2] == size]
     time.sleep(0.5)  # nginx writes its access log line when a response ends
-    return {"origin hits": origin_hits(marker), "TTFB ms (median)": statistics.median(r[0] for r in good) * 1000
-            if good else float("nan"), "errors": 50 - len(good)}
+    last = sorted(r[1] * 1000 for r in good)
+    return {"origin hits": origin_hits(marker),
+            "TTFB ms (median)": statistics.median(r[0] for r in good) * 1000 if good else float("nan"),
+            "last byte ms (median)": statistics.median(last) if good else float("nan"),
+            "last byte ms (p99)": last[min(len(last) - 1, int(len(last) * 0.99))] if good else float("nan"),
+            "errors": len(results) - len(good)}
+
+
+def w6(target, o, seconds):
+    RUN[0] += 1
+    marker = "w6=%d" % RUN[0]
+    return crowd_metrics(crowd(target.url(o + "/slow/seg10m.ts?" + marker)), marker)
+
+
+def w9(target, o, seconds):
+    """W6 with a leader in front that asks first and never reads (a 4 KiB receive buffer)."""
+    RUN[0] += 1
+    marker = "w9=%d" % RUN[0]
+    url = target.url(o + "/slow/seg10m.ts?" + marker)
+    parts = urlsplit(url)
+    leader = socket.socket()
+    leader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    leader.settimeout(10)
+    try:
+        leader.connect((parts.hostname, parts.port))
+        leader.sendall(("GET %s?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (parts.path, parts.query, parts.netloc)).encode())
+        time.sleep(0.3)  # the leader's request reaches the origin first
+        return crowd_metrics(crowd(url), marker)
+    finally:
+        leader.close()
+
+
+def w10(target, o, seconds):
+    """50 clients with Range: bytes=0- (ffmpeg, mpv, VLC) on one uncached segment."""
+    RUN[0] += 1
+    marker = "w10=%d" % RUN[0]
+    return crowd_metrics(crowd(target.url(o + "/slow/seg10m.ts?" + marker), headers={"Range": "bytes=0-"}), marker)
 
 
 def w7(target, o, seconds):
@@ -411,6 +449,8 @@ WORKLOADS = [
     ("W6", "50 simultaneous clients, same uncached 10 MB segment, slow origin", w6, 0),
     ("W7", "time to first byte, 10 MB segment, slow origin", w7, 0),
     ("W8", "200 viewers (playlist + next segment, looping)", w8, 10),
+    ("W9", "a leader that never reads + 50 followers, same uncached 10 MB segment, slow origin", w9, 0),
+    ("W10", "50 clients with Range: bytes=0-, same uncached 10 MB segment, slow origin", w10, 0),
 ]
 
 

@@ -112,7 +112,6 @@ import logging
 import os
 import queue
 import re
-import selectors
 import signal
 import socket
 import socketserver
@@ -2100,6 +2099,19 @@ class UpstreamBody:
                 return self._inflate(data, n)
             raise UpstreamError("upstream sent a corrupt compressed body") from None
 
+    def read_gathered(self, n: int = CHUNK_SIZE) -> bytes:
+        """Up to ``n`` bytes, waiting for more while they keep coming: fewer,
+        larger pieces than read1 gives (one a TCP read, ~64 KiB on loopback);
+        b"" at the end."""
+        parts, size = [], 0
+        while size < n:
+            chunk = self.read1(n - size)
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def read_all(self, limit: int, head: bytes = b"", deadline: Optional[float] = None) -> bytes:
         """Read the whole body (after ``head``), refusing more than ``limit`` bytes,
         and giving up (504) at ``deadline`` (a time.monotonic() value): a server
@@ -2278,7 +2290,7 @@ class Flight:
                 self._changed.wait_for(lambda: self._size > offset or self.state != Flight.STREAMING, timeout)
             if self._size > offset:
                 if self._body is not None:
-                    return memoryview(self._body)[offset:offset + CHUNK_SIZE]
+                    return memoryview(self._body)[offset:]
                 index = bisect.bisect_right(self._ends, offset)
                 chunk = self._chunks[index]
                 return memoryview(chunk)[offset - (self._ends[index] - len(chunk)):]
@@ -2359,6 +2371,46 @@ class _Memo:
             self._values[key] = value
 
 
+class _Pumps:
+    """Threads for the fetcher's pumps, kept a while for reuse.
+
+    Thread.start() waits until the new thread runs: a handshake that was 7.5%
+    of a cold segment's time under load (bench W3). An idle pump thread takes
+    the next job instead; one idle for ``idle_seconds`` ends. As many run at
+    once as there are fetches under way.
+    """
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self.idle_seconds = idle_seconds
+        self._jobs = queue.Queue()  # type: queue.Queue
+        self._idle = 0
+        self._lock = threading.Lock()  # guards _idle, against the queue
+
+    def run(self, function: Callable, *args) -> None:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # that thread's next job is this one
+                self._jobs.put((function, args))
+                return
+        threading.Thread(target=self._work, args=((function, args),), name="hlsproxy-fetch", daemon=True).start()
+
+    def _work(self, job) -> None:
+        while True:
+            function, args = job
+            function(*args)
+            with self._lock:
+                self._idle += 1
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    try:
+                        job = self._jobs.get_nowait()  # given to us as we timed out
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
+
+
 class Fetcher:
     """Every upstream read: the one owner of the cache, the fetches under way
     (Flights), the connection pool and opener, and the prefetch workers.
@@ -2389,6 +2441,7 @@ class Fetcher:
         self.flight_timeout = max(30.0, 3 * config.timeout)
         self._durations = _Memo()  # playlist URL -> target duration, to time blocking reloads
         self._serials = itertools.count(1)
+        self._pumps = _Pumps()
         self._lock = threading.Lock()  # guards the prefetch worker list
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
         self._prefetch_workers = []  # type: List[threading.Thread]
@@ -2429,9 +2482,7 @@ class Fetcher:
                     flight.finish(resource)  # after store: whoever comes after finds it cached
                     return flight, True, None
                 flight.start(make_resource(MEDIA, response, b""), _content_length(response))
-                pump = threading.Thread(target=self._pump, args=(key, flight, body, head),
-                                        name="hlsproxy-fetch", daemon=True)
-                pump.start()
+                self._pumps.run(self._pump, key, flight, body, head)
                 pumping, body = True, None
                 return flight, True, None
             finally:
@@ -2451,10 +2502,14 @@ class Fetcher:
         """Read a shared media body into its flight as fast as the upstream sends
         it, then keep it in the cache. Never waits on a client."""
         try:
+            # The first piece as soon as it comes (time to first byte); then
+            # 256 KiB at a time: each piece handed over is a thread switch for
+            # every consumer, and small ones cost cold segments a third of
+            # their throughput (bench W3).
             chunk = head or body.read1(CHUNK_SIZE)
             while chunk:
                 flight.append(chunk)
-                chunk = body.read1(CHUNK_SIZE)
+                chunk = body.read_gathered(CHUNK_SIZE)
             if body.truncated:
                 raise UpstreamError("upstream body ended early")
             resource = self.store(key, dataclasses.replace(flight.resource, body=flight.body()))
@@ -2496,6 +2551,21 @@ class Fetcher:
         ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
         kept = dataclasses.replace(resource, serial=next(self._serials))
         return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
+
+    def kept_rewrite(self, resource: Resource, base: Tuple[str, int]) -> Optional[RewrittenDocument]:
+        """The rewrite of a kept ``resource`` for ``base`` (public URL, signature
+        expiry), if it is kept too."""
+        entry = self.cache.get(("rewritten", resource.serial) + base) if resource.serial else None
+        return entry.value if entry is not None else None
+
+    def keep_rewrite(self, resource: Resource, base: Tuple[str, int], rewritten: RewrittenDocument,
+                     age: float) -> None:
+        """Keep the rewrite of a kept ``resource`` as a cache entry of its own,
+        counted like any other, and never outliving the copy it was made from."""
+        if resource.serial:
+            ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
+            self.cache.put(("rewritten", resource.serial) + base, rewritten._replace(text=""),
+                           len(rewritten.data) + ENTRY_OVERHEAD, ttl)
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
         """Remember a playlist's target duration (bounded), to time blocking reloads."""
@@ -2640,12 +2710,6 @@ def turn_slots() -> int:
     return 1 if gil else (os.cpu_count() or 1)
 
 
-def _wait_writable(sock: socket.socket, timeout: Optional[float]) -> bool:
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_WRITE)
-        return bool(selector.select(timeout))
-
-
 class _ClientGone(ConnectionError):
     """The client closed its connection, or stopped reading: nothing more can be sent."""
 
@@ -2677,6 +2741,11 @@ class ClientWriter:
         self.sent = 0
         self.body = True  # False for HEAD, 1xx, 204 and 304: the head is all
         self._chunked = False
+        #: Writes take turns. An answer copied from a fetch under way is paced by
+        #: the upstream, not by the CPU: it writes without queueing for a turn at
+        #: every chunk (which cost W3 two thirds of its throughput), as each
+        #: chunk is a few syscalls' work.
+        self.fair = True
 
     @property
     def started(self) -> bool:
@@ -2764,34 +2833,36 @@ class ClientWriter:
     # -- bytes on the wire ---------------------------------------------------------------
 
     def _send(self, data) -> None:
-        """Write all of ``data`` in this connection's turn, never blocking in it:
-        while the client's socket is full the turn is given up, and taken again
-        once it drains; a client that reads nothing for the socket's timeout is gone."""
-        self.take_turn()
-        sock = self._sock
-        timeout = sock.gettimeout()
-        view = memoryview(data)
+        """Write all of ``data``: in this connection's turn, never blocking in it
+        (while the client's socket is full the turn is given up, and taken again
+        once it drains), or without turns for an answer that writes at the
+        upstream's pace. A client that takes nothing for the socket's timeout
+        (--idle-timeout) is gone."""
+        sock, view = self._sock, memoryview(data)
         try:
-            sock.settimeout(0.0)  # send what fits now; EAGAIN instead of waiting
-            while view:
-                try:
+            if not self.fair:
+                while view:  # in the socket's timeout mode: each send waits for room
                     view = view[sock.send(view):]
-                    continue
-                except BlockingIOError:
-                    pass
-                self.before_blocking("a client's socket is full")
-                if not _wait_writable(sock, timeout):
-                    raise _ClientGone("client stopped reading")
-                self.take_turn()
-        except (ConnectionError, socket.timeout, OSError) as error:
-            if isinstance(error, _ClientGone):
-                raise
-            raise _ClientGone(str(error)) from error
-        finally:
+                return
+            self.take_turn()
+            timeout = sock.gettimeout()
+            sock.settimeout(0.0)  # send what fits now; EAGAIN instead of waiting
             try:
+                while view:
+                    try:
+                        view = view[sock.send(view):]
+                        continue
+                    except BlockingIOError:
+                        pass
+                    self.before_blocking("a client's socket is full")
+                    sock.settimeout(timeout)
+                    view = view[sock.send(view):]  # waits for room, up to the timeout
+                    sock.settimeout(0.0)
+                    self.take_turn()
+            finally:
                 sock.settimeout(timeout)
-            except OSError:
-                pass  # closed under us: the caller hears of it on its next call
+        except (OSError, ValueError) as error:  # ValueError: the socket was closed under us
+            raise _ClientGone(str(error) or "client stopped reading") from error
 
     def _http_date(self) -> str:
         now = int(time.time())
@@ -3128,6 +3199,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
         def read(offset: int):
             return flight.read(offset, fetcher.flight_timeout, lambda: writer.before_blocking("a shared fetch"))
+        writer.give_turn()
+        writer.fair = False  # paced by the upstream (see ClientWriter.reset)
         self._send_media(flight.resource, x_cache, 0.0, flight.length, read)
 
     def _relay_direct(self, target: ProxyTarget, whole: bool = False) -> None:
@@ -3196,7 +3269,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if resource.kind != MEDIA:
             return self._send_document(target, resource, x_cache, age)
         body = resource.body
-        self._send_media(resource, x_cache, age, len(body), lambda offset: memoryview(body)[offset:offset + CHUNK_SIZE])
+        self._send_media(resource, x_cache, age, len(body), lambda offset: memoryview(body)[offset:])
 
     def _media_headers(self, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
         """The headers of a media answer: the same for a HIT, MISS, COALESCED and a relay."""
@@ -3213,7 +3286,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Send a media body of ``size`` bytes that ``read(offset)`` returns in
         pieces, or the part a Range asks for (RFC 9110 section 14), or 304."""
         headers = self._media_headers(resource, x_cache, age)
-        self.writer.take_turn()
+        if self.writer.fair:
+            self.writer.take_turn()
         if self._answered_not_modified(headers):
             return
         span = requested_range(self.headers, _validators(headers), size) if size is not None else None
@@ -3244,16 +3318,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """A playlist or other document, rewritten for this request's public base
         (the rewrite of a kept copy is kept too, as a cache entry of its own)."""
         config, fetcher = self.server.config, self.server.fetcher
-        memo_key = ("rewritten", resource.serial, self._public_base(), self.server.url_expiry())
-        memo = fetcher.cached(memo_key) if resource.serial else None
-        if memo is not None:
-            rewritten = memo.value
-        else:
+        base = (self._public_base(), self.server.url_expiry())
+        rewritten = fetcher.kept_rewrite(resource, base)
+        if rewritten is None:
             self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
             rewritten = rewrite_document(config, resource, self._uri_maker(target))
-            if resource.serial:
-                ttl = cache_ttl(config, resource.kind, resource.cache_control, rewritten.text) - age
-                fetcher.cache.put(memo_key, rewritten._replace(text=""), len(rewritten.data) + ENTRY_OVERHEAD, ttl)
+            fetcher.keep_rewrite(resource, base, rewritten, age)
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
             ("Cache-Control", client_cache_control(rewritten.lifetime, resource.cache_control, age))]

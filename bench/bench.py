@@ -199,10 +199,10 @@ class Target:
         self.process = None
 
 
-def hlsproxy_target(workers):
+def hlsproxy_target(workers, script=HLSPROXY, name=None):
     def start(cache_mb=256):
         port = free_port()
-        process = Process("hlsproxy-%d" % workers, [sys.executable, HLSPROXY, "--port", str(port), "--allow-private",
+        process = Process("hlsproxy-%d" % workers, [sys.executable, script, "--port", str(port), "--allow-private",
                                                    "--quiet", "--workers", str(workers), "--cache-mb", str(cache_mb),
                                                    "--max-connections", "1024"],
                           "http://127.0.0.1:%d/" % port)
@@ -211,7 +211,7 @@ def hlsproxy_target(workers):
 
     def url(self, origin_url):
         return "http://127.0.0.1:%d/proxy?url=%s" % (self.process.port, quote(origin_url, safe=""))
-    return Target("hlsproxy, %d worker%s" % (workers, "s" if workers > 1 else ""), start, url)
+    return Target(name or "hlsproxy, %d worker%s" % (workers, "s" if workers > 1 else ""), start, url)
 
 
 def floor_target():
@@ -463,6 +463,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one repetition, shorter load runs")
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="another hlsproxy.py (say, an older commit's) measured beside, 1 worker")
     args = parser.parse_args()
     repetitions = 1 if args.quick else 3
     NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -492,7 +494,10 @@ def main():
             targets.append(peer_target())
         else:
             skipped.append("Node peer: not installed (%s missing)" % PEER)
-        targets += [hlsproxy_target(1), hlsproxy_target(2), floor_target()]
+        targets += [hlsproxy_target(1), hlsproxy_target(2)]
+        if args.baseline:
+            targets.append(hlsproxy_target(1, os.path.abspath(args.baseline), "baseline hlsproxy.py, 1 worker"))
+        targets.append(floor_target())
         results = {}
         chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
         for key, _title, workload, seconds in chosen:

@@ -3242,6 +3242,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
             return
         self._answer(response.status, headers, None if body.decoded else _content_length(response))
+        if not self.writer.body:  # HEAD: the body is not read (its connection is not reused)
+            return
         writer, pieces = self.writer, [opened.head]
 
         def read(offset: int) -> bytes:

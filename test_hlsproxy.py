@@ -1935,6 +1935,20 @@ class AnswerFramingTest(RawClientTestCase):
                 self.assertEqual(headers(head_hit), headers(get_hit))
         self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 2, "HEAD on a miss fills the cache")
 
+    def test_head_on_what_is_relayed_alone_does_not_read_its_body(self):
+        # ten.ts (10 MB) is over this proxy's cache limit, and the origin holds its second half:
+        # a HEAD that read the body would keep the next request on the connection waiting.
+        proxy = self.start_proxy(cache_max_object_mb=1)
+        host, port = proxy.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        self.addCleanup(connection.close)
+        connection.request("HEAD", self.proxied("/ten.ts"))
+        response = connection.getresponse()
+        self.assertEqual((response.status, response.read()), (200, b""))
+        self.assertEqual(response.getheader("Content-Length"), str(len(SEGMENT) * 1024))
+        connection.request("GET", self.proxied("/keys/k.key"))
+        self.assertEqual(connection.getresponse().read(), KEY)
+
     def test_raw_utf8_in_the_path_is_encoded_once(self):
         target = b"/proxy?url=" + self.origin.base.encode() + b"/caf\xc3\xa9.ts"
         answers = self.exchange(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % target)

@@ -2099,19 +2099,6 @@ class UpstreamBody:
                 return self._inflate(data, n)
             raise UpstreamError("upstream sent a corrupt compressed body") from None
 
-    def read_gathered(self, n: int = CHUNK_SIZE) -> bytes:
-        """Up to ``n`` bytes, waiting for more while they keep coming: fewer,
-        larger pieces than read1 gives (one a TCP read, ~64 KiB on loopback);
-        b"" at the end."""
-        parts, size = [], 0
-        while size < n:
-            chunk = self.read1(n - size)
-            if not chunk:
-                break
-            parts.append(chunk)
-            size += len(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
     def read_all(self, limit: int, head: bytes = b"", deadline: Optional[float] = None) -> bytes:
         """Read the whole body (after ``head``), refusing more than ``limit`` bytes,
         and giving up (504) at ``deadline`` (a time.monotonic() value): a server
@@ -2502,14 +2489,12 @@ class Fetcher:
         """Read a shared media body into its flight as fast as the upstream sends
         it, then keep it in the cache. Never waits on a client."""
         try:
-            # The first piece as soon as it comes (time to first byte); then
-            # 256 KiB at a time: each piece handed over is a thread switch for
-            # every consumer, and small ones cost cold segments a third of
-            # their throughput (bench W3).
+            # Each piece as soon as it comes: a slow origin's bytes are never
+            # held back to make a larger piece.
             chunk = head or body.read1(CHUNK_SIZE)
             while chunk:
                 flight.append(chunk)
-                chunk = body.read_gathered(CHUNK_SIZE)
+                chunk = body.read1(CHUNK_SIZE)
             if body.truncated:
                 raise UpstreamError("upstream body ended early")
             resource = self.store(key, dataclasses.replace(flight.resource, body=flight.body()))

@@ -1983,7 +1983,8 @@ class AnswerFramingTest(RawClientTestCase):
         self.assertEqual((response.status, response.getheader("Retry-After")), (503, "7"))
 
     def test_if_range_on_a_cached_body(self):
-        self.get("/etag.ts")  # cached now, with ETag "v1" and Last-Modified
+        self.get("/etag.ts")  # cached once its fetch ends, with ETag "v1" and Last-Modified
+        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/etag.ts", ())) is not None)
         cases = [('"v1"', 206), (VALIDATED_DATE, 206), ('"v0"', 200), ('W/"v1"', 200),
                  ("Tue, 01 Dec 2026 10:00:01 GMT", 200)]
         for if_range, status in cases:
@@ -2093,6 +2094,7 @@ class IoCoreTest(ProxyTestCase):
             self.assertEqual((status, headers["Content-Range"], body == PACED),
                              (206, "bytes 0-%d/%d" % (len(PACED) - 1, len(PACED)), True))
         self.assertEqual(sorted(h["X-Cache"] for _, _, h, _ in results), ["COALESCED"] * 9 + ["MISS"])
+        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/paced.ts", ())) is not None)
         for spec, first, last in (("bytes=0-", 0, len(PACED) - 1), ("bytes=1000-1999", 1000, 1999),
                                   ("bytes=-5", len(PACED) - 5, len(PACED) - 1)):
             response, body = self.get("/paced.ts", headers={"Range": spec})

@@ -1357,6 +1357,13 @@ class ProxyTestCase(unittest.TestCase):
         body = response.read() if read else None
         return response, body
 
+    def keep_alive(self, proxy, timeout=10):
+        """A keep-alive client connection to ``proxy``, closed at the end of the test."""
+        host, port = proxy.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.addCleanup(connection.close)
+        return connection
+
     def proxied(self, path):
         """The /proxy?url= path for an origin path."""
         return "/proxy?url=" + quote(self.origin.base + path, safe="")
@@ -1938,10 +1945,7 @@ class AnswerFramingTest(RawClientTestCase):
     def test_head_on_what_is_relayed_alone_does_not_read_its_body(self):
         # ten.ts (10 MB) is over this proxy's cache limit, and the origin holds its second half:
         # a HEAD that read the body would keep the next request on the connection waiting.
-        proxy = self.start_proxy(cache_max_object_mb=1)
-        host, port = proxy.server_address[:2]
-        connection = http.client.HTTPConnection(host, port, timeout=5)
-        self.addCleanup(connection.close)
+        connection = self.keep_alive(self.start_proxy(cache_max_object_mb=1), timeout=5)
         connection.request("HEAD", self.proxied("/ten.ts"))
         response = connection.getresponse()
         self.assertEqual((response.status, response.read()), (200, b""))
@@ -2162,9 +2166,7 @@ class IoCoreTest(ProxyTestCase):
         import gc
         import tracemalloc
         proxy = self.start_proxy(cache_mb=4)
-        host, port = proxy.server_address[:2]
-        connection = http.client.HTTPConnection(host, port, timeout=60)
-        self.addCleanup(connection.close)
+        connection = self.keep_alive(proxy, timeout=60)
         paths = [self.proxied("/vod?n=%d" % k) for k in range(4)]
         connection.request("GET", paths[0], headers={"Host": "warm-up.test"})  # imports, first buffers
         connection.getresponse().read()
@@ -2194,8 +2196,7 @@ class IoCoreTest(ProxyTestCase):
     def test_past_the_connection_limit_refusals_come_at_once(self):
         proxy = self.start_proxy(max_connections=2)
         host, port = proxy.server_address[:2]
-        active = http.client.HTTPConnection(host, port, timeout=10)
-        self.addCleanup(active.close)
+        active = self.keep_alive(proxy)
         active.request("GET", self.proxied("/keys/k.key"))
         self.assertEqual(active.getresponse().read(), KEY)
         idle = socket.create_connection((host, port), timeout=10)

@@ -92,13 +92,18 @@ WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
 CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 """
 
-from __future__ import annotations
+import sys
+
+if sys.version_info < (3, 8):  # checked before anything newer is imported
+    _TOO_OLD = "hlsproxy needs Python 3.8 or newer; this is Python %d.%d" % sys.version_info[:2]
+    raise SystemExit(_TOO_OLD) if __name__ == "__main__" else ImportError(_TOO_OLD)
 
 import argparse
 import base64
 import binascii
 import bisect
 import dataclasses
+import difflib
 import email.utils
 import functools
 import hashlib
@@ -115,7 +120,6 @@ import re
 import signal
 import socket
 import socketserver
-import sys
 try:
     import ssl
 except ImportError:  # pragma: no cover - Python built without ssl
@@ -135,6 +139,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 __version__ = "0.1.0"
 __all__ = [
     "Config",
+    "ConfigError",
     "HlsProxyError",
     "BadRequest",
     "Forbidden",
@@ -391,68 +396,233 @@ class UpstreamError(HlsProxyError):
 
 # ---------------------------------------------------------------------------
 # Configuration
+#
+# Each setting is stated once, as a Config field: its default, its check and its
+# help. The command line (one flag per field, --cache-mb for cache_mb) and the
+# environment (HLSPROXY_CACHE_MB) are built from the fields, and every value,
+# from a flag, the environment or a library caller, passes the same checks in
+# Config.__post_init__.
 # ---------------------------------------------------------------------------
+
+class ConfigError(ValueError):
+    """A setting that cannot work, with the field it is about."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__("%s %s" % (field, problem))
+        self.field = field
+        self.problem = problem
+
+
+def _setting(default, help: str, check: Callable[[str, object], object], metavar: Optional[str] = None,  # noqa: A002
+             shown: Optional[str] = None, aliases: Tuple[str, ...] = (), secret: bool = False):
+    """A Config field. ``check(name, value)`` returns the value to keep (normalised)
+    or raises ConfigError; ``shown`` is the default as --help states it; ``aliases``
+    are older flag spellings, still accepted (as flags and as HLSPROXY_ names)."""
+    metadata = {"help": help, "check": check, "metavar": metavar, "shown": shown, "aliases": aliases}
+    return dataclasses.field(default=default, repr=not secret, metadata=types.MappingProxyType(metadata))
+
+
+def _number(low: float, high: Optional[float] = None, above: bool = False, whole: bool = False,
+            optional: bool = False) -> Callable[[str, object], object]:
+    """A check: a (whole) number from ``low`` (or above it) up to ``high``."""
+    kind, shown = ("a whole number", "%d") if whole else ("a number", "%g")
+    if high is not None:
+        words = ("%s from " + shown + " to " + shown) % (kind, low, high)
+    else:
+        words = ("%s %s " + shown) % (kind, "above" if above else "of at least", low)
+
+    def check(name: str, value):
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                or not -float("inf") < value < float("inf") or value < low or (above and value == low) \
+                or (high is not None and value > high):
+            raise ConfigError(name, "must be %s, not %r" % (words, value))
+        return value
+    return check
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(name, "must be True or False, not %r" % (value,))
+    return value
+
+
+def _one_of(*choices: str) -> Callable[[str, object], object]:
+    def check(name: str, value):
+        if value not in choices:
+            raise ConfigError(name, "must be one of %s, not %r" % (", ".join(choices), value))
+        return value
+    return check
+
+
+def _text(pattern: str, words: str, optional: bool = False, secret: bool = False) -> Callable[[str, object], object]:
+    """A check: a string that matches ``pattern`` in full (``words`` says what that
+    means). A secret's value is never repeated in the error."""
+    compiled = re.compile(pattern)
+
+    def check(name: str, value):
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ConfigError(name, "must be %s%s" % (words, "" if secret else ", not %r" % (value,)))
+        return value
+    return check
+
+
+def _many(each: Callable[[str, object], object]) -> Callable[[str, object], object]:
+    """A check: a tuple (a list is taken too) whose every item passes ``each``."""
+    def check(name: str, value):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+            raise ConfigError(name, "must be a tuple of values, not %r" % (value,))
+        return tuple(each(name, item) for item in value)
+    return check
+
+
+def _http_url(schemes: Tuple[str, ...], path: bool, optional: bool = True) -> Callable[[str, object], object]:
+    """A check: an absolute URL of one of ``schemes``, with a path only if ``path``;
+    kept without a trailing slash."""
+    words = "an absolute %s URL%s" % ("/".join(schemes), "" if path else " with no path, like http://HOST:PORT")
+
+    def check(name: str, value):
+        if value is None and optional:
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            good = parts.scheme in schemes and bool(parts.hostname) and (parts.port or 0) >= 0
+        except (AttributeError, ValueError):  # not a string; a port that is not a number
+            good = False
+        if not good or parts.query or parts.fragment or (not path and parts.path not in ("", "/")) \
+                or any(c.isspace() for c in value.strip()):
+            raise ConfigError(name, "must be %s, not %r" % (words, value))
+        return value.strip().rstrip("/")
+    return check
+
+
+def _hlsjs_url(name: str, value):
+    if value is None or isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value
+    return _http_url(("http", "https"), path=True)(name, value)
+
+
+def _header_pair(name: str, value) -> Tuple[str, str]:
+    """A header as ("Name", "value") or "Name: value", under --headers' rules."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(part, str) for part in value):
+        value = "%s: %s" % tuple(value)
+    if not isinstance(value, str):
+        raise ConfigError(name, "must hold ('Name', 'value') pairs or 'Name: value' strings, not %r" % (value,))
+    try:
+        return parse_header_line(value)
+    except BadRequest as error:
+        raise ConfigError(name, "has a bad header: %s" % error.reason) from None
+
+
+_ORIGIN = r"\*|null|https?://[^/\s?#]+"
+_HOST_PATTERN = r"(\*\.)?[A-Za-z0-9_.:\[\]-]+"
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything the proxy needs to know, fixed at start.
+    """Everything the proxy needs to know, fixed at start, and checked whole:
+    a bad value raises ConfigError (a ValueError) here, never at the first request.
 
-    Tuples rather than lists, so a Config really is immutable and can be shared
-    between threads without a lock. The defaults are the safe ones: loopback
-    only, no private upstreams.
+    Tuples rather than lists (a list given is turned into one), so a Config
+    really is immutable and can be shared between threads without a lock. The
+    defaults are the safe ones: loopback only, no private upstreams.
     """
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = _setting(
+        "127.0.0.1", "address to listen on; 0.0.0.0 or :: to serve other machines",
+        _text(r"[^\s/]+", "an address or name to listen on, like 127.0.0.1 or ::"), "ADDRESS")
+    port: int = _setting(8000, "port to listen on; 0 picks a free one", _number(0, 65535, whole=True), "PORT")
     #: Base written into rewritten URIs; None derives it from the Host header.
-    public_url: Optional[str] = None
-    allow_private: bool = False
-    allow_origins: Tuple[str, ...] = ("*",)
-    allow_credentials: bool = False
-    #: Sent on every upstream request, as (name, value) pairs.
-    headers: Tuple[Tuple[str, str], ...] = ()
-    timeout: float = 10.0
-    quiet: bool = False
-    #: A larger playlist is refused (502): playlists are held in memory to be rewritten.
-    max_playlist_mb: float = 8
-    #: Upstream hosts allowed ("example.com", "*.cdn.example.net"); empty: any public host.
-    allow_hosts: Tuple[str, ...] = ()
-    #: With a secret, every proxied URL must carry its HMAC-SHA256 signature.
-    secret: Optional[str] = dataclasses.field(default=None, repr=False)
-    #: Lifetime of the signed URLs the proxy writes, in seconds (None: no expiry).
-    url_ttl: Optional[float] = None
-    #: An HTTP proxy for upstream requests, e.g. "http://10.0.0.1:3128".
-    upstream_proxy: Optional[str] = None
-    #: A request's line and headers must arrive within this many seconds (slowloris).
-    header_timeout: float = 10.0
-    #: On SIGTERM/SIGINT, how long requests in flight may take to finish.
-    grace: float = 10.0
-    #: Access log lines as "text" or "json".
-    log_format: str = "text"
-    #: When set, /metrics wants "Authorization: Bearer <token>".
-    metrics_token: Optional[str] = dataclasses.field(default=None, repr=False)
-    #: Take the public URL from X-Forwarded-Proto/Host/Prefix or Forwarded
-    #: (only behind a reverse proxy that sets them; otherwise they are ignored).
-    trust_forwarded: bool = False
-    #: No page at / (it answers 404).
-    no_ui: bool = False
-    #: Where the page at / loads hls.js from (default: a public CDN).
-    hlsjs_url: Optional[str] = None
-    #: Cache size in MiB (0 turns the cache off), and the largest object it keeps.
-    cache_mb: float = 256
-    cache_max_object_mb: float = 16
+    public_url: Optional[str] = _setting(
+        None, "base URL written into rewritten playlists, e.g. https://video.example.com/hls",
+        _http_url(("http", "https"), path=True), "URL", shown="http://<the request's Host>")
+    allow_private: bool = _setting(
+        False, "allow upstreams on loopback, private, link-local and other non-public addresses "
+               "(streams on this machine or your LAN)", _flag)
+    allow_origins: Tuple[str, ...] = _setting(
+        ("*",), "browser origin allowed to read answers, like https://app.example; repeatable",
+        _many(_text(_ORIGIN, "*, null or an origin like https://app.example")), "ORIGIN", shown="*",
+        aliases=("allow_origin",))
+    allow_credentials: bool = _setting(
+        False, "answer credentialed requests: echo the exact Origin with Allow-Credentials", _flag)
+    #: Sent on every upstream request, as (name, value) pairs ("Name: value" is taken too).
+    headers: Tuple[Tuple[str, str], ...] = _setting(
+        (), "header sent on every upstream request (a Referer, a User-Agent, a Cookie); repeatable",
+        _many(_header_pair), "'NAME: VALUE'", shown="none", aliases=("header",))
+    timeout: float = _setting(10.0, "upstream connect and read timeout", _number(0, above=True), "SECONDS")
+    cache_mb: float = _setting(256.0, "in-memory cache size; 0 turns caching off", _number(0), "MB")
+    cache_max_object_mb: float = _setting(16.0, "larger objects stream through uncached", _number(0), "MB")
     #: Cache lifetime of master and VOD playlists, and of segments, keys and
     #: init sections, in seconds. Live playlists: half their target duration.
-    playlist_ttl: float = 300
-    segment_ttl: float = 600
-    #: Concurrent client connections; more get 503 at once.
-    max_connections: int = 512
-    #: How long an idle keep-alive client connection is kept open, in seconds.
-    idle_timeout: float = 30.0
-    #: Segments fetched ahead into the cache when a media playlist is served.
-    prefetch: int = 0
-    #: Processes sharing the listening socket (each with its own cache).
-    workers: int = 1
+    playlist_ttl: float = _setting(
+        300.0, "cache life of master and VOD playlists; live ones get half their target duration",
+        _number(0), "SECONDS")
+    segment_ttl: float = _setting(600.0, "cache life of segments, keys and init sections", _number(0), "SECONDS")
+    max_connections: int = _setting(
+        512, "concurrent client connections; more get 503 at once", _number(1, 1000000, whole=True), "N")
+    idle_timeout: float = _setting(30.0, "close client connections idle this long", _number(0, above=True),
+                                   "SECONDS")
+    prefetch: int = _setting(
+        0, "when a media playlist is served, fetch its next N uncached segments into the cache "
+           "in the background", _number(0, 100, whole=True), "N")
+    workers: int = _setting(
+        1, "processes sharing the listening socket (pre-fork; Linux and macOS); each has its own cache",
+        _number(1, 256, whole=True), "N")
+    #: Upstream hosts allowed ("example.com", "*.cdn.example.net"); empty: any public host.
+    allow_hosts: Tuple[str, ...] = _setting(
+        (), "allow only this upstream host (example.com, *.cdn.example.net); repeatable; "
+            "checked at every redirect too", _many(_text(_HOST_PATTERN, "a host name or *.domain pattern")),
+        "PATTERN", shown="any public host", aliases=("allow_host",))
+    #: With a secret, every proxied URL must carry its HMAC-SHA256 signature.
+    secret: Optional[str] = _setting(
+        None, "require HMAC-signed proxy URLs (see the 'sign' command); HLSPROXY_SECRET keeps it out of ps",
+        _text(r"[^\r\n\0]+", "a non-empty key on one line", optional=True, secret=True), "KEY", shown="none",
+        secret=True)
+    #: Lifetime of the signed URLs the proxy writes, in seconds (None: no expiry).
+    url_ttl: Optional[float] = _setting(
+        None, "with --secret: the signed URLs the proxy writes expire after this long",
+        _number(0, above=True, optional=True), "SECONDS", shown="never")
+    #: An HTTP proxy for upstream requests, e.g. "http://10.0.0.1:3128".
+    upstream_proxy: Optional[str] = _setting(
+        None, "send upstream requests through this HTTP proxy, e.g. http://10.0.0.1:3128 "
+              "(for SOCKS, run a local HTTP-to-SOCKS bridge)", _http_url(("http",), path=False), "URL",
+        shown="none")
+    #: A larger playlist is refused (502): playlists are held in memory to be rewritten.
+    max_playlist_mb: float = _setting(8.0, "refuse larger playlists with 502", _number(0, above=True), "MB")
+    #: A request's line and headers must arrive within this many seconds (slowloris).
+    header_timeout: float = _setting(10.0, "a request's line and headers must arrive within this long",
+                                     _number(0, above=True), "SECONDS")
+    #: On SIGTERM/SIGINT, how long requests in flight may take to finish.
+    grace: float = _setting(10.0, "on SIGTERM or SIGINT, let requests in flight finish for up to this long",
+                            _number(0), "SECONDS")
+    #: Log lines as "text" or "json".
+    log_format: str = _setting("text", "log lines on stderr as text or JSON", _one_of("text", "json"),
+                               "text|json")
+    #: When set, /metrics wants "Authorization: Bearer <token>".
+    metrics_token: Optional[str] = _setting(
+        None, "require 'Authorization: Bearer TOKEN' for /metrics",
+        _text(r"[\x21-\x7e]+", "a non-empty token of visible ASCII, no spaces", optional=True, secret=True), "TOKEN",
+        shown="open", secret=True)
+    #: Take the public URL from X-Forwarded-Proto/Host/Prefix or Forwarded
+    #: (only behind a reverse proxy that sets them; otherwise they are ignored).
+    trust_forwarded: bool = _setting(
+        False, "behind a reverse proxy: build rewritten URIs from X-Forwarded-Proto/Host/Prefix or "
+               "Forwarded (otherwise those headers are ignored)", _flag)
+    no_ui: bool = _setting(False, "no page at / (it answers 404)", _flag)
+    hlsjs_url: Optional[str] = _setting(
+        None, "where the page at / loads hls.js from (an http(s) URL or a /path)", _hlsjs_url, "URL",
+        shown=DEFAULT_HLSJS_URL)
+    quiet: bool = _setting(False, "log warnings and errors only (no access log)", _flag)
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = field.metadata["check"](field.name, getattr(self, field.name))
+            object.__setattr__(self, field.name, value)  # normalised: tuples, no trailing slash
+        if self.url_ttl is not None and self.secret is None:
+            raise ConfigError("url_ttl", "needs a secret: unsigned URLs cannot expire")
 
     @property
     def max_playlist_bytes(self) -> int:
@@ -466,15 +636,17 @@ class Config:
         Flags and fields have the same names (``--cache-mb`` is ``cache_mb``).
         Every flag may also come from ``environ`` (``os.environ`` if None):
         ``--cache-mb`` from HLSPROXY_CACHE_MB, and so on; a repeatable flag takes
-        one value per line; a flag on the command line wins. HLSPROXY_SECRET
-        keeps the secret out of ``ps`` listings.
+        one value per line; a flag on the command line wins. An HLSPROXY_ name
+        that is no flag's, a value that does not parse and one that Config
+        refuses all end in argparse's usage error (exit status 2).
         """
         parser = _argument_parser()
-        args = _parse_with_environment(parser, argv, os.environ if environ is None else environ)
-        args["allow_origins"] = tuple(args.pop("allow_origin") or ("*",))
-        args["headers"] = tuple(args.pop("header") or ())
-        args["allow_hosts"] = tuple(args.pop("allow_host") or ())
-        return cls(**args)
+        environ = os.environ if environ is None else environ
+        args, sources = _parse_with_environment(parser, argv, environ)
+        try:
+            return cls(**args)
+        except ConfigError as error:
+            parser.error("%s %s" % (sources.get(error.field, _flag_name(error.field)), error.problem))
 
 
 def parse_header_line(line: str) -> Tuple[str, str]:
@@ -490,130 +662,129 @@ def parse_header_line(line: str) -> Tuple[str, str]:
     return name, value
 
 
-_NOT_GIVEN = object()
+#: The words an HLSPROXY_ boolean may be, and what each means.
+_ENVIRONMENT_BOOLEANS = types.MappingProxyType({
+    "1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False})
+
+
+def _flag_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _environment_name(field: str) -> str:
+    return "HLSPROXY_" + field.upper()
+
+
+def _whole_number(text: str) -> int:
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise ValueError("%r is not a whole number" % text)
+    return int(text)
+
+
+def _decimal(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("%r is not a number" % text) from None
+
+
+def _environment_boolean(text: str) -> bool:
+    word = text.strip().lower()
+    if word not in _ENVIRONMENT_BOOLEANS:
+        raise ValueError("%r is not one of %s" % (text, ", ".join(_ENVIRONMENT_BOOLEANS)))
+    return _ENVIRONMENT_BOOLEANS[word]
+
+
+def _from_text(field: dataclasses.Field) -> Callable[[str], object]:
+    """How a flag's (or an HLSPROXY_ variable's) text becomes the field's value."""
+    kind = next((t for t in getattr(field.type, "__args__", ()) if t is not type(None)), field.type)  # Optional[X]
+    if field.name == "headers":
+        return functools.partial(_header_pair, "headers")
+    return {bool: _environment_boolean, int: _whole_number, float: _decimal}.get(kind, str)
+
+
+def _flag_type(field: dataclasses.Field) -> Callable[[str], object]:
+    """_from_text for argparse, whose usage error shows an ArgumentTypeError's text as is."""
+    to = _from_text(field)
+
+    def convert(text: str):
+        try:
+            return to(text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(error.problem) from None
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return convert
+
+
+def _argument_parser(fields: Optional[Tuple[str, ...]] = None, **settings) -> argparse.ArgumentParser:
+    """A parser with one flag per Config field (or per field named in ``fields``),
+    its help from the field: flag, alias, default and HLSPROXY_ name."""
+    parser = argparse.ArgumentParser(**settings) if settings else argparse.ArgumentParser(
+        prog="hlsproxy",
+        description="A CORS proxy for HLS streams: play "
+                    "http://HOST:PORT/proxy?url=<percent-encoded playlist URL>.",
+        epilog="Environment booleans are one of %s." % ", ".join(_ENVIRONMENT_BOOLEANS))
+    for field in dataclasses.fields(Config):
+        if fields is not None and field.name not in fields:
+            continue
+        meta = field.metadata
+        names = [_flag_name(field.name)] + [_flag_name(alias) for alias in meta["aliases"]]
+        environment = " [env %s]" % _environment_name(field.name)
+        if isinstance(field.default, bool):
+            parser.add_argument(*names, dest=field.name, action="store_true", default=None,
+                                help=meta["help"] + environment)
+            continue
+        shown = meta["shown"] if meta["shown"] is not None else "%g" % field.default if isinstance(
+            field.default, float) else str(field.default)
+        repeatable = isinstance(field.default, tuple)
+        parser.add_argument(*names, dest=field.name, action="append" if repeatable else "store",
+                            type=_flag_type(field), default=None, metavar=meta["metavar"],
+                            help="%s (default: %s)%s" % (meta["help"], shown.replace("%", "%%"), environment))
+    if fields is None:
+        parser.add_argument("--version", action="version", version="hlsproxy " + __version__)
+    return parser
 
 
 def _parse_with_environment(parser: argparse.ArgumentParser, argv: Optional[List[str]],
-                            environ: Dict[str, str]) -> Dict[str, object]:
-    """Parse ``argv``; a flag not given takes HLSPROXY_<FLAG> from ``environ``, or its default."""
-    actions = [action for action in parser._actions
-               if action.option_strings and action.dest not in ("help", "version")]
-    defaults = {action.dest: action.default for action in actions}
-    for action in actions:  # tell "not given" apart from "given the default"
-        action.help = action.help.replace("%(default)s", str(action.default))
-        action.default = None if isinstance(action, argparse._AppendAction) else _NOT_GIVEN
-    args = vars(parser.parse_args(argv))
-    for action in actions:
-        if args[action.dest] is not _NOT_GIVEN and args[action.dest] is not None:
+                            environ: Dict[str, str]) -> Tuple[Dict[str, object], Dict[str, str]]:
+    """Parse ``argv``; a flag not given takes HLSPROXY_<FIELD> from ``environ`` (or
+    an alias's name), else the field's default (it is then left out).
+
+    Returns the values given, by field, and where each came from ("--port" or
+    "HLSPROXY_PORT"), for error messages. An HLSPROXY_ name that is no flag's
+    is refused, with the closest one suggested: a misspelt setting would
+    otherwise be silently ignored.
+    """
+    fields = {field.name: field for field in dataclasses.fields(Config)}
+    known = {}
+    for field in fields.values():
+        for name in (field.name,) + field.metadata["aliases"]:
+            known[_environment_name(name)] = field.name
+    for name in sorted(environ):
+        if name.startswith("HLSPROXY_") and name not in known:
+            close = difflib.get_close_matches(name[len("HLSPROXY_"):], [k[len("HLSPROXY_"):] for k in known], n=1)
+            parser.error("%s is not a setting%s (see --help)" % (
+                name, "; did you mean HLSPROXY_%s?" % close[0] if close else ""))
+    args = {name: value for name, value in vars(parser.parse_args(argv)).items() if value is not None}
+    sources = {name: _flag_name(name) for name in args}
+    for name, field in fields.items():
+        present = [variable for variable, owner in known.items() if owner == name and variable in environ]
+        if name in args or not present or not any(action.dest == name for action in parser._actions):
             continue
-        name = "HLSPROXY_" + action.dest.upper()
-        if name not in environ:
-            args[action.dest] = defaults[action.dest]
-            continue
-        text = environ[name]
+        variable, text = present[0], environ[present[0]]
         try:
-            if isinstance(action, argparse._StoreTrueAction):
-                args[action.dest] = text.strip().lower() in ("1", "true", "yes", "on")
-            elif isinstance(action, argparse._AppendAction):
-                args[action.dest] = [(action.type or str)(line) for line in text.splitlines() if line.strip()]
+            to = _from_text(field)
+            if isinstance(field.default, tuple):
+                args[name] = tuple(to(line) for line in text.splitlines() if line.strip())
             else:
-                args[action.dest] = (action.type or str)(text)
-        except (argparse.ArgumentTypeError, ValueError) as error:
-            parser.error("%s: %s" % (name, error))
-    return args
-
-
-def _proxy_url_argument(text: str) -> str:
-    parts = urlsplit(text.strip())
-    if parts.scheme != "http" or not parts.hostname:
-        raise argparse.ArgumentTypeError("must look like http://HOST:PORT")
-    return text.strip()
-
-
-def _argument_parser() -> argparse.ArgumentParser:
-    def header(text: str) -> Tuple[str, str]:
-        try:
-            return parse_header_line(text)
-        except BadRequest as error:
-            raise argparse.ArgumentTypeError(error.reason) from None
-
-    def public_url(text: str) -> str:
-        parts = urlsplit(text.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise argparse.ArgumentTypeError("must be an absolute http(s) URL")
-        return text.strip().rstrip("/")
-
-    parser = argparse.ArgumentParser(
-        prog="hlsproxy",
-        description="A CORS proxy for HLS streams: play "
-                    "http://HOST:PORT/proxy?url=<percent-encoded playlist URL>.")
-    add = parser.add_argument
-    add("--host", default="127.0.0.1",
-        help="address to listen on (default: %(default)s; use 0.0.0.0 or :: to serve others)")
-    add("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)")
-    add("--public-url", type=public_url, metavar="URL",
-        help="base URL written into rewritten playlists (default: http://<the request's Host>)")
-    add("--allow-private", action="store_true",
-        help="allow upstreams on loopback, private, link-local and other non-public addresses")
-    add("--allow-origin", action="append", metavar="ORIGIN",
-        help="browser origin allowed to read answers; repeatable (default: *)")
-    add("--allow-credentials", action="store_true",
-        help="answer credentialed requests: echo the exact Origin with Allow-Credentials")
-    add("--header", action="append", type=header, metavar="'NAME: VALUE'",
-        help="header sent on every upstream request; repeatable")
-    add("--timeout", type=float, default=10.0, metavar="SECONDS",
-        help="upstream connect and read timeout (default: %(default)s)")
-    add("--cache-mb", type=float, default=256, metavar="MB",
-        help="in-memory cache size; 0 turns caching off (default: %(default)s)")
-    add("--cache-max-object-mb", type=float, default=16, metavar="MB",
-        help="larger objects stream through uncached (default: %(default)s)")
-    add("--playlist-ttl", type=float, default=300, metavar="SECONDS",
-        help="cache life of master and VOD playlists; live ones get half their "
-             "target duration (default: %(default)s)")
-    add("--segment-ttl", type=float, default=600, metavar="SECONDS",
-        help="cache life of segments, keys and init sections (default: %(default)s)")
-    add("--max-connections", type=int, default=512, metavar="N",
-        help="concurrent client connections; more get 503 at once (default: %(default)s)")
-    add("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
-        help="close client connections idle this long (default: %(default)s)")
-    add("--prefetch", type=int, default=0, metavar="N",
-        help="when a media playlist is served, fetch its next N uncached segments "
-             "into the cache in the background (default: %(default)s)")
-    add("--workers", type=int, default=1, metavar="N",
-        help="processes sharing the listening socket (pre-fork; Linux and macOS); "
-             "each has its own cache (default: %(default)s)")
-    add("--allow-host", action="append", metavar="PATTERN",
-        help="allow only this upstream host (example.com, *.cdn.example.net); repeatable; "
-             "checked at every redirect too (default: any public host)")
-    add("--secret", metavar="KEY",
-        help="require HMAC-signed proxy URLs (see the 'sign' command); or set HLSPROXY_SECRET")
-    add("--url-ttl", type=float, metavar="SECONDS",
-        help="with --secret: the signed URLs the proxy writes expire after this long (default: never)")
-    add("--upstream-proxy", type=_proxy_url_argument, metavar="URL",
-        help="send upstream requests through this HTTP proxy, e.g. http://10.0.0.1:3128 "
-             "(for SOCKS, run a local HTTP-to-SOCKS bridge)")
-    add("--max-playlist-mb", type=float, default=8, metavar="MB",
-        help="refuse larger playlists with 502 (default: %(default)s)")
-    add("--header-timeout", type=float, default=10.0, metavar="SECONDS",
-        help="a request's line and headers must arrive within this long (default: %(default)s)")
-    add("--grace", type=float, default=10.0, metavar="SECONDS",
-        help="on SIGTERM or SIGINT, let requests in flight finish for up to this long (default: %(default)s)")
-    add("--log-format", choices=("text", "json"), default="text",
-        help="access log lines on stderr as text or JSON (default: %(default)s)")
-    add("--metrics-token", metavar="TOKEN",
-        help="require 'Authorization: Bearer TOKEN' for /metrics (default: open)")
-    add("--trust-forwarded", action="store_true",
-        help="behind a reverse proxy: build rewritten URIs from X-Forwarded-Proto/Host/Prefix or "
-             "Forwarded (otherwise those headers are ignored)")
-    add("--no-ui", action="store_true", help="no page at / (it answers 404)")
-    add("--hlsjs-url", metavar="URL",
-        help="where the page at / loads hls.js from (default: %s)" % DEFAULT_HLSJS_URL)
-    add("--quiet", action="store_true", help="log warnings and errors only (no access log)")
-    for action in parser._actions:
-        if action.option_strings and action.dest not in ("help", "version"):
-            action.help += " [env HLSPROXY_%s]" % action.dest.upper()
-    add("--version", action="version", version="hlsproxy " + __version__)
-    return parser
+                args[name] = to(text)
+        except ConfigError as error:
+            parser.error("%s %s" % (variable, error.problem))
+        except ValueError as error:
+            parser.error("%s: %s" % (variable, error))
+        sources[name] = variable
+    return args, sources
 
 
 # ---------------------------------------------------------------------------
@@ -3415,8 +3586,11 @@ def render_page(config: Config) -> str:
     says how to make one, never exposing the secret."""
     hlsjs = config.hlsjs_url or DEFAULT_HLSJS_URL
     signed = bool(config.secret)
-    note = ("This proxy serves signed URLs only: make one with "
-            "<code>python3 hlsproxy.py sign URL --referer ...</code> and paste it above. ") if signed else ""
+    base = _html_escape(config.public_url or "http://THIS-PROXY:PORT")
+    note = ("This proxy serves signed URLs only: make one on the proxy's machine with "
+            "<code>python3 hlsproxy.py sign URL --referer ... --public-url %s</code> (or set "
+            "<code>HLSPROXY_PUBLIC_URL</code> and <code>HLSPROXY_SECRET</code> as for the proxy) "
+            "and paste it above. " % base) if signed else ""
     replacements = {
         "__URL_LABEL__": "Signed proxy URL" if signed else "Stream URL",
         "__REFERER_HIDDEN__": "hidden" if signed else "",
@@ -3835,32 +4009,35 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def sign_main(argv: List[str]) -> int:
-    """``hlsproxy.py sign URL``: print a signed proxy URL for a start playlist."""
-    parser = argparse.ArgumentParser(prog="hlsproxy sign",
-                                     description="Print a signed proxy URL for a start playlist.")
+def sign_main(argv: List[str], environ: Optional[Dict[str, str]] = None) -> int:
+    """``hlsproxy.py sign URL``: print a signed proxy URL for a start playlist.
+
+    --secret, --public-url and --url-ttl are the server's own settings, taken
+    from the same flags or HLSPROXY_ names and checked the same way, so one
+    environment serves both."""
+    parser = _argument_parser(("secret", "public_url", "url_ttl"), prog="hlsproxy sign",
+                              description="Print a signed proxy URL for a start playlist.")
     parser.add_argument("url", help="the upstream playlist URL")
-    parser.add_argument("--secret", help="the proxy's --secret (default: $HLSPROXY_SECRET)")
-    parser.add_argument("--public-url", default="http://127.0.0.1:8000",
-                        help="the proxy's base URL (default: %(default)s)")
-    parser.add_argument("--url-ttl", type=float, metavar="SECONDS", help="the URL expires after this long")
     parser.add_argument("--referer")
     parser.add_argument("--origin")
     parser.add_argument("--ua", "--user-agent", dest="ua")
     parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
-    args = parser.parse_args(argv)
-    secret = args.secret or os.environ.get("HLSPROXY_SECRET")
-    if not secret:
-        parser.error("a secret is needed: --secret or HLSPROXY_SECRET")
+    args, sources = _parse_with_environment(parser, argv, os.environ if environ is None else environ)
+    settings = {name: args.pop(name) for name in ("secret", "public_url", "url_ttl") if name in args}
     try:
-        url = validate_upstream_url(args.url)
-        options = tuple(_option_header(name, value) for name, value in
-                        [("referer", args.referer), ("origin", args.origin), ("ua", args.ua)] if value)
-        options += tuple(parse_header_line(line) for line in args.header)
+        config = Config(**settings)
+    except ConfigError as error:
+        parser.error("%s %s" % (sources.get(error.field, _flag_name(error.field)), error.problem))
+    if not config.secret:
+        parser.error("a secret is needed: --secret or HLSPROXY_SECRET, the proxy's own")
+    try:
+        url = validate_upstream_url(args["url"])
+        options = tuple(_option_header(name, args[name]) for name in ("referer", "origin", "ua") if args.get(name))
+        options += tuple(parse_header_line(line) for line in args["header"])
     except BadRequest as error:
         parser.error(error.reason)
-    expires = int(time.time() + args.url_ttl) if args.url_ttl else 0
-    print(make_proxy_url(args.public_url, url, options, secret, expires))
+    expires = int(time.time() + config.url_ttl) if config.url_ttl else 0
+    print(make_proxy_url(config.public_url or "http://127.0.0.1:8000", url, options, config.secret, expires))
     return 0
 
 

@@ -9,13 +9,18 @@ then the command line in a subprocess.
 """
 
 import base64
+import contextlib
+import dataclasses
+import glob
 import gzip
 import http.client
+import io
 import json
 import logging
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,7 +108,7 @@ class ApiTest(unittest.TestCase):
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
-                   "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http", "http.server", "io", "ipaddress", "json",
+                   "difflib", "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http", "http.server", "io", "ipaddress", "json",
                    "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
@@ -160,6 +165,188 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(hlsproxy.Config.from_args([], environ={}), hlsproxy.Config())
         with mock.patch("sys.stderr"), self.assertRaises(SystemExit):
             hlsproxy.Config.from_args([], environ={"HLSPROXY_PORT": "eighty"})
+
+    def refusal(self, argv=(), environ=None, run=None):
+        """The usage error from_args (or ``run``) exits with: its last stderr line."""
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as raised:
+            (run or hlsproxy.Config.from_args)(list(argv), environ=environ or {})
+        self.assertEqual(raised.exception.code, 2, stderr.getvalue())
+        self.assertNotIn("Traceback", stderr.getvalue())
+        return stderr.getvalue().strip().splitlines()[-1]
+
+    def test_every_bad_value_is_refused_with_a_reason_that_names_it(self):
+        # The values the issue measured starting without complaint, and more.
+        cases = [
+            (["--timeout", "-5"], {}, "--timeout must be a number above 0, not -5.0"),
+            (["--timeout", "0"], {}, "--timeout must be a number above 0, not 0.0"),
+            (["--max-connections", "0"], {}, "--max-connections must be a whole number from 1 to 1000000, not 0"),
+            (["--port", "99999"], {}, "--port must be a whole number from 0 to 65535, not 99999"),
+            (["--port", "-1"], {}, "--port must be a whole number from 0 to 65535, not -1"),
+            ([], {"HLSPROXY_PORT": "99999"}, "HLSPROXY_PORT must be a whole number from 0 to 65535, not 99999"),
+            ([], {"HLSPROXY_PORT": "abc"}, "HLSPROXY_PORT: 'abc' is not a whole number"),
+            (["--port", "abc"], {}, "argument --port: 'abc' is not a whole number"),
+            (["--workers", "0"], {}, "--workers must be a whole number from 1 to 256, not 0"),
+            (["--cache-mb", "-1"], {}, "--cache-mb must be a number of at least 0, not -1.0"),
+            (["--cache-mb", "nan"], {}, "--cache-mb must be a number of at least 0, not nan"),
+            (["--prefetch", "-1"], {}, "--prefetch must be a whole number from 0 to 100, not -1"),
+            (["--grace", "-1"], {}, "--grace must be a number of at least 0, not -1.0"),
+            (["--idle-timeout", "0"], {}, "--idle-timeout must be a number above 0, not 0.0"),
+            (["--header-timeout", "inf"], {}, "--header-timeout must be a number above 0, not inf"),
+            (["--log-format", "xml"], {}, "--log-format must be one of text, json, not 'xml'"),
+            ([], {"HLSPROXY_LOG_FORMAT": "xml"}, "HLSPROXY_LOG_FORMAT must be one of text, json, not 'xml'"),
+            ([], {"HLSPROXY_ALLOW_PRIVATE": "maybe"},
+             "HLSPROXY_ALLOW_PRIVATE: 'maybe' is not one of 1, true, yes, on, 0, false, no, off"),
+            ([], {"HLSPROXY_ALLOWPRIVATE": "1"},
+             "HLSPROXY_ALLOWPRIVATE is not a setting; did you mean HLSPROXY_ALLOW_PRIVATE? (see --help)"),
+            ([], {"HLSPROXY_NOTHING_LIKE_IT": "1"}, "HLSPROXY_NOTHING_LIKE_IT is not a setting (see --help)"),
+            (["--public-url", "not a url"], {}, "--public-url must be an absolute http/https URL, not 'not a url'"),
+            (["--public-url", "ftp://x"], {}, "--public-url must be an absolute http/https URL, not 'ftp://x'"),
+            (["--upstream-proxy", "http://h:3128/path"], {},
+             "--upstream-proxy must be an absolute http URL with no path, like http://HOST:PORT, "
+             "not 'http://h:3128/path'"),
+            (["--allow-origin", "https://a.example/page"], {},
+             "--allow-origins must be *, null or an origin like https://app.example, not 'https://a.example/page'"),
+            (["--url-ttl", "60"], {}, "--url-ttl needs a secret: unsigned URLs cannot expire"),
+            (["--header", "Host: evil"], {},
+             "argument --headers/--header: has a bad header: header Host is managed by the proxy and cannot be set"),
+            ([], {"HLSPROXY_HEADER": "Host: evil"},
+             "HLSPROXY_HEADER has a bad header: header Host is managed by the proxy and cannot be set"),
+        ]
+        for argv, environ, reason in cases:
+            with self.subTest(argv=argv, environ=environ):
+                self.assertEqual(self.refusal(argv, environ), "hlsproxy: error: " + reason)
+
+    def test_a_secret_is_never_repeated_in_a_refusal(self):
+        line = self.refusal(["--metrics-token", "has space SECRET"])
+        self.assertEqual(line, "hlsproxy: error: --metrics-token must be a non-empty token of visible ASCII, no spaces")
+        with self.assertRaises(hlsproxy.ConfigError) as raised:
+            hlsproxy.Config(secret="two\nlines SECRET")
+        self.assertNotIn("SECRET", str(raised.exception))
+
+    def test_the_library_gets_the_same_checks(self):
+        bad = [
+            ({"timeout": -5}, "timeout must be a number above 0, not -5"),
+            ({"port": 99999}, "port must be a whole number from 0 to 65535, not 99999"),
+            ({"port": 80.5}, "port must be a whole number from 0 to 65535, not 80.5"),
+            ({"port": True}, "port must be a whole number from 0 to 65535, not True"),
+            ({"max_connections": 0}, "max_connections must be a whole number from 1 to 1000000, not 0"),
+            ({"allow_private": "yes"}, "allow_private must be True or False, not 'yes'"),
+            ({"headers": (("Host", "evil"),)},
+             "headers has a bad header: header Host is managed by the proxy and cannot be set"),
+            ({"headers": (("X-A", "1\r\nX-B: 2"),)}, "headers has a bad header: header X-A has a line break or NUL "
+                                                     "in its value"),
+            ({"headers": ("no colon",)}, "headers has a bad header: header must look like 'Name: value'"),
+            ({"headers": ((1, 2),)}, "headers must hold ('Name', 'value') pairs or 'Name: value' strings, not (1, 2)"),
+            ({"public_url": "not a url"}, "public_url must be an absolute http/https URL, not 'not a url'"),
+            ({"public_url": "https://p.example/?x=1"},
+             "public_url must be an absolute http/https URL, not 'https://p.example/?x=1'"),
+            ({"allow_origins": "*"}, "allow_origins must be a tuple of values, not '*'"),
+            ({"allow_hosts": ("bad host",)}, "allow_hosts must be a host name or *.domain pattern, not 'bad host'"),
+            ({"log_format": "xml"}, "log_format must be one of text, json, not 'xml'"),
+            ({"hlsjs_url": "javascript:alert(1)"}, "hlsjs_url must be an absolute http/https URL, "
+                                                   "not 'javascript:alert(1)'"),
+            ({"url_ttl": 60}, "url_ttl needs a secret: unsigned URLs cannot expire"),
+        ]
+        for options, reason in bad:
+            with self.subTest(options=options):
+                with self.assertRaises(hlsproxy.ConfigError) as raised:
+                    hlsproxy.Config(**options)
+                self.assertEqual(str(raised.exception), reason)
+                self.assertIsInstance(raised.exception, ValueError)
+        # Shapes a caller may reasonably give are normalised, not refused.
+        config = hlsproxy.Config(headers=["Referer: https://r.example/", ("X-A", " 1 ")],
+                                 allow_origins=["https://a.example"], public_url="https://p.example/hls/",
+                                 hlsjs_url="/static/hls.js", secret="correct horse battery staple", url_ttl=60)
+        self.assertEqual((config.headers, config.allow_origins, config.public_url, config.hlsjs_url),
+                         ((("Referer", "https://r.example/"), ("X-A", "1")), ("https://a.example",),
+                          "https://p.example/hls", "/static/hls.js"))
+
+    def test_environment_booleans_are_exactly_the_documented_words(self):
+        for word, value in [("1", True), ("true", True), ("Yes", True), (" on ", True),
+                            ("0", False), ("false", False), ("NO", False), ("off", False)]:
+            with self.subTest(word=word):
+                self.assertIs(hlsproxy.Config.from_args([], environ={"HLSPROXY_QUIET": word}).quiet, value)
+        for word in ("", "2", "y", "enabled", "maybe"):
+            with self.subTest(word=word):
+                self.assertIn("HLSPROXY_QUIET: %r is not one of" % word, self.refusal([], {"HLSPROXY_QUIET": word}))
+
+    def test_flags_and_environment_names_are_the_field_names(self):
+        parser = hlsproxy._argument_parser()
+        flags = {action.dest: action.option_strings for action in parser._actions if action.option_strings}
+        for field in dataclasses.fields(hlsproxy.Config):
+            with self.subTest(field=field.name):
+                self.assertEqual(flags[field.name][0], "--" + field.name.replace("_", "-"))
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr):
+                    try:
+                        hlsproxy.Config.from_args([], environ={"HLSPROXY_" + field.name.upper(): "1"})
+                    except SystemExit:
+                        pass
+                self.assertNotIn("is not a setting", stderr.getvalue())
+        # The older singular spellings stay: as flags and as HLSPROXY_ names.
+        config = hlsproxy.Config.from_args(["--header", "X-A: 1", "--allow-origin", "https://a.example",
+                                            "--allow-host", "cdn.example"])
+        self.assertEqual(config, hlsproxy.Config.from_args(
+            [], environ={"HLSPROXY_HEADERS": "X-A: 1", "HLSPROXY_ALLOW_ORIGINS": "https://a.example",
+                         "HLSPROXY_ALLOW_HOST": "cdn.example"}))
+        self.assertEqual((config.headers, config.allow_origins, config.allow_hosts),
+                         ((("X-A", "1"),), ("https://a.example",), ("cdn.example",)))
+
+    def test_the_readme_flag_table_is_the_help(self):
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as file:
+            readme = file.read()
+        table = readme[readme.index("## Flags"):]
+        table = table[:table.index("\n\n", table.index("| flag |"))]
+        rows = re.findall(r"^\| `(--[a-z-]+)[^|]*\|\s*([^|]*?)\s*\|", table.replace("\\|", "/"), re.MULTILINE)
+        documented = {flag: default.strip() for flag, default in rows}
+        parser = hlsproxy._argument_parser()
+        actions = {action.option_strings[0]: action for action in parser._actions
+                   if action.option_strings and action.dest != "help"}
+        self.assertEqual(sorted(documented), sorted(actions))
+        for flag, action in actions.items():
+            stated = re.search(r"\(default: ([^)]*)\)", action.help or "")
+            with self.subTest(flag=flag):
+                if stated and documented[flag].startswith("`"):
+                    self.assertEqual(documented[flag].strip("`"), stated.group(1))
+
+    def test_sign_takes_the_servers_settings_from_the_environment(self):
+        environ = {"HLSPROXY_SECRET": "k", "HLSPROXY_PUBLIC_URL": "https://p.example/hls/",
+                   "HLSPROXY_URL_TTL": "60"}
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            self.assertEqual(hlsproxy.sign_main(["https://cdn.example/live.m3u8"], environ=environ), 0)
+        url = stdout.getvalue().strip()
+        self.assertTrue(url.startswith("https://p.example/hls/p/"), url)
+        target = hlsproxy.parse_proxy_path(urlsplit(url).path[len("/hls"):], secret="k")
+        self.assertEqual(target.url, "https://cdn.example/live.m3u8")
+        expires = int(url.split("/")[-2].split(".")[1])
+        self.assertTrue(time.time() + 50 < expires <= time.time() + 61, expires)
+        for environ, reason in [({}, "a secret is needed"), ({"HLSPROXY_SECRET": "k", "HLSPROXY_URL_TTL": "-1"},
+                                                              "HLSPROXY_URL_TTL must be a number above 0"),
+                                ({"HLSPROXY_SECRET": "k", "HLSPROXY_PUBLICURL": "x"}, "did you mean"),
+                                ({"HLSPROXY_SECRET": "k", "HLSPROXY_PUBLIC_URL": "x"},
+                                 "HLSPROXY_PUBLIC_URL must be an absolute")]:
+            with self.subTest(environ=environ):
+                line = self.refusal(["https://cdn.example/live.m3u8"], environ,
+                                    run=lambda argv, environ: hlsproxy.sign_main(argv, environ))
+                self.assertIn(reason, line)
+
+    def test_older_pythons_are_told_the_version_needed(self):
+        root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, universal_newlines=True,
+                              timeout=30).stdout.strip() if shutil.which("pyenv") else ""
+        old = sorted(glob.glob(os.path.join(root, "versions", "3.[67].*", "bin", "python"))) if root else []
+        if not old:
+            self.skipTest("no Python 3.6 or 3.7 here (pyenv)")
+        for python in old:
+            for args, said in [(["hlsproxy.py", "--version"], "hlsproxy needs Python 3.8 or newer; this is Python 3."),
+                               (["-c", "import hlsproxy"], "ImportError: hlsproxy needs Python 3.8 or newer")]:
+                with self.subTest(python=python, args=args):
+                    out = subprocess.run([python] + args, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         universal_newlines=True, timeout=30)
+                    self.assertNotEqual(out.returncode, 0)
+                    self.assertIn(said, out.stderr)
+                    self.assertNotIn("SyntaxError", out.stderr)
 
     def test_header_lines(self):
         self.assertEqual(hlsproxy.parse_header_line("User-Agent: VLC/3"), ("User-Agent", "VLC/3"))

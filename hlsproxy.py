@@ -1028,18 +1028,19 @@ def _file_name(url: str) -> str:
 # ---------------------------------------------------------------------------
 
 def is_playlist(content_type: Optional[str], head: bytes) -> bool:
-    """True when a response is an HLS playlist: by its type or by its first bytes.
+    """True when a response is an HLS playlist: when its body starts with
+    ``#EXTM3U`` (after an optional BOM and white space), whatever its type.
 
-    Never by a ``.m3u8`` suffix: ``/live?id=7`` can be a playlist and
-    ``index.m3u8`` can be an HTML error page.
+    Never by its type alone or a ``.m3u8`` suffix: a CDN's HTML error page at
+    ``…/index.m3u8``, labelled with an HLS type, is not a playlist, and
+    ``/live?id=7`` sent as text/plain can be one.
     """
     return _playlist_verdict(content_type, head) is True
 
 
 def _playlist_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
-    """True or False when ``head`` decides it; None when more bytes are needed."""
-    if content_type and content_type.split(";")[0].strip().lower() in HLS_CONTENT_TYPES:
-        return True
+    """True or False when ``head`` decides it; None when more bytes are needed.
+    ``content_type`` is not asked (see is_playlist): it is here for DocumentKind."""
     body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     body = body.lstrip(b" \t\r\n")
     if body.startswith(b"#EXTM3U"):
@@ -1047,6 +1048,11 @@ def _playlist_verdict(content_type: Optional[str], head: bytes) -> Optional[bool
     if b"#EXTM3U".startswith(body) and len(head) < SNIFF_LIMIT:
         return None
     return False
+
+
+def claims_playlist(content_type: Optional[str]) -> bool:
+    """The Content-Type is one of the HLS playlist types."""
+    return bool(content_type) and content_type.split(";")[0].strip().lower() in HLS_CONTENT_TYPES
 
 
 def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -> str:
@@ -1418,8 +1424,7 @@ def _json_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
 
 
 def _playlist_type(content_type: str) -> str:
-    base = content_type.split(";")[0].strip().lower()
-    return content_type if base in HLS_CONTENT_TYPES else PLAYLIST_CONTENT_TYPE
+    return content_type if claims_playlist(content_type) else PLAYLIST_CONTENT_TYPE
 
 
 #: The documents the proxy rewrites, in the order they are tried.
@@ -2209,11 +2214,26 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
             raise reason from None
         if isinstance(reason, socket.timeout):
             raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
+        if ssl is not None and isinstance(reason, ssl.SSLError):
+            raise UpstreamError(_tls_failure(reason)) from None
         raise UpstreamError("upstream unreachable: %s" % (getattr(reason, "strerror", None) or reason)) from None
     except socket.timeout:
         raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
     except (OSError, http.client.HTTPException) as error:
         raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,)) from None
+
+
+def _tls_failure(error) -> str:
+    """What a failed TLS handshake means, in words a user can act on (never
+    OpenSSL's own ``[SSL: …] (_ssl.c:992)`` text)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return ("upstream's TLS certificate is not trusted (%s); the proxy checks it against this "
+                "machine's CA certificates" % (error.verify_message or "verification failed"))
+    if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                        "UNKNOWN_PROTOCOL", "HTTP_REQUEST"):
+        return "upstream does not speak TLS on that port (is it plain http? try an http:// URL)"
+    what = (error.reason or error.__class__.__name__).replace("_", " ").lower()
+    return "TLS handshake with upstream failed (%s)" % what
 
 
 class UpstreamBody:
@@ -2274,17 +2294,17 @@ class UpstreamBody:
         """Read the whole body (after ``head``), refusing more than ``limit`` bytes,
         and giving up (504) at ``deadline`` (a time.monotonic() value): a server
         that drips a playlist slowly enough to dodge the read timeout still ends."""
-        parts, size = [head], len(head)
+        parts, size, chunk = [], 0, head
         while True:
+            size += len(chunk)
+            if size > limit:  # the head counts too: a small limit may be passed by it alone
+                raise UpstreamError("playlist larger than %g MiB (--max-playlist-mb)" % round(limit / 1048576, 3))
+            parts.append(chunk)
             if deadline is not None and time.monotonic() > deadline:
                 raise UpstreamError("upstream too slow to send the whole playlist", HTTPStatus.GATEWAY_TIMEOUT)
             chunk = self.read1(CHUNK_SIZE)
             if not chunk:
                 break
-            size += len(chunk)
-            if size > limit:
-                raise UpstreamError("playlist larger than %d MiB" % (limit // (1024 * 1024)))
-            parts.append(chunk)
         if self.truncated:
             raise UpstreamError("upstream body ended early")
         return b"".join(parts)
@@ -2325,7 +2345,12 @@ def media_content_type(content_type: Optional[str], url: str) -> str:
 def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
     """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
     type and first bytes (never its URL's suffix); return the kind and the bytes
-    read to tell it. Kinds are asked in order; one that wants more bytes gets them."""
+    read to tell it. Kinds are asked in order; one that wants more bytes gets them.
+
+    A 200 labelled as a playlist that is none (a CDN's HTML error page at
+    ``index.m3u8``) is refused, 502: relayed, a player would choke on it with
+    no word of why, and rewritten it would be a fake playlist.
+    """
     if response.status not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
         return MEDIA, b""
     content_type = response.headers.get("Content-Type")
@@ -2338,10 +2363,27 @@ def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
             if verdict:
                 return kind.name, head
         else:
+            if response.status == HTTPStatus.OK and claims_playlist(content_type):
+                raise UpstreamError("upstream sent %s, not a playlist (labelled %s, it does not start with #EXTM3U)"
+                                    % (_what_it_looks_like(head), content_type.split(";")[0].strip()))
             return MEDIA, head
         chunk = body.read1(SNIFF_LIMIT - len(head))
         ended = not chunk
         head += chunk
+
+
+def _what_it_looks_like(head: bytes) -> str:
+    """A name for a body from its first bytes, for an error message (never the bytes)."""
+    start = head.lstrip(b" \t\r\n\xef\xbb\xbf")[:64].lower()
+    if not start:
+        return "an empty body"
+    if start.startswith((b"<!doctype html", b"<html")) or b"<html" in start:
+        return "an HTML page"
+    if start.startswith(b"<"):
+        return "XML or HTML"
+    if start.startswith((b"{", b"[")):
+        return "JSON"
+    return "something else"
 
 
 def make_resource(kind: str, response, body: bytes) -> Resource:
@@ -3295,6 +3337,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._send_whole(HTTPStatus.OK, [
             ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache"),
             ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+            ("Content-Security-Policy", page_policy(self.server.config)),
         ], render_page(self.server.config).encode("utf-8"))
 
     def _send_metrics(self) -> None:
@@ -3517,11 +3560,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- sending: the one CORS writer and the one error path -------------------------------
 
     def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None) -> None:
-        """Start every answer: CORS headers, then ``headers``, framed by the writer."""
+        """Start every answer: CORS headers, then ``headers``, then the content
+        guard, framed by the writer."""
         for name, value in headers:
             if name == "X-Cache":
                 self._cache_result = value
-        self.close_connection = self.writer.start(status, self._cors_headers() + headers, length,
+        self.close_connection = self.writer.start(status, self._cors_headers() + headers + _guard(headers), length,
                                                   self.request_version, self.close_connection, self._head_only)
 
     def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes) -> None:
@@ -3533,8 +3577,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
                    extra: Tuple[Tuple[str, str], ...] = ()) -> None:
         self._send_whole(status, list(extra) + [
-            ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cache_control),
-            ("X-Content-Type-Options", "nosniff")], text.encode("utf-8"))
+            ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cache_control)],
+            text.encode("utf-8"))
 
     def _send_failure(self, error: HlsProxyError) -> None:
         """The one error path: a one-line answer, or an abort if the body has begun."""
@@ -3604,6 +3648,29 @@ def render_page(config: Config) -> str:
     for marker, value in replacements.items():
         page = page.replace(marker, value)
     return page
+
+
+#: On every answer but the page's own: whatever an upstream sends (an HTML page,
+#: an SVG, a script) is served from the proxy's origin, the page's origin, so a
+#: browser must neither guess its type nor run anything in it.
+CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
+                 ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
+
+
+def _guard(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """CONTENT_GUARD, less what ``headers`` already say (the page sets its own policy)."""
+    said = {name.lower() for name, _ in headers}
+    return [(name, value) for name, value in CONTENT_GUARD if name.lower() not in said]
+
+
+def page_policy(config: Config) -> str:
+    """The page's own Content-Security-Policy: its inline script and hls.js run,
+    nothing else does; it plays from anywhere (a signed URL may name another base)."""
+    hlsjs = urlsplit(config.hlsjs_url or DEFAULT_HLSJS_URL)
+    source = "%s://%s" % (hlsjs.scheme, hlsjs.netloc) if hlsjs.netloc else "'self'"
+    return ("default-src 'self'; script-src 'unsafe-inline' %s; style-src 'unsafe-inline'; "
+            "media-src * blob:; connect-src *; worker-src blob:; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'" % source)
 
 
 def _html_escape(text: str) -> str:

@@ -31,7 +31,7 @@ import unittest
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import hlsproxy
 
@@ -460,11 +460,15 @@ class CodecTest(unittest.TestCase):
 
 class PlaylistDetectionTest(unittest.TestCase):
     def test_table(self):
+        # By the body only: an HLS type says nothing by itself (a CDN labels its
+        # HTML error page at index.m3u8 by the extension).
         cases = [
-            ("application/vnd.apple.mpegurl", b"", True),
-            ("Application/X-MpegURL; charset=utf-8", b"", True),
-            ("audio/mpegurl", b"", True),
-            ("audio/x-mpegurl", b"", True),
+            ("application/vnd.apple.mpegurl", b"#EXTM3U\n", True),
+            ("Application/X-MpegURL; charset=utf-8", b"\n#EXTM3U", True),
+            ("application/vnd.apple.mpegurl", b"<!doctype html><html><body>#EXTM3U", False),
+            ("application/vnd.apple.mpegurl", b"", False),
+            ("audio/mpegurl", b"<?xml version='1.0'?>", False),
+            ("audio/x-mpegurl", b"{\"error\": 1}", False),
             ("text/plain", b"#EXTM3U\n#EXT-X-VERSION:3\n", True),
             (None, b"\xef\xbb\xbf#EXTM3U\r\n", True),
             ("application/octet-stream", b" \r\n\t#EXTM3U", True),
@@ -1287,6 +1291,20 @@ class OriginHandler(BaseHTTPRequestHandler):
     def route_status_403(self):
         self.send_body(403, "text/html", b"<h1>no</h1>")
 
+    def route_upstream(self):
+        """/upstream?status=N[&retry=S]: an error page with that status, labelled as a playlist."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        headers = [("Retry-After", query["retry"])] if "retry" in query else []
+        self.send_body(int(query["status"]), "application/vnd.apple.mpegurl", b"<!doctype html><p>no</p>", headers)
+
+    def route_cdnerror_index_m3u8(self):
+        """A CDN's error page at index.m3u8, sent 200 with the type the extension gives."""
+        self.send_body(200, "application/vnd.apple.mpegurl",
+                       b"<!doctype html><html><body>#EXTM3U<script>alert(1)</script></body></html>")
+
+    def route_page_html(self):
+        self.send_body(200, "text/html", b"<!doctype html><script>document.title = 'ran'</script>")
+
     def route_cookie_ts(self):
         self.send_body(200, "video/mp2t", SEGMENT, [("Set-Cookie", "session=secret; Path=/"),
                                                   ("Access-Control-Allow-Origin", "https://evil.example")])
@@ -1880,6 +1898,36 @@ class ErrorTest(ProxyTestCase):
                 response, body = self.request(path)
                 self.assertOneLineError(response, body, status, reason)
 
+    def test_upstream_statuses_pass_through_with_retry_after(self):
+        for status, retry in [(403, None), (404, None), (410, None), (429, "30"), (503, "7"), (503, None)]:
+            path = "/upstream?status=%d" % status + ("&retry=" + retry if retry else "")
+            with self.subTest(status=status, retry=retry):
+                response, body = self.get(path)
+                self.assertOneLineError(response, body, status, "upstream answered %d" % status)
+                self.assertEqual(response.getheader("Retry-After"), retry)
+                self.assertNotIn(b"<", body)  # the upstream's page is not relayed from the proxy's origin
+                self.get(path)
+                self.assertEqual(self.origin.count("/upstream"), 2)  # an error is never cached
+                self.origin.hits.pop("/upstream")
+
+    def test_a_page_labelled_as_a_playlist_is_refused_not_rewritten(self):
+        response, body = self.get("/cdnerror/index.m3u8")
+        self.assertOneLineError(response, body, 502, "upstream sent an HTML page, not a playlist "
+                                "(labelled application/vnd.apple.mpegurl, it does not start with #EXTM3U)")
+        self.assertNotIn(b"script", body)
+        self.get("/cdnerror/index.m3u8")
+        self.assertEqual(self.origin.count("/cdnerror/index.m3u8"), 2)  # the 502 is not cached
+        response, body = self.get("/html.m3u8")  # labelled text/html: relayed as it came, under the guard
+        self.assertEqual((response.status, response.getheader("Content-Type")), (200, "text/html"))
+        self.assertTrue(body.startswith(b"<html>"))
+
+    def test_https_to_a_plain_http_port_says_so(self):
+        url = "/proxy?url=" + quote(self.origin.base.replace("http://", "https://") + "/keys/k.key", safe="")
+        response, body = self.request(url)
+        self.assertOneLineError(response, body, 502, "upstream does not speak TLS on that port "
+                                                     "(is it plain http? try an http:// URL)")
+        self.assertNotIn(b"_ssl.c", body)
+
     def test_blocking_reload_may_outlast_the_timeout(self):
         # timeout is 0.5 s here; a blocking reload may take ~3 target durations (3 s).
         playlist = hlsproxy.make_proxy_url("", self.origin.base + "/ll")
@@ -1959,6 +2007,49 @@ def read_answers(sock, heads=(), limit=20):
                 body = reader.read()
         answers.append((status, headers, body))
     return answers
+
+
+class ContentGuardTest(ProxyTestCase):
+    """Whatever an upstream sends is served from the proxy's origin, the page's
+    origin: no answer may be sniffed into another type or run a script."""
+
+    GUARD = ("nosniff", "sandbox; default-src 'none'; frame-ancestors 'none'")
+
+    def guard(self, response):
+        return (response.getheader("X-Content-Type-Options"), response.getheader("Content-Security-Policy"))
+
+    def test_every_answer_but_the_page_carries_the_guard(self):
+        self.get("/stream/video/seg0.m4s")
+        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/stream/video/seg0.m4s", ())) is not None)
+        cases = [
+            (self.proxied("/page.html"), "GET", {}, 200),          # an HTML page, relayed
+            (self.proxied("/html.m3u8"), "GET", {}, 200),
+            (self.proxied("/stream/master"), "GET", {}, 200),      # a playlist, rewritten
+            (self.proxied("/stream/video/seg0.m4s"), "GET", {}, 200),  # a hit
+            (self.proxied("/stream/video/seg0.m4s"), "GET", {"Range": "bytes=0-9"}, 206),
+            (self.proxied("/big.ts"), "HEAD", {}, 200),             # a relay, too big to share
+            (self.proxied("/etag.ts"), "GET", {"If-None-Match": '"v1"'}, 304),
+            (self.proxied("/status/404"), "GET", {}, 404),         # an upstream error
+            ("/proxy?url=ftp%3A%2F%2Fx", "GET", {}, 400),           # our own error
+            ("/healthz", "GET", {}, 200),
+            ("/metrics", "GET", {}, 200),
+            (self.proxied("/keys/k.key"), "OPTIONS", {"Origin": "https://a.example",
+                                                      "Access-Control-Request-Method": "GET"}, 204),
+        ]
+        for path, method, headers, status in cases:
+            with self.subTest(path=path, method=method, headers=headers):
+                response, _ = self.request(path, method=method, headers=headers)
+                self.assertEqual(response.status, status)
+                self.assertEqual(self.guard(response), self.GUARD)
+
+    def test_the_page_keeps_a_policy_that_lets_it_play(self):
+        response, body = self.request("/")
+        nosniff, policy = self.guard(response)
+        self.assertEqual((response.status, nosniff), (200, "nosniff"))
+        self.assertNotIn("sandbox", policy)
+        self.assertIn("script-src 'unsafe-inline' https://cdn.jsdelivr.net", policy)
+        self.assertIn("frame-ancestors 'none'", policy)
+        self.assertIn(b"<script>", body)
 
 
 class RawClientTestCase(ProxyTestCase):

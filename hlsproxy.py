@@ -288,11 +288,11 @@ code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;f
 <code>__HLSJS_TEXT__</code>.</p>
 <script>
 "use strict";
-const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
+const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__, PREFIX = __PREFIX_JSON__;
 const $ = (id) => document.getElementById(id);
 function proxied(url, referer) {
   if (SIGNED) return url;
-  let src = location.origin + "/proxy?url=" + encodeURIComponent(url);
+  let src = location.origin + PREFIX + "/proxy?url=" + encodeURIComponent(url);
   if (referer) src += "&referer=" + encodeURIComponent(referer);
   return src;
 }
@@ -344,6 +344,9 @@ _ATTRIBUTE = re.compile(r'[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",\r
 _VARIABLE_REFERENCE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+#: What one_line cuts out of a log line or an error body: a /p/ token, a query.
+_TOKEN_IN_TEXT = re.compile(r"/p/[^/\s]+/")
+_QUERY_IN_TEXT = re.compile(r"\?[^\s\"'<>]+")
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
@@ -1836,8 +1839,9 @@ def check_address(address: str) -> None:
                 or candidate.is_reserved or candidate.is_multicast
                 or candidate.is_unspecified or not candidate.is_global
                 or any(candidate in network for network in _NON_PUBLIC_NETWORKS)):
-            raise Forbidden("upstream address %s is not public; start hlsproxy with "
-                            "--allow-private to allow it" % ip)
+            raise Forbidden("upstream address %s is not public (loopback, private or link-local); to proxy "
+                            "streams on this machine or your LAN, start hlsproxy with --allow-private "
+                            "(in a program: Config(allow_private=True))" % ip)
 
 
 #: Non-public ranges that some Python versions' ``is_global`` misses: shared
@@ -1984,7 +1988,10 @@ def _check_host_locally(host: str) -> None:
         check_address(info[4][0])
 
 
-class _GuardedHTTPConnection(http.client.HTTPConnection):
+class _Guarded:
+    """What both guarded connection classes add to http.client's: the address
+    guard at connect, and a socket really closed when a CONNECT is refused."""
+
     response_class = _PooledResponse
 
     def __init__(self, *args, allow_private=False, **kwargs):
@@ -1992,15 +1999,25 @@ class _GuardedHTTPConnection(http.client.HTTPConnection):
         self._create_connection = functools.partial(_guarded_create_connection,
                                                     allow_private=allow_private)
 
+    def _tunnel(self) -> None:
+        sock = self.sock
+        try:
+            super()._tunnel()
+        except BaseException:
+            # Python 3.9-3.11 leave the refused CONNECT's answer open, and the
+            # socket under it with it (a ResourceWarning, an fd held until GC).
+            if sock is not None and sock.fileno() != -1:
+                os.close(sock.detach())
+            raise
+
+
+class _GuardedHTTPConnection(_Guarded, http.client.HTTPConnection):
+    pass
+
 
 if hasattr(http.client, "HTTPSConnection"):  # absent when Python was built without ssl
-    class _GuardedHTTPSConnection(http.client.HTTPSConnection):
-        response_class = _PooledResponse
-
-        def __init__(self, *args, allow_private=False, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._create_connection = functools.partial(_guarded_create_connection,
-                                                        allow_private=allow_private)
+    class _GuardedHTTPSConnection(_Guarded, http.client.HTTPSConnection):
+        pass
 else:  # pragma: no cover - depends on the build
     _GuardedHTTPSConnection = None
 
@@ -3185,6 +3202,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if line != b"\r\n":
                 break
             line = self.rfile.readline(self.max_request_line + 1)
+        method = line.split(b" ", 1)[0]
+        if 0 < len(method) <= 16 and _HEADER_NAME.match(method.decode("latin-1")):
+            self.command = method.decode("ascii")  # for the log line, should the rest be refused
         if len(line) > self.max_request_line:
             raise HlsProxyError("request line longer than 16 KiB", HTTPStatus.REQUEST_URI_TOO_LONG)
         if not line.endswith(b"\n"):
@@ -3277,9 +3297,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         pass  # the access line is written once the answer is complete (_account)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        # http.server's own messages would carry the raw request line, token and
-        # all; this handler logs what it does itself (_account, _send_failure).
-        pass
+        # http.server's own messages (log_error) may carry a raw request line,
+        # token and query and all: they are logged redacted, like every line.
+        logger.warning("%s %s", self.client_address[0], one_line(format % args))
 
     def _discard_input(self) -> None:
         """Read what the client is still sending before closing, briefly: closing
@@ -3314,14 +3334,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         try:
-            route = self.path.split("?", 1)[0]
+            path = self._route_path()
+            route = path.split("?", 1)[0]
             if route == "/" and not self.server.config.no_ui:
                 return self._send_page()
             if route == "/healthz":  # for load balancers and orchestrators: no upstream touched
                 return self._send_text(HTTPStatus.OK, "ok\n")
             if route == "/metrics":
                 return self._send_metrics()
-            target = self.server.parse_target(self._route_path())
+            target = self.server.parse_target(path)
             self._upstream_host = urlsplit(target.url).hostname
             self._proxy(target)
         except HlsProxyError as error:
@@ -3350,10 +3371,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                          ("Cache-Control", "no-store")], data)
 
     def _route_path(self) -> str:
-        """The request path with the --public-url path prefix removed."""
+        """The request path with the --public-url path prefix removed: behind a
+        reverse proxy that passes /hls/… on as it is, /hls/healthz is /healthz."""
         prefix = urlsplit(self.server.config.public_url or "").path.rstrip("/")
-        if prefix and self.path.startswith(prefix + "/"):
-            return self.path[len(prefix):]
+        if prefix and (self.path.startswith(prefix + "/") or self.path.split("?", 1)[0] == prefix):
+            return self.path[len(prefix):] if self.path[len(prefix):len(prefix) + 1] == "/" else "/"
         return self.path
 
     # -- proxying: the cache, a flight, or a relay of our own ------------------------
@@ -3585,16 +3607,21 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self.writer.started:
             # The status is gone; a short body must not look whole, so cut the
             # connection rather than end the response cleanly.
-            logger.warning("aborting %s: %s", _loggable_path(self.path), error.reason)
+            logger.warning("%s %s %s aborted: %s", self.client_address[0], self.command or "-",
+                           _loggable_path(self.path), one_line(error.reason))
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        logger.info("%s -> %d %s", _loggable_path(self.path), error.status, error.reason)
+        reason = one_line(error.reason)
+        # What a user must see under --quiet: an upstream that failed, an address refused.
+        level = logging.WARNING if isinstance(error, (UpstreamError, Forbidden)) else logging.INFO
+        logger.log(level, "%s %s %s -> %d %s", self.client_address[0], self.command or "-",
+                   _loggable_path(self.path), error.status, reason)
         try:
-            self._send_text(error.status, error.reason + "\n", extra=error.headers)
+            self._send_text(error.status, reason + "\n", extra=error.headers)
         except _ClientGone:
             self.close_connection = True
 
@@ -3643,6 +3670,7 @@ def render_page(config: Config) -> str:
         # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
         "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
         "__SIGNED__": "true" if signed else "false",
+        "__PREFIX_JSON__": json.dumps(urlsplit(config.public_url or "").path.rstrip("/")).replace("</", "<\\/"),
     }
     page = UI_PAGE
     for marker, value in replacements.items():
@@ -3677,12 +3705,23 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _loggable_path(path: str) -> str:
-    """A request path fit for a log: no query, no token (``/p/…/seg12.ts``)."""
-    route = path.split("?", 1)[0]
+def _loggable_path(path: Optional[str]) -> str:
+    """A request path fit for a log: no query, no token (``/p/…/seg12.ts``);
+    "-" when there is none (a request refused before its line was read)."""
+    route = (path or "").split("?", 1)[0]
     if route.startswith("/p/"):
         return "/p/…/" + route[3:].partition("/")[2]
-    return route[:200]
+    return route[:200] or "-"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Text fit for a log line and an error body: every proxy token and query
+    string cut out (they carry per-URL headers, signatures and CDN tokens), no
+    control characters (an origin's reason phrase is its own text), and short."""
+    text = _TOKEN_IN_TEXT.sub("/p/…/", text)
+    text = _QUERY_IN_TEXT.sub("?…", text)
+    text = _CONTROL_CHARACTERS.sub(" ", text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def forwarded_base(headers) -> Optional[str]:
@@ -4076,6 +4115,60 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+def _machine_addresses(family: int) -> List[str]:
+    """This machine's addresses of ``family``: the one its default route leaves
+    from, and those its own name resolves to; loopback last."""
+    found = []
+    try:  # connecting a UDP socket sends nothing: it only picks the route, and so the address
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 9) if family == socket.AF_INET else ("fd00::1", 9))
+            found.append(probe.getsockname()[0])
+    except OSError:
+        pass
+    try:
+        found += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)]
+    except OSError:
+        pass
+    addresses = []
+    for address in found:
+        if address not in addresses and not ipaddress.ip_address(address.split("%")[0]).is_loopback:
+            addresses.append(address)
+    return addresses + ["127.0.0.1" if family == socket.AF_INET else "::1"]
+
+
+def first_line(server: "ProxyServer", addresses: Callable[[int], List[str]]) -> str:
+    """The line printed at start: where the proxy listens, and a URL to play
+    that someone can use (never http://0.0.0.0:…/): the --public-url, or this
+    machine's addresses when it listens on all of them."""
+    config, port = server.config, server.server_address[1]
+    where = [server.url]
+    if ipaddress.ip_address(server.server_address[0].split("%")[0]).is_unspecified:
+        family = socket.AF_INET6 if ":" in server.server_address[0] else socket.AF_INET
+        where = ["http://%s:%d" % ("[%s]" % a if ":" in a else a, port) for a in addresses(family)]
+    play = config.public_url or where[0]
+    return "hlsproxy %s serving on %s - play %s/proxy?url=<percent-encoded playlist URL>%s" % (
+        __version__, ", ".join(url + "/" for url in where), play,
+        " (%d workers)" % config.workers if config.workers > 1 else "")
+
+
+def exposure_warnings(config: Config) -> List[str]:
+    """What a proxy reachable from other machines exposes, said at start."""
+    try:
+        loopback = ipaddress.ip_address(config.host.split("%")[0]).is_loopback
+    except ValueError:  # a name
+        loopback = config.host == "localhost"
+    if loopback:
+        return []
+    warnings = []
+    if config.allow_private:
+        warnings.append("listening on %s with --allow-private: anyone who can reach this port can use the proxy "
+                        "to reach this machine and its LAN" % config.host)
+    if config.metrics_token is None:
+        warnings.append("listening on %s with /metrics open to anyone who can reach it; "
+                        "set --metrics-token to require a token" % config.host)
+    return warnings
+
+
 def sign_main(argv: List[str], environ: Optional[Dict[str, str]] = None) -> int:
     """``hlsproxy.py sign URL``: print a signed proxy URL for a start playlist.
 
@@ -4124,9 +4217,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
               file=sys.stderr)
         return 1
-    print("hlsproxy %s serving on %s/ - play %s/proxy?url=<percent-encoded playlist URL>%s"
-          % (__version__, server.url, server.url,
-             " (%d workers)" % config.workers if config.workers > 1 else ""), flush=True)
+    print(first_line(server, _machine_addresses), flush=True)
+    for warning in exposure_warnings(config):
+        logger.warning("%s", warning)
     if config.workers > 1:
         return serve_prefork(server, config.workers)
     return serve_until_signalled(server)

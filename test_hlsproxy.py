@@ -10,6 +10,7 @@ then the command line in a subprocess.
 
 import base64
 import contextlib
+import gc
 import dataclasses
 import glob
 import gzip
@@ -27,7 +28,9 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import unittest
+import warnings
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
@@ -1814,6 +1817,22 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertEqual(response.status, 200)
 
 
+    def test_the_public_url_prefix_is_served_too(self):
+        # A reverse proxy that passes /hls/... on as it is: every route answers under the prefix.
+        proxy = self.start_proxy(public_url="https://v.example/hls")
+        for path, status, start in [("/hls/healthz", 200, b"ok"), ("/healthz", 200, b"ok"),
+                                    ("/hls/", 200, b"<!doctype html>"), ("/hls", 200, b"<!doctype html>"),
+                                    ("/hls/metrics", 200, b"# HELP"),
+                                    ("/hls" + self.proxied("/stream/master"), 200, b"#EXTM3U"),
+                                    ("/hlsx/healthz", 404, b"")]:
+            with self.subTest(path=path):
+                response, body = self.request(path, proxy=proxy)
+                self.assertEqual(response.status, status)
+                self.assertTrue(body.startswith(start), body[:40])
+        _, page = self.request("/hls/", proxy=proxy)
+        self.assertIn(b'PREFIX = "/hls"', page)  # the page builds /hls/proxy?url=... URLs
+
+
 class CorsTest(ProxyTestCase):
     def test_every_answer_carries_cors(self):
         for path in [self.proxied("/stream/master"), self.proxied("/stream/video/seg0.m4s"),
@@ -3185,6 +3204,19 @@ class UpstreamProxyTest(ProxyTestCase):
         self.assertEqual(relay.seen, ["CONNECT 127.0.0.1:%d" % port])
         self.assertEqual(self.origin.hits, {})
 
+    def test_a_refused_tunnel_leaves_no_socket_open(self):
+        relay = serve_in_thread(self, ThreadingHTTPServer(("127.0.0.1", 0), ForwardingHandler))
+        relay.seen = []
+        proxy = self.start_proxy(upstream_proxy="http://127.0.0.1:%d" % relay.server_address[1])
+        url = "/proxy?url=" + quote("https://127.0.0.1:%d/keys/k.key" % self.origin.server_address[1], safe="")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for _ in range(3):
+                response, body = self.request(url, proxy=proxy)
+                self.assertEqual(response.status, 502, body)
+            gc.collect()
+        self.assertEqual([str(w.message) for w in caught if issubclass(w.category, ResourceWarning)], [])
+
 
 class OperationsTest(ProxyTestCase):
     def test_metrics_after_known_traffic(self):
@@ -3464,6 +3496,147 @@ class MainTest(unittest.TestCase):
             self.assertIn(flag, out)
         self.assertIn("default: 127.0.0.1", out)
         self.assertIn("HLSPROXY_CACHE_MB", out)
+
+    def stop_and_read(self, process):
+        """Stop a proxy started by start(); everything it wrote, stdout and stderr."""
+        process.terminate()
+        out, err = process.communicate(timeout=15)
+        return out + err
+
+    def exchange(self, port, data):
+        """Send raw bytes on a fresh connection; all that comes back until the close."""
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            try:
+                raw.sendall(data)
+                raw.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # refused while still sending: the answer is what matters
+            answer = b""
+            for _ in range(1000):
+                chunk = raw.recv(65536)
+                if not chunk:
+                    return answer
+                answer += chunk
+            return answer
+
+    def test_no_secret_reaches_a_log_line_or_an_error_body(self):
+        token = hlsproxy.make_proxy_url("", "http://127.0.0.1:1/x.m3u8", (("X-Token", "SECRET"),))
+        query = "/proxy?url=http%3A//127.0.0.1%3A1/a.m3u8&header=X-Token:%20SECRET"
+        host = b"Host: 127.0.0.1\r\n"
+        requests = [
+            b"GET " + query.replace("a.m3u8", "a b.m3u8").encode() + b" HTTP/1.1\r\n" + host + b"\r\n",  # bad line
+            b"GET " + query.encode() + b" HTTP/1.1\n" + host + b"\r\n",  # bare LF
+            b"GET " + query.encode() + b" HTTP/1.1\r\nBad Name: SECRET\r\n" + host + b"\r\n",
+            b"GET " + query.encode() + b"A" * 20000 + b" HTTP/1.1\r\n" + host + b"\r\n",  # 414
+            b"GET " + query.encode() + b" HTTP/1.1\r\n" + host + b"X-A: " + b"S" * 70000 + b"\r\n\r\n",  # 431
+            b"GET " + query.encode() + b" HTTP/2.0\r\n" + host + b"\r\n",  # 505
+            b"POST " + query.encode() + b" HTTP/1.1\r\n" + host + b"\r\n",  # 405
+            b"GET " + query.encode() + b" HTTP/1.1\r\n" + host + b"\r\n",  # 403, a private upstream
+            b"GET " + token.encode() + b" HTTP/1.1\r\n" + host + b"\r\n",
+            b"GET /p/SECRET/x.ts HTTP/1.1\r\n" + host + b"\r\n",  # a malformed token
+            b"\x16\x03\x01SECRET\r\n\r\n",  # TLS to a plain port
+        ]
+        for log_format in ("text", "json"):
+            with self.subTest(log_format=log_format):
+                process, port = self.start("--log-format", log_format)
+                answers = [self.exchange(port, data) for data in requests]
+                output = self.stop_and_read(process)
+                self.assertEqual([answer.split(b" ", 2)[1] for answer in answers],
+                                 [b"400", b"400", b"400", b"414", b"431", b"505", b"405", b"403", b"403", b"400",
+                                  b"400"])
+                for answer in answers:
+                    self.assertNotIn(b"SECRET", answer)
+                self.assertNotIn("SECRET", output)
+                self.assertNotIn(token.split("/")[2], output)
+                self.assertNotIn("Traceback", output)
+                lines = [line for line in output.splitlines() if "->" in line or " 4" in line]
+                self.assertGreaterEqual(len(lines), 2 * len(requests) - 2, output)
+        # http.server's own hook, should anything call it, goes through the same redaction.
+        records = capture_log(self, "hlsproxy", logging.WARNING)
+        handler = object.__new__(hlsproxy.ProxyHandler)
+        handler.client_address = ("127.0.0.1", 1)
+        handler.log_error("code %d, message %s", 400, "Bad request line 'GET %s HTTP/1.1'" % query)
+        handler.log_error("%s", "GET %s HTTP/1.1" % token)
+        self.assertEqual([record.getMessage() for record in records],
+                         ["127.0.0.1 code 400, message Bad request line 'GET /proxy?… HTTP/1.1'",
+                          "127.0.0.1 GET /p/…/x.m3u8 HTTP/1.1"])
+
+    def test_refusals_have_the_shape_of_every_other_line(self):
+        process, port = self.start()
+        self.exchange(port, b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.exchange(port, b"POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        lines = [line.split(" ", 2)[2] for line in self.stop_and_read(process).splitlines()
+                 if line.startswith("20") and " INFO " in line]  # after the date and time
+        access = r"INFO 127\.0\.0\.1 (-|[A-Z]+) (/\S*|-) \d{3} \d+ [0-9.]+ms \S+ \S+$"
+        failure = r"INFO 127\.0\.0\.1 (-|[A-Z]+) (/\S*|-) -> \d{3} .+$"
+        self.assertEqual(len(lines), 5, lines)
+        for line in lines:
+            self.assertTrue(re.match(access, line) or re.match(failure, line), line)
+        self.assertIn("INFO 127.0.0.1 GET - -> 400 malformed request line", lines)
+        self.assertIn("INFO 127.0.0.1 POST - -> 405 method POST is not allowed here", lines)
+        self.assertTrue(any(re.match(r"INFO 127\.0\.0\.1 GET /healthz 200 3 ", line) for line in lines), lines)
+
+    def test_quiet_keeps_upstream_failures_and_refusals(self):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+        closed.close()
+        quiet, port = self.start("--quiet")
+        self.exchange(port, b"GET /proxy?url=" + quote("http://127.0.0.1:1/x.m3u8", safe="").encode() +
+                      b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        loud, loud_port = self.start("--quiet", "--allow-private")
+        self.exchange(loud_port, b"GET /proxy?url=" + quote("http://127.0.0.1:%d/x.m3u8" % closed_port,
+                                                              safe="").encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.exchange(loud_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        refused, failed = self.stop_and_read(quiet), self.stop_and_read(loud)
+        self.assertRegex(refused, r"WARNING 127\.0\.0\.1 GET /proxy -> 403 upstream address 127\.0\.0\.1 is not public")
+        self.assertRegex(failed, r"WARNING 127\.0\.0\.1 GET /proxy -> 502 upstream unreachable")
+        self.assertNotIn(" INFO ", refused + failed)  # no access lines under --quiet
+
+    def test_the_first_line_names_addresses_someone_can_use(self):
+        def server(host, **options):
+            config = hlsproxy.Config(host=host, port=8000, **options)
+            return types.SimpleNamespace(config=config, server_address=(host, 8000),
+                                         url="http://%s:8000" % ("[%s]" % host if ":" in host else host))
+        machine = {socket.AF_INET: ["192.0.2.7", "127.0.0.1"], socket.AF_INET6: ["2001:db8::7", "::1"]}.get
+        tail = "/proxy?url=<percent-encoded playlist URL>"
+        cases = [
+            (server("127.0.0.1"), "serving on http://127.0.0.1:8000/ - play http://127.0.0.1:8000" + tail),
+            (server("0.0.0.0"), "serving on http://192.0.2.7:8000/, http://127.0.0.1:8000/ - play "
+                                "http://192.0.2.7:8000" + tail),
+            (server("::"), "serving on http://[2001:db8::7]:8000/, http://[::1]:8000/ - play "
+                           "http://[2001:db8::7]:8000" + tail),
+            (server("0.0.0.0", public_url="https://v.example/hls/"),
+             "serving on http://192.0.2.7:8000/, http://127.0.0.1:8000/ - play https://v.example/hls" + tail),
+            (server("127.0.0.1", workers=2), "serving on http://127.0.0.1:8000/ - play http://127.0.0.1:8000" +
+             tail + " (2 workers)"),
+        ]
+        for stand_in, said in cases:
+            with self.subTest(host=stand_in.config.host, public_url=stand_in.config.public_url):
+                line = hlsproxy.first_line(stand_in, machine)
+                self.assertEqual(line, "hlsproxy %s %s" % (hlsproxy.__version__, said))
+                self.assertNotIn("0.0.0.0", line)
+        self.assertEqual(hlsproxy._machine_addresses(socket.AF_INET)[-1], "127.0.0.1")
+
+    def test_warnings_when_listening_beyond_loopback(self):
+        cases = [
+            ({}, []),
+            ({"host": "::1", "allow_private": True}, []),
+            ({"host": "localhost", "allow_private": True}, []),
+            ({"host": "0.0.0.0", "metrics_token": "t"}, []),
+            ({"host": "0.0.0.0"}, ["/metrics open"]),
+            ({"host": "192.0.2.7", "allow_private": True, "metrics_token": "t"}, ["--allow-private"]),
+            ({"host": "::", "allow_private": True}, ["--allow-private", "/metrics open"]),
+        ]
+        for options, said in cases:
+            with self.subTest(options=options):
+                warnings = hlsproxy.exposure_warnings(hlsproxy.Config(**options))
+                self.assertEqual(len(warnings), len(said), warnings)
+                for warning, words in zip(warnings, said):
+                    self.assertIn(words, warning)
+        process, port = self.start("--host", "127.0.0.1", "--allow-private")
+        self.assertNotIn("WARNING", self.stop_and_read(process))
 
     def test_port_in_use_is_a_clear_error(self):
         taken = socket.socket()

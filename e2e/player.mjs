@@ -50,7 +50,7 @@ async function runCase(c) {
         };
       });
     }
-    await page.goto(c.page);
+    const response = await page.goto(c.page);
     if (c.expect === "ui") {  // the page at /: type the stream URL, press Play, as a person would
       await page.fill("#url", c.url);
       await page.click("#play");
@@ -61,6 +61,14 @@ async function runCase(c) {
       while (Date.now() < deadline && s.t <= 3 && !s.status) { await sleep(200); s = await read(); }
       const how = s.hlsjs ? "hls.js (served locally)" : "the browser's own HLS";
       return { ok: s.t > 3 && !s.status, detail: `t=${s.t.toFixed(1)}s via ${how}; ${s.status || "no error"}; proxied ${s.proxied.slice(0, 60)}...` };
+    }
+    if (c.expect === "inert" || c.expect === "runs") {  // a document opened as is: did its script run?
+      const ran = () => page.evaluate(() => document.documentElement.getAttribute("data-ran") === "1");
+      let seen = await ran();
+      for (let i = 0; i < 10 && !seen; i++) { await sleep(100); seen = await ran(); }
+      const policy = response ? response.headers()["content-security-policy"] || "none" : "no response";
+      return { ok: c.expect === "runs" ? seen : !seen,
+        detail: `${seen ? "its script ran" : "its script did not run"}; Content-Security-Policy: ${policy}` };
     }
     if (c.expect === "fatal") {
       const v = await until(page, deadline, (s) => (s.fatal ? { ok: true, detail: s.fatal }

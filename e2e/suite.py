@@ -40,6 +40,14 @@ TARGET = 2          # seconds per segment in every fixture
 LIVE_WINDOW = 4     # segments in the live playlist
 BROWSER_DEADLINE = 200
 SMUGGLED = b"bytes an attacker chose\n"  # the /slow/ origin mode's answer
+#: What an origin may send that would act on the proxy's origin (the page's) if a
+#: browser ran it: each sets data-ran on its root element when its script runs.
+EVIL = {
+    "page.html": ("text/html", b"<!doctype html><title>x</title>"
+                               b"<script>document.documentElement.setAttribute('data-ran', '1')</script>"),
+    "image.svg": ("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'>"
+                                   b"<script>document.documentElement.setAttribute('data-ran', '1')</script></svg>"),
+}
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
                  ".mp4": "video/mp4", ".vtt": "text/vtt", ".key": "application/octet-stream"}
 
@@ -181,6 +189,8 @@ class OriginHandler(BaseHTTPRequestHandler):
             return self.send(200, "application/vnd.apple.mpegurl", self.clock_playlist().encode())
         if mode == "g" and rel == "live.m3u8":
             return self.send(200, "application/vnd.apple.mpegurl", self.live_playlist().encode())
+        if mode == "evil":  # documents with a script: served from the proxy's origin they must stay inert
+            return self.send(200, *EVIL[rel])
         if mode == "slow":  # what a smuggled request asks for: slow, so its answer lands on the next one
             time.sleep(1.5)
             return self.send(200, "video/mp2t", SMUGGLED)
@@ -587,6 +597,11 @@ def main():
              "page": proxy.base + "/", "url": o + "/plain/a/index.m3u8", "expect": "ui", "timeout": 30,
              "hideNativeHls": True},
         ]
+        for document in sorted(EVIL):  # each relayed document, and the same straight from its origin
+            cases.append({"name": "baseline: %s straight from its origin runs its script" % document,
+                          "page": o + "/evil/" + document, "expect": "runs", "timeout": 10})
+            cases.append({"name": "guard: %s relayed by the proxy cannot run its script" % document,
+                          "page": proxy.url(o + "/evil/" + document), "expect": "inert", "timeout": 10})
         for result in run_browser(cases, work):
             ok, detail = result["ok"], result.get("detail", "")
             if result["name"].startswith("control") and ok and "manifestLoadError" not in detail:

@@ -330,6 +330,11 @@ $("form").addEventListener("submit", (event) => {
 </script>
 </body></html>
 """
+#: On every answer but the page's own: whatever an upstream sends (an HTML page,
+#: an SVG, a script) is served from the proxy's origin, the page's origin, so a
+#: browser must neither guess its type nor run anything in it.
+CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
+                 ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
 CHUNK_SIZE = 256 * 1024
 #: Bytes a cache entry is counted for beyond its body: the entry, its key, its headers.
 ENTRY_OVERHEAD = 512
@@ -3355,11 +3360,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
 
     def _send_page(self) -> None:
+        config = self.server.config
         self._send_whole(HTTPStatus.OK, [
             ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache"),
-            ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
-            ("Content-Security-Policy", page_policy(self.server.config)),
-        ], render_page(self.server.config).encode("utf-8"))
+            ("Referrer-Policy", "no-referrer"),
+        ], render_page(config).encode("utf-8"),
+            guard=(("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", page_policy(config))))
 
     def _send_metrics(self) -> None:
         token = self.server.config.metrics_token
@@ -3581,19 +3587,21 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     # -- sending: the one CORS writer and the one error path -------------------------------
 
-    def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None) -> None:
+    def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None,
+                guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
         """Start every answer: CORS headers, then ``headers``, then the content
-        guard, framed by the writer."""
+        guard (the page passes its own), framed by the writer."""
         for name, value in headers:
             if name == "X-Cache":
                 self._cache_result = value
-        self.close_connection = self.writer.start(status, self._cors_headers() + headers + _guard(headers), length,
+        self.close_connection = self.writer.start(status, self._cors_headers() + headers + list(guard), length,
                                                   self.request_version, self.close_connection, self._head_only)
 
-    def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes) -> None:
+    def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes,
+                    guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
         """A whole answer, in one turn."""
         self.writer.take_turn()
-        self._answer(status, headers, len(data))
+        self._answer(status, headers, len(data), guard)
         self.writer.write(data)
 
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
@@ -3676,19 +3684,6 @@ def render_page(config: Config) -> str:
     for marker, value in replacements.items():
         page = page.replace(marker, value)
     return page
-
-
-#: On every answer but the page's own: whatever an upstream sends (an HTML page,
-#: an SVG, a script) is served from the proxy's origin, the page's origin, so a
-#: browser must neither guess its type nor run anything in it.
-CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
-                 ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
-
-
-def _guard(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    """CONTENT_GUARD, less what ``headers`` already say (the page sets its own policy)."""
-    said = {name.lower() for name, _ in headers}
-    return [(name, value) for name, value in CONTENT_GUARD if name.lower() not in said]
 
 
 def page_policy(config: Config) -> str:

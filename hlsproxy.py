@@ -507,6 +507,19 @@ def _http_url(schemes: Tuple[str, ...], path: bool, optional: bool = True) -> Ca
     return check
 
 
+def _readable_file(name: str, value):
+    """A check: None, or the path of a file this process can read."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(name, "must be a file path, not %r" % (value,))
+    if not os.path.isfile(value):
+        raise ConfigError(name, "must be a file that exists: %s is not one" % value)
+    if not os.access(value, os.R_OK):
+        raise ConfigError(name, "must be a file this user can read: %s is not" % value)
+    return value
+
+
 def _hlsjs_url(name: str, value):
     if value is None or isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
         return value
@@ -547,6 +560,13 @@ class Config:
     public_url: Optional[str] = _setting(
         None, "base URL written into rewritten playlists, e.g. https://video.example.com/hls",
         _http_url(("http", "https"), path=True), "URL", shown="http://<the request's Host>")
+    #: Serve HTTPS with this certificate chain (PEM); the key is in ``tls_key``
+    #: or, if that is None, in the same file. Reloaded when either file changes.
+    tls_cert: Optional[str] = _setting(
+        None, "serve HTTPS with this certificate chain (PEM), reloaded when the file changes (certbot "
+              "renewals need no restart)", _readable_file, "FILE", shown="plain HTTP")
+    tls_key: Optional[str] = _setting(
+        None, "the private key of --tls-cert (PEM)", _readable_file, "FILE", shown="in the --tls-cert file")
     allow_private: bool = _setting(
         False, "allow upstreams on loopback, private, link-local and other non-public addresses "
                "(streams on this machine or your LAN)", _flag)
@@ -598,6 +618,11 @@ class Config:
         None, "send upstream requests through this HTTP proxy, e.g. http://10.0.0.1:3128 "
               "(for SOCKS, run a local HTTP-to-SOCKS bridge)", _http_url(("http",), path=False), "URL",
         shown="none")
+    #: Extra certificate authorities trusted for https upstreams (PEM), beside
+    #: the system's (which SSL_CERT_FILE and SSL_CERT_DIR can replace).
+    upstream_ca: Optional[str] = _setting(
+        None, "also trust the certificate authorities in this PEM file for https upstreams (a private CA); "
+              "SSL_CERT_FILE replaces the system's instead", _readable_file, "FILE", shown="the system's only")
     #: A larger playlist is refused (502): playlists are held in memory to be rewritten.
     max_playlist_mb: float = _setting(8.0, "refuse larger playlists with 502", _number(0, above=True), "MB")
     #: A request's line and headers must arrive within this many seconds (slowloris).
@@ -631,6 +656,8 @@ class Config:
             object.__setattr__(self, field.name, value)  # normalised: tuples, no trailing slash
         if self.url_ttl is not None and self.secret is None:
             raise ConfigError("url_ttl", "needs a secret: unsigned URLs cannot expire")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ConfigError("tls_key", "needs --tls-cert, the certificate it is the key of")
 
     @property
     def max_playlist_bytes(self) -> int:
@@ -2084,6 +2111,7 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
     def __init__(self, pool: ConnectionPool, config: Config) -> None:
         super().__init__()
         self._pool = pool
+        self._tls = upstream_tls_context(config)
         self._allow_private = config.allow_private
         self._allow_hosts = config.allow_hosts
         proxy = urlsplit(config.upstream_proxy) if config.upstream_proxy else None
@@ -2101,7 +2129,8 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
 
     def _connect(self, req, scheme: str):
         """A new connection for ``req``, and the request target to send on it."""
-        connection_class = _GuardedHTTPConnection if scheme == "http" else _GuardedHTTPSConnection
+        connection_class = _GuardedHTTPConnection if scheme == "http" else functools.partial(
+            _GuardedHTTPSConnection, context=self._tls)
         if self._proxy is None:
             return connection_class(req.host, timeout=req.timeout, allow_private=self._allow_private), req.selector
         # Through --upstream-proxy: the proxy is the operator's choice, so it is
@@ -2245,12 +2274,47 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
         raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,)) from None
 
 
+#: OpenSSL's verification codes (X509_V_ERR_*) -> what they mean for the user.
+_CERTIFICATE_FAILURES = types.MappingProxyType({
+    9: "upstream's TLS certificate is not valid yet (is this machine's clock right?)",
+    10: "upstream's TLS certificate has expired",
+    18: "upstream's TLS certificate is self-signed and not trusted here",
+    19: "upstream's TLS certificate chain ends in a CA that is not trusted here",
+    20: "upstream's TLS certificate is signed by a CA that is not trusted here",
+    21: "upstream's TLS certificate is signed by a CA that is not trusted here",
+    62: "upstream's TLS certificate is for another host name",
+    64: "upstream's TLS certificate is for another IP address",
+})
+
+
+def upstream_tls_context(config: Config):
+    """The one TLS context https upstreams are checked with: the system's CA
+    certificates (or SSL_CERT_FILE / SSL_CERT_DIR, which OpenSSL reads), and
+    those of --upstream-ca beside them; host names checked."""
+    if ssl is None:
+        if config.upstream_ca:
+            raise ConfigError("upstream_ca", "needs a Python built with ssl")
+        return None
+    context = ssl.create_default_context()
+    if config.upstream_ca:
+        try:
+            context.load_verify_locations(cafile=config.upstream_ca)
+        except (ssl.SSLError, ValueError) as error:
+            raise ConfigError("upstream_ca", "must hold PEM CA certificates; %s does not (%s)" % (
+                config.upstream_ca, error.reason or error.__class__.__name__)) from None
+    return context
+
+
 def _tls_failure(error) -> str:
     """What a failed TLS handshake means, in words a user can act on (never
     OpenSSL's own ``[SSL: …] (_ssl.c:992)`` text)."""
     if isinstance(error, ssl.SSLCertVerificationError):
+        known = _CERTIFICATE_FAILURES.get(error.verify_code)
+        if known:
+            return "%s (%s); a private CA can be trusted with --upstream-ca" % (
+                known, error.verify_message or "verification failed")
         return ("upstream's TLS certificate is not trusted (%s); the proxy checks it against this "
-                "machine's CA certificates" % (error.verify_message or "verification failed"))
+                "machine's CA certificates and --upstream-ca" % (error.verify_message or "verification failed"))
     if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
                         "UNKNOWN_PROTOCOL", "HTTP_REQUEST"):
         return "upstream does not speak TLS on that port (is it plain http? try an http:// URL)"

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import gc
 import dataclasses
+import functools
 import glob
 import gzip
 import http.client
@@ -24,9 +25,11 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 import types
 import unittest
@@ -83,6 +86,83 @@ def wait_for(predicate, timeout=10.0, interval=0.01):
             return
         time.sleep(interval)
     raise TimeoutError("condition not met within %.1f s" % timeout)
+
+
+class TestPki:
+    """A throwaway PKI, made with the openssl command in a temporary folder the
+    first time a test asks (and by e2e/suite.py): a CA, a second CA that nobody
+    trusts, and server certificates for loopback and the e2e test names.
+
+    ``path(name)``: ca.pem; leaf.pem and renewed.pem (two certificates for one
+    key, leaf.key); expired.pem, wrong-name.pem (for elsewhere.test only) and
+    untrusted.pem (signed by the other CA), all for leaf.key; other.key, a key
+    that matches none of them.
+    """
+
+    NAMES = "DNS:localhost,DNS:proxy.test,DNS:page.test,DNS:origin.test,IP:127.0.0.1,IP:::1"
+    _EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _CA_CONFIG = ("[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+                  "default_md = sha256\npolicy = any\ncopy_extensions = copy\nunique_subject = no\n"
+                  "[any]\ncommonName = supplied\n")
+
+    def __init__(self, folder):
+        self.folder = folder
+        for ca in ("ca", "other-ca"):
+            self._openssl("req", "-x509", *self._EC, "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "3",
+                          "-subj", "/CN=hlsproxy test " + ca, "-addext", "basicConstraints=critical,CA:TRUE",
+                          "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        for key in ("leaf.key", "other.key"):
+            self._openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", key)
+        self._request("leaf", self.NAMES)
+        self._request("wrong-name", "DNS:elsewhere.test")
+        self._sign("leaf.csr", "leaf.pem")
+        self._sign("leaf.csr", "renewed.pem")
+        self._sign("wrong-name.csr", "wrong-name.pem")
+        self._sign("leaf.csr", "untrusted.pem", ca="other-ca")
+        self._write("index.txt", "")
+        self._write("serial", "1000\n")
+        self._write("ca.cnf", self._CA_CONFIG)
+        self._openssl("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-notext",
+                      "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-in", "leaf.csr",
+                      "-out", "expired.pem")
+
+    @classmethod
+    @functools.lru_cache(maxsize=None)
+    def shared(cls):
+        """One PKI for the whole run, removed when the interpreter exits."""
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("the openssl command is not installed (.ci/run installs it)")
+        folder = tempfile.mkdtemp(prefix="hlsproxy-pki-")
+        import atexit
+        atexit.register(shutil.rmtree, folder, True)
+        return cls(folder)
+
+    def path(self, name):
+        return os.path.join(self.folder, name)
+
+    def server_context(self, certificate="leaf.pem"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.path(certificate), self.path("leaf.key"))
+        return context
+
+    def _request(self, name, names):
+        self._openssl("req", "-new", "-key", "leaf.key", "-out", name + ".csr",
+                      "-subj", "/CN=" + names.split(",")[0].split(":")[1], "-addext", "subjectAltName=" + names)
+
+    def _sign(self, request, out, ca="ca"):
+        self._write("leaf.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        self._openssl("x509", "-req", "-in", request, "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial",
+                      "-days", "2", "-out", out, "-extfile", "leaf.ext", "-copy_extensions", "copy")
+
+    def _write(self, name, text):
+        with open(self.path(name), "w") as file:
+            file.write(text)
+
+    def _openssl(self, *args):
+        done = subprocess.run(["openssl"] + list(args), cwd=self.folder, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+        if done.returncode:
+            raise RuntimeError("openssl %s failed: %s" % (args[0], done.stdout[-500:]))
 
 
 # ---------------------------------------------------------------------------
@@ -1266,6 +1346,13 @@ class OriginHandler(BaseHTTPRequestHandler):
         """A redirect to another host name: a new connection, so a new check."""
         self.send_response(302)
         self.send_header("Location", "http://localhost:%d/keys/k.key" % self.server.server_address[1])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def route_goto(self):
+        """/goto?to=URL: a 302 to any URL (another origin, another scheme)."""
+        self.send_response(302)
+        self.send_header("Location", dict(parse_qsl(urlsplit(self.path).query))["to"])
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -3216,6 +3303,127 @@ class UpstreamProxyTest(ProxyTestCase):
                 self.assertEqual(response.status, 502, body)
             gc.collect()
         self.assertEqual([str(w.message) for w in caught if issubclass(w.category, ResourceWarning)], [])
+
+
+class TlsOrigin(Origin):
+    """The origin over TLS, with a certificate of the test PKI. It keeps its
+    connections, so that a test can close them while they sit idle."""
+
+    def __init__(self, certificate="leaf.pem"):
+        super().__init__()
+        self.socket = TestPki.shared().server_context(certificate).wrap_socket(self.socket, server_side=True)
+        self.open = []
+
+    @property
+    def base(self):
+        return "https://127.0.0.1:%d" % self.server_address[1]
+
+    def process_request(self, request, client_address):
+        with self.lock:
+            self.open.append(request)
+        super().process_request(request, client_address)
+
+    def close_idle(self):
+        """Close every connection, as an origin does with idle keep-alive ones."""
+        with self.lock:
+            sockets, self.open = self.open, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class HttpsUpstreamTest(ProxyTestCase):
+    """Issue 13: https origins, checked against a CA made for the test and
+    trusted through --upstream-ca or SSL_CERT_FILE."""
+
+    def setUp(self):
+        super().setUp()
+        self.pki = TestPki.shared()
+        self.tls = serve_in_thread(self, TlsOrigin())
+        self.trusting = self.start_proxy(upstream_ca=self.pki.path("ca.pem"))
+
+    def through(self, url, proxy=None):
+        return self.request("/proxy?url=" + quote(url, safe=""), proxy=proxy or self.trusting)
+
+    def play(self, url, proxy=None):
+        """Fetch a media playlist and every URI in it: {upstream name: bytes}."""
+        response, body = self.through(url, proxy)
+        self.assertEqual(response.status, 200, body)
+        text = body.decode()
+        self.assertNotIn("127.0.0.1:%d" % self.tls.server_address[1], text)
+        uris = re.findall(r'URI="([^"]+)"', text) + [l for l in text.splitlines() if l and not l.startswith("#")]
+        got = {}
+        for uri in uris:
+            response, data = self.request(self.local_path(uri), proxy=proxy or self.trusting)
+            self.assertEqual(response.status, 200, data)
+            got[uri.rsplit("/", 1)[1].split("?")[0]] = data
+        return got
+
+    def test_master_variant_key_init_and_segments_over_https(self):
+        response, body = self.through(self.tls.base + "/stream/master")
+        self.assertEqual(response.status, 200, body)
+        variant = [l for l in body.decode().splitlines() if "index.m3u8" in l and not l.startswith("#")][0]
+        got = self.play(self.tls.base + "/stream/video/index.m3u8")
+        self.assertEqual(got, {"init.mp4": INIT, "k.key": KEY, "seg0.m4s": SEGMENT, "seg1.m4s": SEGMENT[::-1]})
+        response, _ = self.request(self.local_path(variant), proxy=self.trusting)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(self.origin.hits, {})  # all of it came from the https origin
+
+    def test_ssl_cert_file_is_trusted_too(self):
+        with mock.patch.dict(os.environ, {"SSL_CERT_FILE": self.pki.path("ca.pem")}):
+            proxy = self.start_proxy()
+        response, body = self.through(self.tls.base + "/keys/k.key", proxy)
+        self.assertEqual((response.status, body), (200, KEY))
+
+    def test_redirects_between_http_and_https(self):
+        for start, end in ((self.origin, self.tls), (self.tls, self.origin)):
+            with self.subTest(start=start.base[:5], end=end.base[:5]):
+                url = start.base + "/goto?to=" + quote(end.base + "/stream/video/index.m3u8", safe="")
+                response, body = self.through(url)
+                self.assertEqual(response.status, 200, body)
+                segment = [l for l in body.decode().splitlines() if "seg0.m4s" in l][0]
+                before = end.count("/stream/video/seg0.m4s")
+                response, data = self.request(self.local_path(segment), proxy=self.trusting)
+                self.assertEqual((response.status, data), (200, SEGMENT))
+                self.assertEqual(end.count("/stream/video/seg0.m4s"), before + 1)  # resolved against the end URL
+
+    def test_bad_certificates_are_refused_with_a_sentence_about_the_certificate(self):
+        cases = [("wrong-name.pem", self.trusting, "for another"),
+                 ("expired.pem", self.trusting, "has expired"),
+                 ("untrusted.pem", self.trusting, "not trusted"),
+                 ("leaf.pem", self.proxy, "not trusted")]  # our CA, but this proxy was not told of it
+        for certificate, proxy, words in cases:
+            with self.subTest(certificate=certificate, trusting=proxy is self.trusting):
+                origin = serve_in_thread(self, TlsOrigin(certificate))
+                response, body = self.through(origin.base + "/keys/k.key", proxy)
+                self.assertEqual(response.status, 502, body)
+                reason = body.decode()
+                self.assertIn("certificate", reason)
+                self.assertIn(words, reason)
+                self.assertNotIn("unreachable", reason)
+                self.assertNotIn("_ssl.c", reason)
+                self.assertEqual(origin.hits, {})
+
+    def test_one_tls_connection_serves_many_segments_and_a_closed_one_is_replaced(self):
+        for i in range(20):
+            response, data = self.through(self.tls.base + "/keys/k.key?n=%d" % i)
+            self.assertEqual((response.status, data), (200, KEY))
+        self.assertEqual(len(self.tls.connections), 1)  # keep-alive: one handshake for twenty requests
+        self.tls.close_idle()
+        for i in range(20, 25):
+            response, data = self.through(self.tls.base + "/keys/k.key?n=%d" % i)
+            self.assertEqual((response.status, data), (200, KEY))
+        self.assertEqual(len(self.tls.connections), 2)
+
+    def test_a_bad_upstream_ca_file_is_a_config_error(self):
+        with self.assertRaises(hlsproxy.ConfigError) as caught:
+            hlsproxy.Config(upstream_ca=os.path.join(self.pki.folder, "missing.pem"))
+        self.assertIn("exists", str(caught.exception))
+        with self.assertRaises(hlsproxy.ConfigError) as caught:
+            hlsproxy.make_server(hlsproxy.Config(port=0, upstream_ca=self.pki.path("index.txt")))
+        self.assertIn("PEM CA certificates", str(caught.exception))
 
 
 class OperationsTest(ProxyTestCase):

@@ -1887,6 +1887,9 @@ _NON_PUBLIC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 
 #: What a non-blocking read raises when nothing has arrived: TLS says it its own way.
 _WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantReadError,) if ssl is not None else ())
+#: What a non-blocking send raises when the socket is full; over TLS a write may
+#: also need to read first (a key update), which is a wait like any other.
+_SEND_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantWriteError, ssl.SSLWantReadError) if ssl is not None else ())
 
 
 def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
@@ -3136,8 +3139,8 @@ class ClientWriter:
                     try:
                         view = view[sock.send(view):]
                         continue
-                    except BlockingIOError:
-                        pass
+                    except _SEND_WOULD_BLOCK:
+                        pass  # over TLS the same bytes are offered again, as OpenSSL wants
                     self.before_blocking("a client's socket is full")
                     sock.settimeout(timeout)
                     view = view[sock.send(view):]  # waits for room, up to the timeout
@@ -3190,6 +3193,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.writer = self.wfile = ClientWriter(self.connection, self.server.turnstile,
                                                 self.version_string())
         self._reset()
+
+    def handle(self) -> None:
+        if self.server.certificate is None or self._handshake():
+            super().handle()
+
+    def _handshake(self) -> bool:
+        """The TLS handshake, within --header-timeout (the watchdog cuts a
+        client that stalls it); False, logged at debug, when it fails: port
+        scanners and plain-HTTP clients are no error of ours."""
+        self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
+        try:
+            self.connection.do_handshake()
+            return True
+        except (OSError, ValueError) as error:
+            logger.debug("TLS handshake with %s failed: %s", self.client_address[0], error)
+            return False
+        finally:
+            self.server.unwatch(self.connection)
 
     def _reset(self) -> None:
         """Forget the last request on this connection before reading the next."""
@@ -3645,9 +3666,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return forwarded
         host = self.headers.get("Host", "")
         if not _HOST_HEADER.match(host):
-            host, port = self.server.server_address[:2]
-            host = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-        return "http://" + host
+            return self.server.url
+        return self.server.scheme + "://" + host
 
     # -- sending: the one CORS writer and the one error path -------------------------------
 
@@ -3925,6 +3945,8 @@ class ProxyServer(ThreadingHTTPServer):
         self._lingering = []  # type: List[Tuple[float, socket.socket]]
         self._watchdog = None  # type: Optional[threading.Thread]
         self._closing = threading.Event()
+        #: With --tls-cert: the certificate new connections are wrapped in (checked here, before binding).
+        self.certificate = ServerCertificate(config.tls_cert, config.tls_key) if config.tls_cert else None
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), handler)
@@ -3946,10 +3968,28 @@ class ProxyServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     @property
+    def scheme(self) -> str:
+        """"https" with --tls-cert, else "http"."""
+        return "http" if self.certificate is None else "https"
+
+    @property
     def url(self) -> str:
         """The base URL this server answers on."""
         host, port = self.server_address[:2]
-        return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+        return "%s://%s:%d" % (self.scheme, "[%s]" % host if ":" in host else host, port)
+
+    def get_request(self):
+        # The TLS handshake is the handler thread's (ProxyHandler.handle, under
+        # the header deadline): the accepting thread never waits on a client.
+        request, client_address = super().get_request()
+        if self.certificate is not None:
+            try:
+                request = self.certificate.current().wrap_socket(request, server_side=True,
+                                                                 do_handshake_on_connect=False)
+            except OSError:
+                request.close()
+                raise
+        return request, client_address
 
     @property
     def cache(self) -> TTLCache:
@@ -3980,6 +4020,11 @@ class ProxyServer(ThreadingHTTPServer):
             self._slots.release()
 
     def _refuse_busy(self, request) -> None:
+        if self.certificate is not None:
+            # A 503 over TLS needs a handshake, and the accepting thread never
+            # waits on a client: the connection is closed unanswered.
+            request.close()
+            return
         body = b"too many connections\n"
         cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in self.config.allow_origins else b""
         try:
@@ -4049,7 +4094,9 @@ class ProxyServer(ThreadingHTTPServer):
                 self._lingering = [(when, sock) for when, sock in self._lingering if when >= now]
             for connection in late:  # the reader blocked on it wakes to an empty read
                 try:
-                    connection.shutdown(socket.SHUT_RDWR)
+                    # socket.socket's own: SSLSocket.shutdown would drop the TLS
+                    # state under the thread still reading (or handshaking) on it.
+                    socket.socket.shutdown(connection, socket.SHUT_RDWR)
                 except OSError:
                     pass
             for sock in done:
@@ -4086,6 +4133,86 @@ class ProxyServer(ThreadingHTTPServer):
             return 0
         bucket = max(1, int(ttl / 2))
         return (int(time.time() + ttl) // bucket + 1) * bucket
+
+
+def server_tls_context(certificate: str, key: Optional[str] = None):
+    """A TLS server context for HTTP/1.1 (TLS 1.2 and newer) with the chain in
+    ``certificate`` and the key in ``key`` (or in ``certificate``); a file
+    that cannot serve raises ConfigError with a sentence saying which."""
+    if ssl is None:
+        raise ConfigError("tls_cert", "needs a Python built with ssl")
+    for field, path, marker, what in (("tls_cert", certificate, b"-----BEGIN CERTIFICATE-----", "a PEM certificate"),
+                                      ("tls_key", key or certificate, b"PRIVATE KEY-----", "a PEM private key")):
+        try:
+            with open(path, "rb") as file:
+                text = file.read(1024 * 1024)
+        except OSError as error:
+            raise ConfigError(field, "cannot be read: %s (%s)" % (path, error.strerror)) from None
+        if marker not in text:
+            raise ConfigError(field, "must be given: %s holds no private key" % path if field == "tls_key" and not key
+                              else "must hold %s; %s holds none" % (what, path))
+
+    def no_passphrase():
+        raise ConfigError("tls_key", "is encrypted; give an unencrypted key (hlsproxy asks for no passphrase)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    try:
+        context.load_cert_chain(certificate, key, password=no_passphrase)
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise ConfigError("tls_key", "does not match the certificate in %s" % certificate) from None
+        raise ConfigError("tls_cert", "cannot be loaded with its key (%s)" % (error.reason or "bad PEM")) from None
+    return context
+
+
+class ServerCertificate:
+    """The TLS context new client connections are wrapped in, built again when
+    the certificate or key file changes (certbot renews every 60-90 days): no
+    restart, and connections already open keep the one they began with.
+
+    The files are looked at once a second at most, by the accepting thread, the
+    only caller (so no lock). A renewal caught half-written (a new certificate,
+    the old key) keeps the context in use, logs a warning once, and is tried
+    again when the files change again.
+    """
+
+    check_every = 1.0
+
+    def __init__(self, certificate: str, key: Optional[str] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._files = (certificate, key)
+        self._clock = clock
+        self._stamp = self._refused = self._stamps()
+        self.context = server_tls_context(certificate, key)
+        self._checked = clock()
+
+    def current(self):
+        """The context to wrap a new connection in."""
+        now = self._clock()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            stamp = self._stamps()
+            if stamp != self._stamp and stamp != self._refused:
+                try:
+                    self.context = server_tls_context(*self._files)
+                    self._stamp = stamp
+                    logger.info("TLS certificate reloaded from %s", self._files[0])
+                except ConfigError as error:
+                    self._refused = stamp
+                    logger.warning("TLS certificate not reloaded, the one in use is kept: %s %s",
+                                   _flag_name(error.field), error.problem)
+        return self.context
+
+    def _stamps(self):
+        stamps = []
+        for path in self._files:
+            try:
+                info = os.stat(path) if path else None
+                stamps.append(info and (info.st_mtime_ns, info.st_size, info.st_ino))
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
 
 
 def make_server(config: Config) -> ProxyServer:
@@ -4203,7 +4330,7 @@ def first_line(server: "ProxyServer", addresses: Callable[[int], List[str]]) -> 
     where = [server.url]
     if ipaddress.ip_address(server.server_address[0].split("%")[0]).is_unspecified:
         family = socket.AF_INET6 if ":" in server.server_address[0] else socket.AF_INET
-        where = ["http://%s:%d" % ("[%s]" % a if ":" in a else a, port) for a in addresses(family)]
+        where = ["%s://%s:%d" % (server.scheme, "[%s]" % a if ":" in a else a, port) for a in addresses(family)]
     play = config.public_url or where[0]
     return "hlsproxy %s serving on %s - play %s/proxy?url=<percent-encoded playlist URL>%s" % (
         __version__, ", ".join(url + "/" for url in where), play,
@@ -4272,6 +4399,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO, handlers=[handler])
     try:
         server = make_server(config)
+    except ConfigError as error:  # a certificate, key or CA file that cannot serve
+        print("hlsproxy: error: %s %s" % (_flag_name(error.field), error.problem), file=sys.stderr)
+        return 2
     except OSError as error:
         print("hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
               file=sys.stderr)

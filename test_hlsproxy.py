@@ -3426,6 +3426,133 @@ class HttpsUpstreamTest(ProxyTestCase):
         self.assertIn("PEM CA certificates", str(caught.exception))
 
 
+class ServeHttpsTest(ProxyTestCase):
+    """Issue 13: --tls-cert and --tls-key: the proxy answers over HTTPS, writes
+    https URIs, takes a renewed certificate without a restart, and says at
+    start what is wrong with a certificate or key."""
+
+    def setUp(self):
+        super().setUp()
+        self.pki = TestPki.shared()
+        self.folder = tempfile.mkdtemp(prefix="hlsproxy-tls-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.cert, self.key = os.path.join(self.folder, "cert.pem"), os.path.join(self.folder, "key.pem")
+        shutil.copy(self.pki.path("leaf.pem"), self.cert)
+        shutil.copy(self.pki.path("leaf.key"), self.key)
+        self.https = self.start_proxy(tls_cert=self.cert, tls_key=self.key)
+        self.client = ssl.create_default_context(cafile=self.pki.path("ca.pem"))
+
+    def connect(self, proxy=None):
+        port = (proxy or self.https).server_address[1]
+        connection = http.client.HTTPSConnection("localhost", port, context=self.client, timeout=10)
+        self.addCleanup(connection.close)
+        return connection
+
+    def fetch(self, connection, path):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response, response.read()
+
+    def serial(self):
+        """The serial number of the certificate a new connection is shown."""
+        with socket.create_connection(("127.0.0.1", self.https.server_address[1]), timeout=10) as raw:
+            with self.client.wrap_socket(raw, server_hostname="localhost") as tls:
+                return tls.getpeercert()["serialNumber"]
+
+    def test_playlists_and_segments_over_https_with_https_uris(self):
+        self.assertTrue(self.https.url.startswith("https://127.0.0.1:"))
+        connection = self.connect()
+        response, body = self.fetch(connection, self.proxied("/stream/video/index.m3u8"))
+        self.assertEqual(response.status, 200, body)
+        base = "https://localhost:%d/p/" % self.https.server_address[1]
+        uris = re.findall(r'URI="([^"]+)"', body.decode()) + [
+            l for l in body.decode().splitlines() if l and not l.startswith("#")]
+        self.assertEqual(len(uris), 4)
+        self.assertTrue(all(uri.startswith(base) for uri in uris), uris)
+        segment = [uri for uri in uris if "seg0.m4s" in uri][0]
+        response, data = self.fetch(connection, self.local_path(segment))  # the same connection: keep-alive
+        self.assertEqual((response.status, data), (200, SEGMENT))
+        self.assertEqual(connection.sock.version() in ("TLSv1.2", "TLSv1.3"), True)
+        self.assertEqual(self.https.certificate.context.minimum_version, ssl.TLSVersion.TLSv1_2)
+
+    def test_a_large_answer_to_a_slow_reader_arrives_whole(self):
+        # A cache hit is written with non-blocking sends in the connection's turn;
+        # over TLS a full socket says so with SSLWantWriteError, not BlockingIOError.
+        body = RANGED * 48  # 24 MB: more than loopback's socket buffers hold
+        self.origin.routes["/slow-reader.ts"] = (200, "video/mp2t", body)
+        proxy = self.start_proxy(tls_cert=self.cert, tls_key=self.key, cache_max_object_mb=32)
+        connection = self.connect(proxy)
+        self.assertEqual(self.fetch(connection, self.proxied("/slow-reader.ts"))[1], body)
+        wait_for(lambda: len(proxy.cache) == 1)
+        connection.request("GET", self.proxied("/slow-reader.ts"))
+        response = connection.getresponse()
+        self.assertEqual(response.getheader("X-Cache"), "HIT")
+        got = [response.read(1000) for _ in range(20)]  # a little at a time, while the proxy's sends fill up
+        got.append(response.read())
+        self.assertEqual(b"".join(got), body)
+
+    def test_a_renewed_certificate_is_taken_without_a_restart(self):
+        self.https.certificate.check_every = 0
+        first = self.serial()
+        records = capture_log(self, "hlsproxy", logging.INFO)
+        # Half-way through a renewal: a key that does not match the certificate.
+        shutil.copy(self.pki.path("other.key"), self.key)
+        self.assertEqual(self.serial(), first)  # the one in use is kept, and still serves
+        shutil.copy(self.pki.path("renewed.pem"), self.cert)
+        shutil.copy(self.pki.path("leaf.key"), self.key)
+        wait_for(lambda: self.serial() != first, timeout=5)
+        messages = [record.getMessage() for record in records]
+        self.assertEqual(len([m for m in messages if "not reloaded" in m and "--tls-key does not match" in m]), 1,
+                         messages)
+        self.assertTrue(any("TLS certificate reloaded" in m for m in messages), messages)
+        response, data = self.fetch(self.connect(), self.proxied("/keys/k.key"))
+        self.assertEqual((response.status, data), (200, KEY))
+
+    def test_plain_http_and_a_silent_client_do_not_hold_the_server(self):
+        proxy = self.start_proxy(tls_cert=self.cert, tls_key=self.key, header_timeout=0.5)
+        port = proxy.server_address[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
+            plain.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertNotIn(b"HTTP/1.1 200", plain.recv(65536))  # a TLS alert at most, then the close
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.addCleanup(silent.close)
+        started = time.monotonic()
+        response, data = self.fetch(self.connect(proxy), "/healthz")  # answered while the silent one waits
+        self.assertEqual((response.status, data), (200, b"ok\n"))
+        self.assertEqual(silent.recv(1), b"")  # cut at the header deadline
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_startup_errors_name_the_file(self):
+        cases = [(["--tls-cert", os.path.join(self.folder, "none.pem")], "--tls-cert must be a file that exists"),
+                 (["--tls-key", self.key], "--tls-key needs --tls-cert"),
+                 (["--tls-cert", self.cert, "--tls-key", self.pki.path("other.key")],
+                  "--tls-key does not match the certificate in " + self.cert),
+                 (["--tls-cert", self.cert], "--tls-key must be given: %s holds no private key" % self.cert),
+                 (["--tls-cert", self.key, "--tls-key", self.key], "--tls-cert must hold a PEM certificate"),
+                 (["--upstream-ca", self.key], "--upstream-ca must hold PEM CA certificates")]
+        for args, message in cases:
+            with self.subTest(args=args):
+                done = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--port", "0"] + args,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                      timeout=30)
+                self.assertEqual(done.returncode, 2, done.stderr)
+                self.assertIn(message, done.stderr)
+                self.assertEqual(len(done.stderr.strip().splitlines()[-1:]), 1)
+                self.assertNotIn("Traceback", done.stderr)
+
+    def test_the_first_line_says_https(self):
+        done = subprocess.Popen([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--port", "0", "--quiet",
+                                 "--tls-cert", self.cert, "--tls-key", self.key],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
+        try:
+            line = done.stdout.readline()
+        finally:
+            done.terminate()
+            done.wait(10)
+            done.stdout.close()
+        self.assertRegex(line, r"serving on https://127\.0\.0\.1:\d+/ - play https://127\.0\.0\.1:\d+/proxy\?url=")
+
+
 class OperationsTest(ProxyTestCase):
     def test_metrics_after_known_traffic(self):
         self.get("/keys/k.key")
@@ -3805,7 +3932,7 @@ class MainTest(unittest.TestCase):
     def test_the_first_line_names_addresses_someone_can_use(self):
         def server(host, **options):
             config = hlsproxy.Config(host=host, port=8000, **options)
-            return types.SimpleNamespace(config=config, server_address=(host, 8000),
+            return types.SimpleNamespace(config=config, server_address=(host, 8000), scheme="http",
                                          url="http://%s:8000" % ("[%s]" % host if ":" in host else host))
         machine = {socket.AF_INET: ["192.0.2.7", "127.0.0.1"], socket.AF_INET6: ["2001:db8::7", "::1"]}.get
         tail = "/proxy?url=<percent-encoded playlist URL>"

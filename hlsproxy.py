@@ -520,6 +520,18 @@ def _readable_file(name: str, value):
     return value
 
 
+def _upstream_proxy(name: str, value):
+    value = _http_url(("http", "socks5", "socks5h"), path=False)(name, value)
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.username is not None and parts.scheme == "http":
+            raise ConfigError(name, "takes a user name and password for SOCKS only")
+        if any(len(unquote(part or "x").encode("utf-8")) > 255 or not unquote(part or "x")
+               for part in (parts.username, parts.password)):
+            raise ConfigError(name, "has a user name or password that SOCKS cannot carry (1 to 255 bytes each)")
+    return value
+
+
 def _hlsjs_url(name: str, value):
     if value is None or isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
         return value
@@ -613,10 +625,11 @@ class Config:
     url_ttl: Optional[float] = _setting(
         None, "with --secret: the signed URLs the proxy writes expire after this long",
         _number(0, above=True, optional=True), "SECONDS", shown="never")
-    #: An HTTP proxy for upstream requests, e.g. "http://10.0.0.1:3128".
+    #: A proxy for upstream requests: "http://10.0.0.1:3128", "socks5://[user:pass@]host:1080"
+    #: (names resolved here) or "socks5h://…" (names resolved by the SOCKS proxy).
     upstream_proxy: Optional[str] = _setting(
-        None, "send upstream requests through this HTTP proxy, e.g. http://10.0.0.1:3128 "
-              "(for SOCKS, run a local HTTP-to-SOCKS bridge)", _http_url(("http",), path=False), "URL",
+        None, "send upstream requests through this proxy: http://HOST:PORT, socks5://[USER:PASS@]HOST:PORT "
+              "(names resolved here) or socks5h://… (resolved by the SOCKS proxy)", _upstream_proxy, "URL",
         shown="none")
     #: Extra certificate authorities trusted for https upstreams (PEM), beside
     #: the system's (which SSL_CERT_FILE and SSL_CERT_DIR can replace).
@@ -2023,16 +2036,146 @@ def _check_host_locally(host: str) -> None:
         check_address(info[4][0])
 
 
+class SocksProxy(NamedTuple):
+    """A SOCKS5 proxy for upstream connections (``--upstream-proxy socks5://…``)."""
+
+    host: str
+    port: int
+    #: socks5h: the proxy resolves upstream names; socks5: this machine does.
+    remote_names: bool
+    username: Optional[str] = None
+    password: Optional[str] = None
+
+    @classmethod
+    def from_url(cls, url: str) -> "SocksProxy":
+        parts = urlsplit(url)
+        login = parts.username is not None
+        return cls(parts.hostname, parts.port or 1080, parts.scheme == "socks5h",
+                   unquote(parts.username) if login else None, unquote(parts.password or "") if login else None)
+
+
+#: SOCKS5 reply codes (RFC 1928 section 6) -> what they mean.
+_SOCKS_REPLIES = types.MappingProxyType({
+    1: "the SOCKS proxy failed", 2: "the SOCKS proxy's rules do not allow it",
+    3: "network unreachable", 4: "host unreachable", 5: "connection refused", 6: "TTL expired",
+    7: "the SOCKS proxy does not support CONNECT", 8: "the SOCKS proxy does not support that address type",
+})
+
+
+def _socks_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None,
+                             socks: Optional[SocksProxy] = None, allow_private: bool = False):
+    """A socket to ``address`` through the SOCKS5 proxy ``socks`` (RFC 1928,
+    with RFC 1929's user name and password), under the same address guard.
+
+    socks5: this machine resolves the name and judges every address, and the
+    proxy is asked for the very address checked. socks5h: the proxy resolves
+    it; the name is judged by what this machine can resolve of it (as for an
+    HTTP upstream proxy), and one only the proxy knows is the proxy's to judge.
+    """
+    host, port = address
+    if socks.remote_names:
+        if not allow_private:
+            _check_host_locally(host)
+        destinations = [host]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror)) from None
+        if not allow_private:
+            for info in infos:
+                check_address(info[4][0])
+        destinations = list(OrderedDict.fromkeys(info[4][0] for info in infos))
+    for number, destination in enumerate(destinations, 1):
+        try:
+            sock = socket.create_connection((socks.host, socks.port), timeout, source_address)
+        except socket.timeout:
+            raise UpstreamError("SOCKS proxy %s:%d timed out" % (socks.host, socks.port),
+                                HTTPStatus.GATEWAY_TIMEOUT) from None
+        except OSError as error:
+            raise UpstreamError("SOCKS proxy %s:%d unreachable: %s" % (
+                socks.host, socks.port, error.strerror or error)) from None
+        try:
+            reply = _socks_handshake(sock, socks, destination, port)
+            if reply == 0:
+                return sock
+        except socket.timeout:
+            sock.close()
+            raise UpstreamError("SOCKS proxy %s:%d timed out" % (socks.host, socks.port),
+                                HTTPStatus.GATEWAY_TIMEOUT) from None
+        except OSError as error:
+            sock.close()
+            raise UpstreamError("SOCKS proxy %s:%d failed: %s" % (socks.host, socks.port, error.strerror or error)) \
+                from None
+        except BaseException:
+            sock.close()
+            raise
+        sock.close()
+        if reply not in (3, 4, 5, 6) or number == len(destinations):  # an unreachable address: try the next
+            raise UpstreamError("SOCKS proxy could not reach the upstream: %s" % _SOCKS_REPLIES.get(
+                reply, "reply %d" % reply), HTTPStatus.GATEWAY_TIMEOUT if reply == 6 else HTTPStatus.BAD_GATEWAY)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _socks_handshake(sock: socket.socket, socks: SocksProxy, destination: str, port: int) -> int:
+    """Greet, log in if asked, CONNECT; return the proxy's reply code (0: connected)."""
+    methods = b"\x00\x02" if socks.username is not None else b"\x00"
+    sock.sendall(b"\x05" + bytes([len(methods)]) + methods)
+    version, method = _receive(sock, 2)
+    if version != 5:
+        raise UpstreamError("upstream proxy %s:%d does not speak SOCKS5" % (socks.host, socks.port))
+    if method == 2 and socks.username is not None:
+        user, password = socks.username.encode("utf-8"), socks.password.encode("utf-8")
+        sock.sendall(b"\x01" + bytes([len(user)]) + user + bytes([len(password)]) + password)
+        if _receive(sock, 2)[1] != 0:
+            raise UpstreamError("SOCKS proxy refused the user name and password")
+    elif method != 0:  # 0xFF: none of those offered (RFC 1928 section 3)
+        raise UpstreamError("SOCKS proxy wants a user name and password (socks5://USER:PASSWORD@HOST:PORT)"
+                            if socks.username is None else
+                            "SOCKS proxy accepts none of the login methods hlsproxy has (none, user name and password)")
+    sock.sendall(b"\x05\x01\x00" + _socks_address(destination) + port.to_bytes(2, "big"))
+    version, reply, _, kind = _receive(sock, 4)
+    if version != 5:
+        raise UpstreamError("upstream proxy %s:%d does not speak SOCKS5" % (socks.host, socks.port))
+    if reply == 0:  # the address the proxy connected from, which nobody needs
+        _receive(sock, {1: 4, 4: 16}.get(kind) or _receive(sock, 1)[0])
+        _receive(sock, 2)
+    return reply
+
+
+def _socks_address(destination: str) -> bytes:
+    """DST.ADDR with its ATYP (RFC 1928 section 5): IPv4, IPv6 or a name."""
+    try:
+        ip = ipaddress.ip_address(destination)
+        return (b"\x01" if ip.version == 4 else b"\x04") + ip.packed
+    except ValueError:
+        name = destination.encode("idna")
+        if len(name) > 255:
+            raise UpstreamError("upstream host name too long for SOCKS") from None
+        return b"\x03" + bytes([len(name)]) + name
+
+
+def _receive(sock: socket.socket, n: int) -> bytes:
+    """Exactly ``n`` bytes of a SOCKS answer."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise UpstreamError("SOCKS proxy closed the connection during its handshake")
+        data += chunk
+    return data
+
+
 class _Guarded:
     """What both guarded connection classes add to http.client's: the address
-    guard at connect, and a socket really closed when a CONNECT is refused."""
+    guard at connect (``connect``: how a socket to the upstream is made), and
+    a socket really closed when a CONNECT is refused."""
 
     response_class = _PooledResponse
 
-    def __init__(self, *args, allow_private=False, **kwargs):
+    def __init__(self, *args, connect: Callable = _guarded_create_connection, **kwargs):
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_guarded_create_connection,
-                                                    allow_private=allow_private)
+        self._create_connection = connect
 
     def _tunnel(self) -> None:
         sock = self.sock
@@ -2118,7 +2261,12 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
         self._allow_private = config.allow_private
         self._allow_hosts = config.allow_hosts
         proxy = urlsplit(config.upstream_proxy) if config.upstream_proxy else None
-        self._proxy = (proxy.hostname, proxy.port or 80) if proxy else None
+        self._socks = SocksProxy.from_url(config.upstream_proxy) if proxy and proxy.scheme != "http" else None
+        #: An HTTP upstream proxy: (host, port).
+        self._proxy = (proxy.hostname, proxy.port or 80) if proxy and not self._socks else None
+        self._direct = functools.partial(
+            _socks_create_connection, socks=self._socks, allow_private=self._allow_private) if self._socks \
+            else functools.partial(_guarded_create_connection, allow_private=self._allow_private)
 
     def http_open(self, req):
         return self._open(req, "http")
@@ -2134,13 +2282,14 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
         """A new connection for ``req``, and the request target to send on it."""
         connection_class = _GuardedHTTPConnection if scheme == "http" else functools.partial(
             _GuardedHTTPSConnection, context=self._tls)
-        if self._proxy is None:
-            return connection_class(req.host, timeout=req.timeout, allow_private=self._allow_private), req.selector
-        # Through --upstream-proxy: the proxy is the operator's choice, so it is
-        # not judged; the upstream host is, as far as this machine can resolve it.
+        if self._proxy is None:  # straight to the upstream, or through SOCKS: TLS end to end either way
+            return connection_class(req.host, timeout=req.timeout, connect=self._direct), req.selector
+        # Through an HTTP --upstream-proxy: the proxy is the operator's choice, so it
+        # is not judged; the upstream host is, as far as this machine can resolve it.
         if not self._allow_private:
             _check_host_locally(urlsplit(req.full_url).hostname)
-        connection = connection_class(self._proxy[0], self._proxy[1], timeout=req.timeout, allow_private=True)
+        connection = connection_class(self._proxy[0], self._proxy[1], timeout=req.timeout,
+                                      connect=functools.partial(_guarded_create_connection, allow_private=True))
         if scheme == "https":
             connection.set_tunnel(req.host)  # CONNECT host:port, then TLS end to end
             return connection, req.selector

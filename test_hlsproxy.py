@@ -3553,6 +3553,158 @@ class ServeHttpsTest(ProxyTestCase):
         self.assertRegex(line, r"serving on https://127\.0\.0\.1:\d+/ - play https://127\.0\.0\.1:\d+/proxy\?url=")
 
 
+def need_tool(name):
+    """The path of the dev-only command ``name``. Missing, the test is skipped
+    on a developer's machine, and fails under CI (.ci/run installs it), so a
+    failed install cannot pass as a green run."""
+    path = shutil.which(name) or next((p for p in ("/usr/sbin/" + name, "/usr/bin/" + name) if os.path.exists(p)),
+                                      None)
+    if path is None:
+        message = "%s is not installed (.ci/run installs it from Debian)" % name
+        if os.environ.get("CI"):
+            raise AssertionError(message)
+        raise unittest.SkipTest(message)
+    return path
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_microsocks(test, *login):
+    """A real SOCKS5 server (Debian's microsocks) on loopback: its port."""
+    port = free_port()
+    args = [need_tool("microsocks"), "-i", "127.0.0.1", "-p", str(port)]
+    if login:
+        args += ["-u", login[0], "-P", login[1]]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop():
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    test.addCleanup(stop)
+
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return process.poll() is not None
+    wait_for(listening)
+    test.assertIsNone(process.poll(), "microsocks exited at start")
+    return port
+
+
+class SocksTest(ProxyTestCase):
+    """Issue 13: --upstream-proxy socks5:// and socks5h://, through Debian's
+    microsocks: http and https upstreams, a login, the guard, failures in words,
+    and keep-alive through the tunnel."""
+
+    def through(self, url, proxy):
+        return self.request("/proxy?url=" + quote(url, safe=""), proxy=proxy)
+
+    def test_http_and_https_upstreams_through_socks5_and_socks5h(self):
+        port = start_microsocks(self)
+        pki = TestPki.shared()
+        tls = serve_in_thread(self, TlsOrigin())
+        for scheme in ("socks5", "socks5h"):
+            proxy = self.start_proxy(upstream_proxy="%s://127.0.0.1:%d" % (scheme, port),
+                                     upstream_ca=pki.path("ca.pem"))
+            for origin, host in ((self.origin, "127.0.0.1"), (tls, "localhost")):
+                with self.subTest(scheme=scheme, origin=origin.base[:5]):
+                    url = origin.base.replace("127.0.0.1", host) + "/stream/video/index.m3u8"
+                    response, body = self.through(url, proxy)
+                    self.assertEqual(response.status, 200, body)
+                    segment = [l for l in body.decode().splitlines() if "seg0.m4s" in l][0]
+                    response, data = self.request(self.local_path(segment), proxy=proxy)
+                    self.assertEqual((response.status, data), (200, SEGMENT))
+        # Every request came through microsocks: the origins saw its address only, on few connections.
+        self.assertEqual({address[0] for address in self.origin.connections | tls.connections}, {"127.0.0.1"})
+
+    def test_keep_alive_through_the_tunnel(self):
+        port = start_microsocks(self)
+        proxy = self.start_proxy(upstream_proxy="socks5://127.0.0.1:%d" % port)
+        for i in range(20):
+            response, data = self.through(self.origin.base + "/keys/k.key?n=%d" % i, proxy)
+            self.assertEqual((response.status, data), (200, KEY))
+        self.assertEqual(len(self.origin.connections), 1)
+
+    def test_a_login(self):
+        port = start_microsocks(self, "viewer", "s3cret:pass")
+        url = self.origin.base + "/keys/k.key"
+        good = self.start_proxy(upstream_proxy="socks5://viewer:s3cret%%3Apass@127.0.0.1:%d" % port)
+        response, data = self.through(url, good)
+        self.assertEqual((response.status, data), (200, KEY))
+        for login, words in (("viewer:wrong@", "refused the user name and password"),
+                             ("", "wants a user name and password")):
+            with self.subTest(words=words):
+                proxy = self.start_proxy(upstream_proxy="socks5://%s127.0.0.1:%d" % (login, port))
+                response, body = self.through(url + "?" + words[:4], proxy)
+                self.assertEqual(response.status, 502, body)
+                self.assertIn(words, body.decode())
+                self.assertNotIn("wrong", body.decode())
+
+    def test_the_private_address_guard_holds_through_socks(self):
+        port = start_microsocks(self)
+        for scheme, host in (("socks5", "127.0.0.1"), ("socks5", "localhost"), ("socks5h", "localhost"),
+                             ("socks5h", "127.0.0.1")):
+            with self.subTest(scheme=scheme, host=host):
+                proxy = self.start_proxy(upstream_proxy="%s://127.0.0.1:%d" % (scheme, port), allow_private=False)
+                response, body = self.through(self.origin.base.replace("127.0.0.1", host) + "/keys/k.key", proxy)
+                self.assertEqual(response.status, 403, body)
+                self.assertIn("not public", body.decode())
+        self.assertEqual(self.origin.hits, {})
+
+    def test_failures_are_clear_502s(self):
+        port = start_microsocks(self)
+        closed = free_port()
+        proxy = self.start_proxy(upstream_proxy="socks5://127.0.0.1:%d" % port)
+        response, body = self.through("http://127.0.0.1:%d/x.ts" % closed, proxy)
+        self.assertEqual(response.status, 502, body)
+        self.assertIn("SOCKS proxy could not reach the upstream", body.decode())
+        down = self.start_proxy(upstream_proxy="socks5://127.0.0.1:%d" % closed)
+        response, body = self.through(self.origin.base + "/keys/k.key", down)
+        self.assertEqual(response.status, 502, body)
+        self.assertIn("SOCKS proxy 127.0.0.1:%d unreachable" % closed, body.decode())
+        # An HTTP server where the SOCKS proxy should be: it waits for a request line.
+        silent = self.start_proxy(upstream_proxy="socks5://127.0.0.1:%d" % self.origin.server_address[1],
+                                  timeout=0.5)
+        response, body = self.through(self.origin.base + "/keys/k.key", silent)
+        self.assertEqual(response.status, 504, body)
+        self.assertIn("SOCKS proxy 127.0.0.1:%d timed out" % self.origin.server_address[1], body.decode())
+        # One that answers whatever it is sent, at once, in HTTP.
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+
+        def answer():
+            with listener.accept()[0] as sock:
+                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        threading.Thread(target=answer, daemon=True).start()
+        http_only = self.start_proxy(upstream_proxy="socks5://127.0.0.1:%d" % listener.getsockname()[1])
+        response, body = self.through(self.origin.base + "/keys/k.key", http_only)
+        self.assertEqual(response.status, 502, body)
+        self.assertIn("does not speak SOCKS5", body.decode())
+
+    def test_config(self):
+        self.assertEqual(hlsproxy.Config(upstream_proxy="socks5h://u:p@proxy.example:1080/").upstream_proxy,
+                         "socks5h://u:p@proxy.example:1080")
+        for value, words in (("socks4://h:1", "an absolute http/socks5/socks5h URL"),
+                             ("http://u:p@h:3128", "for SOCKS only"),
+                             ("socks5://%s:p@h:1" % ("u" * 256), "1 to 255 bytes")):
+            with self.subTest(value=value[:20]):
+                with self.assertRaises(hlsproxy.ConfigError) as caught:
+                    hlsproxy.Config(upstream_proxy=value)
+                self.assertIn(words, str(caught.exception))
+
+
 class OperationsTest(ProxyTestCase):
     def test_metrics_after_known_traffic(self):
         self.get("/keys/k.key")

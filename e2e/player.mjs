@@ -15,7 +15,7 @@ const context = await chromium.launchPersistentContext(profile, {
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required"],
+    "--autoplay-policy=no-user-gesture-required"].concat(JSON.parse(process.env.CHROMIUM_ARGS || "[]")),
 });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,7 +74,9 @@ async function runCase(c) {
       const v = await until(page, deadline, (s) => (s.fatal ? { ok: true, detail: s.fatal }
         : s.currentTime > 0.5 ? { ok: false, detail: "played, t=" + s.currentTime } : null));
       const cors = consoleErrors.some((t) => /CORS/.test(t));
-      return { ...v, detail: v.detail + (cors ? " (console: blocked by CORS policy)" : "") };
+      const mixed = consoleErrors.some((t) => /Mixed Content/.test(t));
+      return { ...v, detail: v.detail + (cors ? " (console: blocked by CORS policy)" : "")
+        + (mixed ? " (console: blocked as mixed content)" : "") };
     }
     if (c.expect === "tracks") {
       const first = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }

@@ -16,7 +16,9 @@ What it does, all on 127.0.0.1:
 Prints PASS/FAIL per case and "N passed, M failed"; exits non-zero on any failure.
 """
 
+import base64
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -35,6 +37,8 @@ from urllib.parse import quote, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
+sys.path.insert(0, os.path.dirname(HERE))
+from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
 REFERER = "https://allowed.example/"
 TARGET = 2          # seconds per segment in every fixture
 LIVE_WINDOW = 4     # segments in the live playlist
@@ -318,15 +322,17 @@ class Proxy:
             self.stop()
             raise RuntimeError("hlsproxy printed nothing within 15 s")
         line = self.process.stdout.readline()
-        match = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
+        match = re.search(r"serving on (https?://127\.0\.0\.1:\d+)/", line)
         if not match:
             self.stop()
             raise RuntimeError("unexpected first line from hlsproxy: %r" % line)
         self.base = match.group(1)
 
-    def url(self, upstream, **options):
+    def url(self, upstream, host=None, **options):
+        """The /proxy URL of ``upstream``; ``host`` names the proxy by a test name (proxy.test)."""
         query = "".join("&%s=%s" % (name, quote(value, safe="")) for name, value in options.items())
-        return "%s/proxy?url=%s%s" % (self.base, quote(upstream, safe=""), query)
+        base = self.base.replace("127.0.0.1", host, 1) if host else self.base
+        return "%s/proxy?url=%s%s" % (base, quote(upstream, safe=""), query)
 
     def stop(self):
         if self.process.poll() is None:
@@ -340,14 +346,16 @@ class Proxy:
         self.log.close()
 
 
-def run_browser(cases, work):
-    """Run player.mjs over ``cases``; yield one result dict per case as it finishes."""
+def run_browser(cases, work, args=()):
+    """Run player.mjs over ``cases`` (Chromium started with ``args`` too); yield one
+    result dict per case as it finishes."""
     cases_file = os.path.join(work, "cases.json")
     with open(cases_file, "w") as file:
         json.dump(cases, file)
+    environment = dict(os.environ, CHROMIUM_ARGS=json.dumps(list(args)))
     process = subprocess.Popen(["node", os.path.join(HERE, "player.mjs"), cases_file], cwd=HERE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                               start_new_session=True)
+                               start_new_session=True, env=environment)
     # The whole browser run is bounded: past the deadline, end node and the Chromium it started.
     timer = threading.Timer(BROWSER_DEADLINE, lambda: os.killpg(process.pid, signal.SIGKILL))
     timer.start()
@@ -387,6 +395,63 @@ def ffmpeg_duration(url, output, force_hls=False):
 
 
 # ---------------------------------------------------------------------------
+# HTTPS: test names mapped to loopback, a throwaway CA trusted by its key
+# ---------------------------------------------------------------------------
+
+TEST_NAMES = ("page.test", "proxy.test", "origin.test")
+
+
+def tls_browser_args(pki):
+    """Chromium flags that send the test names to 127.0.0.1 and trust the test
+    PKI's server key (every certificate it makes has that one key)."""
+    der = subprocess.run(["openssl", "pkey", "-in", pki.path("leaf.key"), "-pubout", "-outform", "DER"],
+                         stdout=subprocess.PIPE, check=True, timeout=30).stdout
+    spki = base64.b64encode(hashlib.sha256(der).digest()).decode()
+    rules = ", ".join("MAP %s 127.0.0.1" % name for name in TEST_NAMES)
+    return ["--host-resolver-rules=" + rules, "--ignore-certificate-errors-spki-list=" + spki]
+
+
+def tls_page_server(pki):
+    """The page server again, on https://page.test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
+    server.socket = pki.server_context().wrap_socket(server.socket, server_side=True)
+    return server
+
+
+def tls_cases(work, origin, plain_proxy, report):
+    """Issue 13: a page on https://page.test plays through hlsproxy serving
+    HTTPS itself (--tls-cert), and the same page through http://proxy.test is
+    blocked by the browser as mixed content."""
+    pki = TestPki.shared()
+    page, proxy = None, None
+    try:
+        page = tls_page_server(pki)
+        serve(page)
+        proxy = Proxy(work, "--quiet", "--tls-cert", pki.path("leaf.pem"), "--tls-key", pki.path("leaf.key"))
+        page_url = "https://page.test:%d/?src=" % page.server_address[1]
+        stream = origin.base + "/plain/c/index.m3u8"
+        cases = [
+            {"name": "https: a page on https://page.test plays through https://proxy.test (--tls-cert)",
+             "page": page_url + quote(proxy.url(stream, host="proxy.test"), safe=""), "expect": "play",
+             "timeout": 30},
+            {"name": "https: the same page through http://proxy.test is blocked as mixed content",
+             "page": page_url + quote(plain_proxy.url(stream, host="proxy.test"), safe=""), "expect": "fatal",
+             "timeout": 20},
+        ]
+        for result in run_browser(cases, work, tls_browser_args(pki)):
+            ok, detail = result["ok"], result.get("detail", "")
+            if "mixed content" in result["name"] and ok and "mixed content" not in detail:
+                ok, detail = False, "expected the browser to block it as mixed content, got " + detail
+            report.add(result["name"], ok, detail, result["seconds"])
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        if page is not None:
+            page.shutdown()
+            page.server_close()
+
+
+# ---------------------------------------------------------------------------
 # deploy/nginx.conf in front of two hlsproxy instances
 # ---------------------------------------------------------------------------
 
@@ -401,15 +466,17 @@ def deploy_cases(work, origin, report):
     instances = [Proxy(work, "--quiet", "--trust-forwarded"), Proxy(work, "--quiet", "--trust-forwarded")]
     server = None
     try:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port, tls_port = free_port(), free_port()
+        pki = TestPki.shared()
         cache = os.path.join(work, "nginx-cache")
         os.makedirs(cache)
         for path in (work, cache):
             os.chmod(path, 0o777 if path == cache else 0o755)  # nginx's workers run unprivileged
         snippet = read(os.path.join(os.path.dirname(HERE), "deploy", "nginx.conf"))
         snippet = snippet.replace("listen 80;", "listen 127.0.0.1:%d;" % port)
+        snippet = snippet.replace("listen 443 ssl;", "listen 127.0.0.1:%d ssl;" % tls_port)
+        snippet = snippet.replace("/etc/letsencrypt/live/video.example.com/fullchain.pem", pki.path("leaf.pem"))
+        snippet = snippet.replace("/etc/letsencrypt/live/video.example.com/privkey.pem", pki.path("leaf.key"))
         snippet = snippet.replace("127.0.0.1:8001", instances[0].base[len("http://"):])
         snippet = snippet.replace("127.0.0.1:8002", instances[1].base[len("http://"):])
         snippet = snippet.replace("/var/cache/nginx/hlsproxy", cache)
@@ -461,6 +528,7 @@ def deploy_cases(work, origin, report):
                    % (worst, sorted(s for s in statuses if s), len(sequences)), time.monotonic() - case_started)
 
         smuggling_case(front, instances[0], origin, report)
+        nginx_tls_case(work, tls_port, instances[0], origin, report)
 
         case_started = time.monotonic()
         failures = 0
@@ -484,6 +552,31 @@ def deploy_cases(work, origin, report):
             server.stderr.close()
         for instance in instances:
             instance.stop()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def nginx_tls_case(work, tls_port, instance, origin, report):
+    """deploy/nginx.conf's TLS listener: a page on https://page.test plays through
+    https://proxy.test in front of the instances, whose URIs say https (X-Forwarded-Proto)."""
+    pki = TestPki.shared()
+    page = tls_page_server(pki)
+    serve(page)
+    try:
+        front = "https://proxy.test:%d" % tls_port
+        stream = instance.url(origin.base + "/plain/a/index.m3u8").replace(instance.base, front, 1)
+        case = {"name": "deploy: a page on https://page.test plays through nginx's TLS server block",
+                "page": "https://page.test:%d/?src=%s" % (page.server_address[1], quote(stream, safe="")),
+                "expect": "play", "timeout": 30}
+        for result in run_browser([case], work, tls_browser_args(pki)):
+            report.add(result["name"], result["ok"], result.get("detail", ""), result["seconds"])
+    finally:
+        page.shutdown()
+        page.server_close()
 
 
 def smuggling_case(front, instance, origin, report):
@@ -621,6 +714,7 @@ def main():
                 ok = refreshes >= 3
                 detail += ", origin saw %d refreshes" % refreshes
             report.add(result["name"], ok, detail, result["seconds"])
+        tls_cases(work, origin, proxy, report)
         if origin.count("/plain/a/index.m3u8") < 1:
             report.add("control: the page's direct request reached the origin", False, "it did not", 0)
 

@@ -286,7 +286,7 @@ class ConfigTest(unittest.TestCase):
             (["--public-url", "not a url"], {}, "--public-url must be an absolute http/https URL, not 'not a url'"),
             (["--public-url", "ftp://x"], {}, "--public-url must be an absolute http/https URL, not 'ftp://x'"),
             (["--upstream-proxy", "http://h:3128/path"], {},
-             "--upstream-proxy must be an absolute http URL with no path, like http://HOST:PORT, "
+             "--upstream-proxy must be an absolute http/socks5/socks5h URL with no path, like http://HOST:PORT, "
              "not 'http://h:3128/path'"),
             (["--allow-origin", "https://a.example/page"], {},
              "--allow-origins must be *, null or an origin like https://app.example, not 'https://a.example/page'"),

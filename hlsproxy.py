@@ -208,6 +208,47 @@ URI_ATTRIBUTE_TAGS = types.MappingProxyType({
     "EXT-X-DATERANGE": ("X-ASSET-URI", "X-ASSET-LIST", "X-URI"),
 })
 
+#: (tag, URI attribute) -> what the URI is, known from where it stands: the
+#: kind that names its proxied file (URI_KIND_EXTENSIONS). A URI line is a
+#: "playlist" after EXT-X-STREAM-INF, otherwise a "segment". Two are refined
+#: by the tag's TYPE: an EXT-X-MEDIA of TYPE=SUBTITLES is a "subtitles"
+#: playlist, an EXT-X-PRELOAD-HINT of TYPE=MAP an "init" section.
+URI_KINDS = types.MappingProxyType({
+    ("EXT-X-KEY", "URI"): "key",
+    ("EXT-X-SESSION-KEY", "URI"): "key",
+    ("EXT-X-MAP", "URI"): "init",
+    ("EXT-X-MEDIA", "URI"): "playlist",
+    ("EXT-X-I-FRAME-STREAM-INF", "URI"): "playlist",
+    ("EXT-X-IMAGE-STREAM-INF", "URI"): "playlist",
+    ("EXT-X-SESSION-DATA", "URI"): "json",
+    ("EXT-X-PART", "URI"): "segment",
+    ("EXT-X-PRELOAD-HINT", "URI"): "segment",
+    ("EXT-X-RENDITION-REPORT", "URI"): "playlist",
+    ("EXT-X-CONTENT-STEERING", "SERVER-URI"): "json",
+    ("EXT-X-DATERANGE", "X-ASSET-URI"): "playlist",
+    ("EXT-X-DATERANGE", "X-ASSET-LIST"): "json",
+    ("EXT-X-DATERANGE", "X-URI"): "",
+})
+
+#: Kind -> the extension a proxied file name gets when upstream's name has
+#: none a player recognises. ffmpeg since 7.1 refuses segments whose URL has
+#: no known media extension (allowed_segment_extensions) and checks it against
+#: the content (extension_picky); ExoPlayer and Shaka guess types from it. A
+#: "segment" of a playlist with EXT-X-MAP is fMP4 ("fmp4"), one of a WebVTT
+#: rendition "vtt". A kind of "" adds nothing.
+URI_KIND_EXTENSIONS = types.MappingProxyType({
+    "playlist": ".m3u8", "subtitles": ".m3u8", "segment": ".ts", "fmp4": ".m4s", "init": ".mp4",
+    "vtt": ".vtt", "key": ".key", "json": ".json",
+})
+
+#: Extensions players recognise (ffmpeg 9's allowed_segment_extensions and a
+#: few more): a name that ends with one keeps it, even when it lies.
+RECOGNISED_EXTENSIONS = frozenset({
+    "3gp", "aac", "avi", "ac3", "eac3", "flac", "mkv", "m3u8", "m3u", "m4a", "m4s", "m4v", "mpg", "mov", "mp2",
+    "mp3", "mp4", "mpeg", "mpegts", "ogg", "ogv", "oga", "ts", "vob", "vtt", "wav", "webvtt", "cmfv", "cmfa",
+    "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp",
+})
+
 #: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 #: Never forwarded in either direction; ``strip_hop_by_hop`` is the one place
 #: that removes them.
@@ -859,6 +900,9 @@ class ProxyTarget:
     player_query: bool = False
     #: When a signed URL stops being valid (Unix time; 0: never).
     expires: int = 0
+    #: A WebVTT rendition's playlist (its master said TYPE=SUBTITLES): its
+    #: segments are named .vtt when upstream's names say nothing.
+    subtitles: bool = False
 
 
 def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, str], ...] = (),
@@ -873,13 +917,42 @@ def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, s
 
 
 def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...],
-               secret: Optional[str] = None, expires: int = 0) -> str:
-    payload = upstream_url + "\n" + urlencode(options) if options else upstream_url
+               secret: Optional[str] = None, expires: int = 0, kind: str = "") -> str:
+    # The token: the URL, then its options and a subtitles mark when there are any.
+    payload = upstream_url
+    if options or kind == "subtitles":
+        payload += "\n" + urlencode(options) + ("\n" + _SUBTITLES_MARK if kind == "subtitles" else "")
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
     segment = token.decode("ascii")
     if secret:
         segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
-    return prefix + segment + "/" + _file_name(upstream_url)
+    return prefix + segment + "/" + _proxy_name(upstream_url, kind)
+
+
+#: The token's third line for a WebVTT rendition's playlist (ProxyTarget.subtitles).
+_SUBTITLES_MARK = "vtt"
+
+
+def _proxy_name(url: str, kind: str = "") -> str:
+    """The file name a proxy URL ends with: upstream's, and the extension of
+    ``kind`` (URI_KIND_EXTENSIONS) when upstream's has none a player knows."""
+    name = _file_name(url)
+    extension = URI_KIND_EXTENSIONS.get(kind)
+    if extension is None or name.rpartition(".")[2].lower() in RECOGNISED_EXTENSIONS:
+        return name
+    return name + extension
+
+
+def _is_own_name(url: str, rest: str) -> bool:
+    """True when ``rest`` is a name _proxy_name gives ``url``, for any kind."""
+    name, rest = unquote(_file_name(url)), unquote(rest)
+    if rest == name:
+        return True
+    return rest[:len(name)] == name and rest[len(name):] in _ADDED_EXTENSIONS \
+        and name.rpartition(".")[2].lower() not in RECOGNISED_EXTENSIONS
+
+
+_ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
 
 
 def _signature(secret: str, token: str, expires: int) -> str:
@@ -923,8 +996,8 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
             token, expires = _verify_signature(segment, secret, time.time() if now is None else now)
         else:
             token = segment.split(".", 1)[0]  # a signature is of no interest without a secret
-        url, options = _decode_token(token)
-        if secret and rest and unquote(rest) != unquote(_file_name(url)):
+        url, options, subtitles = _decode_token(token)
+        if secret and rest and not _is_own_name(url, rest):
             raise Forbidden("a signed URL covers its own file only")
         if secret and any(not name.startswith("_HLS_") for name, _ in pairs):
             raise Forbidden("a signed URL takes no query parameters but a player's _HLS_ ones")
@@ -933,6 +1006,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
     elif secret:
         raise Forbidden("this proxy serves signed URLs only: make one with 'hlsproxy.py sign URL'")
     elif route in ("/proxy", "/proxy/"):
+        subtitles = False
         urls = [value for name, value in pairs if name == "url"]
         if not urls or not urls[0].strip():
             raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
@@ -943,7 +1017,8 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
     else:
         raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
     url = _merge_query(validate_upstream_url(url), extra)
-    return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires)
+    return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires,
+                       subtitles=subtitles)
 
 
 def host_allowed(host: str, patterns: Tuple[str, ...]) -> bool:
@@ -997,18 +1072,19 @@ def _quote_url(url: str) -> str:
     return urlunsplit((scheme, netloc, quote(path, safe=safe), quote(query, safe=safe), ""))
 
 
-def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
+def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool]:
     if not _TOKEN.match(token):
         raise BadRequest("malformed proxy URL")
     try:
         payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, ValueError):
         raise BadRequest("malformed proxy URL") from None
-    url, _, encoded_options = payload.partition("\n")
+    url, _, rest = payload.partition("\n")
+    encoded_options, _, mark = rest.partition("\n")
     options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
     for name, value in options:
         parse_header_line("%s: %s" % (name, value))  # a token can be forged by hand
-    return url, options
+    return url, options, mark == _SUBTITLES_MARK
 
 
 def _resolve_rest(url: str, rest: str) -> str:
@@ -1019,7 +1095,7 @@ def _resolve_rest(url: str, rest: str) -> str:
     for it, holding a variable reference) against the proxy URL produces another
     ``rest``: it is resolved against the upstream URL the same way.
     """
-    if not rest or unquote(rest) == unquote(_file_name(url)):
+    if not rest or _is_own_name(url, rest):
         return url
     return urljoin(url, rest)
 
@@ -1103,12 +1179,14 @@ def claims_playlist(content_type: Optional[str]) -> bool:
     return bool(content_type) and content_type.split(";")[0].strip().lower() in HLS_CONTENT_TYPES
 
 
-def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -> str:
+def rewrite_playlist(text: str, base_url: str, make_uri: Callable[..., str], kinds: bool = False) -> str:
     """Rewrite every URI in an M3U8 playlist with ``make_uri``; keep every other byte.
 
     ``base_url`` is the playlist's own URL after redirects: relative URIs resolve
     against it. ``make_uri`` receives each absolute http(s) URL and returns what
-    to write instead. Rewritten: URI lines and the URI attributes of the tags in
+    to write instead; with ``kinds``, it is called as ``make_uri(url, kind)``,
+    ``kind`` saying what the URI is from where it stands (URI_KINDS; "fmp4"
+    for a segment after EXT-X-MAP). Rewritten: URI lines and the URI attributes of the tags in
     URI_ATTRIBUTE_TAGS. Left alone: ``data:`` and non-HTTP URIs (``skd://``),
     comments, unknown tags, blank lines, line endings. A leading BOM, which
     RFC 8216 section 4.1 forbids and some players reject, is dropped.
@@ -1121,14 +1199,16 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    make_uri = _with_kind(make_uri, kinds)
     query = dict(parse_qsl(urlsplit(base_url).query, keep_blank_values=True))
     variables = {}  # type: Dict[str, str]
     base_directory = _directory_of(base_url)
 
-    def rewrite_uri(uri: str) -> str:
-        return _rewrite_uri(uri, base_url, base_directory, make_uri, variables)
+    def rewrite_uri(uri: str, kind: str) -> str:
+        return _rewrite_uri(uri, base_url, base_directory, make_uri, variables, kind)
 
     simple = _SIMPLE_RELATIVE.match
+    segment = line_kind = "segment"  # what the next URI line is
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if line.startswith("#"):
@@ -1140,7 +1220,12 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -
             if name == "EXT-X-DEFINE":
                 body = _define_variable(body, variables, query)
             elif name in URI_ATTRIBUTE_TAGS:
-                body = _rewrite_attributes(body, tag.end(), URI_ATTRIBUTE_TAGS[name], rewrite_uri)
+                if name == "EXT-X-MAP":
+                    segment = line_kind = "fmp4"
+                body = _rewrite_attributes(body, tag.end(), name, rewrite_uri, segment)
+            elif name == "EXT-X-STREAM-INF":
+                line_kind = "playlist"
+                continue
             else:
                 continue
             lines[index] = body + line[len(body):]
@@ -1150,13 +1235,20 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[[str], str]) -
                 continue  # a blank or whitespace-only line is not a URI
             if len(uri) == len(line):
                 if simple(uri) and "/." not in uri:  # the common case, inline: 20,000 times a VOD playlist
-                    lines[index] = make_uri(base_directory + uri)
+                    lines[index] = make_uri(base_directory + uri, line_kind)
                 else:
-                    lines[index] = rewrite_uri(uri)
+                    lines[index] = rewrite_uri(uri, line_kind)
             else:  # keep the surrounding whitespace and the CR of a CRLF line
                 start = line.index(uri)
-                lines[index] = line[:start] + rewrite_uri(uri) + line[start + len(uri):]
+                lines[index] = line[:start] + rewrite_uri(uri, line_kind) + line[start + len(uri):]
+            line_kind = segment
     return "\n".join(lines)
+
+
+def _with_kind(make_uri: Callable[..., str], kinds: bool) -> Callable[[str, str], str]:
+    """The rewriters call ``make_uri(url, kind)``; a hook of one argument is
+    called without the kind."""
+    return make_uri if kinds else (lambda url, kind: make_uri(url))
 
 
 def _directory_of(base_url: str) -> str:
@@ -1171,8 +1263,8 @@ def _resolve(uri: str, base_url: str, base_directory: str) -> str:
     return _quote_url(urljoin(base_url, uri))
 
 
-def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callable[[str], str],
-                 variables: Dict[str, str]) -> str:
+def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callable[[str, str], str],
+                 variables: Dict[str, str], kind: str) -> str:
     """Return the proxy URI for one URI of a playlist, or ``uri`` if it stays."""
     if "{$" in uri:
         resolved = _VARIABLE_REFERENCE.sub(lambda m: variables.get(m.group(1), m.group()), uri)
@@ -1180,30 +1272,38 @@ def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callabl
             return uri  # the player substitutes; percent-encoding would break it
         uri = resolved
     if _SIMPLE_RELATIVE.match(uri) and "/." not in uri:
-        return make_uri(base_directory + uri)  # the common case, made cheap
+        return make_uri(base_directory + uri, kind)  # the common case, made cheap
     scheme = _SCHEME.match(uri)
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         return uri  # data:, skd://, and other schemes the proxy cannot fetch
     absolute = _resolve(uri.strip(), base_url, base_directory)
     if not absolute.lower().startswith(("http://", "https://")):
         return uri
-    return make_uri(absolute)
+    return make_uri(absolute, kind)
 
 
-def _rewrite_attributes(line: str, start: int, names: Tuple[str, ...],
-                        rewrite_uri: Callable[[str], str]) -> str:
-    """Rewrite the values of the attributes ``names`` in a tag's attribute list."""
+def _rewrite_attributes(line: str, start: int, tag: str, rewrite_uri: Callable[[str, str], str],
+                        segment: str) -> str:
+    """Rewrite the values of ``tag``'s URI attributes (URI_ATTRIBUTE_TAGS) in its
+    attribute list, each with its kind (URI_KINDS; ``segment`` for a segment)."""
+    names = URI_ATTRIBUTE_TAGS[tag]
+    refined = _attribute_values(line, start).get("TYPE") if tag in ("EXT-X-MEDIA", "EXT-X-PRELOAD-HINT") else None
     pieces = [line[:start]]
     position = start
     for name, value_start, value_end in _attributes(line, start):
         if name not in names:
             continue
+        kind = URI_KINDS[tag, name]
+        if kind == "segment":
+            kind = "init" if refined == "MAP" else segment
+        elif refined == "SUBTITLES":
+            kind = "subtitles"
         value = line[value_start:value_end]
         quoted = len(value) >= 2 and value[0] == value[-1] == '"'
         inner = value[1:-1] if quoted else value
         if not inner.strip():
             continue
-        new = rewrite_uri(inner)
+        new = rewrite_uri(inner, kind)
         pieces.append(line[position:value_start])
         pieces.append('"%s"' % new if quoted else new)
         position = value_end
@@ -1249,13 +1349,15 @@ def _define_variable(line: str, variables: Dict[str, str], query: Dict[str, str]
     return line
 
 
-def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], str]) -> Optional[str]:
+def rewrite_json_document(text: str, base_url: str, make_uri: Callable[..., str],
+                          kinds: bool = False) -> Optional[str]:
     """Rewrite the URIs of a JSON document a playlist points at, or return None.
 
     Two are known: the content-steering manifest behind EXT-X-CONTENT-STEERING
     (RELOAD-URI, and the per-variant and per-rendition URIs of pathway clones)
     and the interstitial asset list behind X-ASSET-LIST (each ASSETS[].URI).
     Anything else, or anything that is not JSON, returns None: pass it through.
+    ``make_uri`` and ``kinds`` as for rewrite_playlist.
     """
     try:
         document = json.loads(text)
@@ -1264,12 +1366,12 @@ def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], st
     if not isinstance(document, dict) or not ({"RELOAD-URI", "ASSETS", "PATHWAY-PRIORITY"} & set(document)):
         return None
     rewrite_uri = functools.partial(_rewrite_uri, base_url=base_url, base_directory=_directory_of(base_url),
-                                    make_uri=make_uri, variables={})
+                                    make_uri=_with_kind(make_uri, kinds), variables={})
     if isinstance(document.get("RELOAD-URI"), str):
-        document["RELOAD-URI"] = rewrite_uri(document["RELOAD-URI"])
+        document["RELOAD-URI"] = rewrite_uri(document["RELOAD-URI"], kind="json")
     for asset in document.get("ASSETS") or ():
         if isinstance(asset, dict) and isinstance(asset.get("URI"), str):
-            asset["URI"] = rewrite_uri(asset["URI"])
+            asset["URI"] = rewrite_uri(asset["URI"], kind="playlist")
     for clone in document.get("PATHWAY-CLONES") or ():
         replacement = clone.get("URI-REPLACEMENT") if isinstance(clone, dict) else None
         for key in ("PER-VARIANT-URIS", "PER-RENDITION-URIS"):
@@ -1277,7 +1379,7 @@ def rewrite_json_document(text: str, base_url: str, make_uri: Callable[[str], st
             if isinstance(uris, dict):
                 for stable_id, uri in list(uris.items()):
                     if isinstance(uri, str):
-                        uris[stable_id] = rewrite_uri(uri)
+                        uris[stable_id] = rewrite_uri(uri, kind="playlist")
     return json.dumps(document, ensure_ascii=False)
 
 
@@ -1446,7 +1548,7 @@ class DocumentKind:
     #: (Content-Type, first bytes) -> True, False, or None while more bytes are needed.
     detect: Callable[[Optional[str], bytes], Optional[bool]]
     #: (text, base URL, make_uri) -> the rewritten text, or None to send it as it came.
-    rewrite: Callable[[str, str, Callable[[str], str]], Optional[str]]
+    rewrite: Callable[[str, str, Callable[[str, str], str]], Optional[str]]
     #: (config, text) -> seconds the proxy, and a browser, may keep it.
     lifetime: Callable[["Config", str], float]
     #: upstream Content-Type (or "") -> the Content-Type clients get.
@@ -1477,10 +1579,11 @@ def _playlist_type(content_type: str) -> str:
 
 #: The documents the proxy rewrites, in the order they are tried.
 DOCUMENT_KINDS = types.MappingProxyType({kind.name: kind for kind in (
-    DocumentKind("playlist", _playlist_verdict, rewrite_playlist,
+    DocumentKind("playlist", _playlist_verdict, functools.partial(rewrite_playlist, kinds=True),
                  lambda config, text: playlist_max_age(text, config.playlist_ttl), _playlist_type),
     # Steering manifests say their own TTL in the body: browsers need not hold them.
-    DocumentKind("json", _json_verdict, rewrite_json_document, lambda config, text: 0.0,
+    DocumentKind("json", _json_verdict, functools.partial(rewrite_json_document, kinds=True),
+                 lambda config, text: 0.0,
                  lambda content_type: content_type or "application/json"),
 )})
 
@@ -1504,8 +1607,9 @@ class RewrittenDocument(NamedTuple):
     text: str = ""  #: the upstream text (not kept)
 
 
-def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str], str]) -> RewrittenDocument:
-    """Rewrite a playlist or other document by its row in DOCUMENT_KINDS."""
+def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str, str], str]) -> RewrittenDocument:
+    """Rewrite a playlist or other document by its row in DOCUMENT_KINDS;
+    ``make_uri(url, kind)`` as for rewrite_playlist with kinds."""
     kind = DOCUMENT_KINDS[resource.kind]
     text = resource.body.decode("utf-8", "surrogateescape")
     rewritten = kind.rewrite(text, resource.url, make_uri)
@@ -2988,13 +3092,13 @@ class Fetcher:
         kept = dataclasses.replace(resource, serial=next(self._serials))
         return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
 
-    def kept_rewrite(self, resource: Resource, base: Tuple[str, int]) -> Optional[RewrittenDocument]:
+    def kept_rewrite(self, resource: Resource, base: Tuple[str, int, bool]) -> Optional[RewrittenDocument]:
         """The rewrite of a kept ``resource`` for ``base`` (public URL, signature
-        expiry), if it is kept too."""
+        expiry, whether it is a subtitles rendition), if it is kept too."""
         entry = self.cache.get(("rewritten", resource.serial) + base) if resource.serial else None
         return entry.value if entry is not None else None
 
-    def keep_rewrite(self, resource: Resource, base: Tuple[str, int], rewritten: RewrittenDocument,
+    def keep_rewrite(self, resource: Resource, base: Tuple[str, int, bool], rewritten: RewrittenDocument,
                      age: float) -> None:
         """Keep the rewrite of a kept ``resource`` as a cache entry of its own,
         counted like any other, and never outliving the copy it was made from."""
@@ -3781,7 +3885,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """A playlist or other document, rewritten for this request's public base
         (the rewrite of a kept copy is kept too, as a cache entry of its own)."""
         config, fetcher = self.server.config, self.server.fetcher
-        base = (self._public_base(), self.server.url_expiry())
+        base = (self._public_base(), self.server.url_expiry(), target.subtitles)
         rewritten = fetcher.kept_rewrite(resource, base)
         if rewritten is None:
             self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
@@ -3798,12 +3902,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 fetcher.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options)
         self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
-    def _uri_maker(self, target: ProxyTarget) -> Callable[[str], str]:
+    def _uri_maker(self, target: ProxyTarget) -> Callable[[str, str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
-        # keys and variants are fetched with the same headers.
+        # keys and variants are fetched with the same headers. A WebVTT
+        # rendition's segments are named .vtt, which only its master could tell.
         prefix, options = self._public_base().rstrip("/") + "/p/", target.options
         secret, expires = self.server.config.secret, self.server.url_expiry()
-        return lambda url: _proxy_url(prefix, url, options, secret, expires)
+        segment = "vtt" if target.subtitles else "segment"
+        return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
+                                            segment if kind == "segment" else kind)
 
     def _public_base(self) -> str:
         config = self.server.config

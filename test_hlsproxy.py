@@ -459,6 +459,39 @@ class CodecTest(unittest.TestCase):
                 self.assertEqual(hlsproxy.parse_proxy_path(path),
                                  hlsproxy.ProxyTarget(url=url))
 
+    def test_names_players_accept(self):
+        # Issue 13: where upstream's name has no extension a player knows, the
+        # proxied name gets the one of what the URI is; the name still leads
+        # back to the upstream URL, signed or not.
+        cases = [("https://cdn.example/s/000", "segment", "000.ts"),
+                 ("https://cdn.example/s/000?sig=1", "fmp4", "000.m4s"),
+                 ("https://cdn.example/s/init", "init", "init.mp4"),
+                 ("https://cdn.example/subs/7", "vtt", "7.vtt"),
+                 ("https://cdn.example/keys/k?id=3", "key", "k.key"),
+                 ("https://cdn.example/v/720p", "playlist", "720p.m3u8"),
+                 ("https://cdn.example/v/en", "subtitles", "en.m3u8"),
+                 ("https://cdn.example/steer", "json", "steer.json"),
+                 ("https://cdn.example/", "playlist", "index.m3u8"),
+                 ("https://cdn.example/s/a.php", "segment", "a.php.ts"),
+                 ("https://cdn.example/s/seg1.ts", "fmp4", "seg1.ts"),  # a known extension stays, even a wrong one
+                 ("https://cdn.example/s/p.JPG", "segment", "p.JPG"),
+                 ("https://cdn.example/v/x.m3u8", "playlist", "x.m3u8"),
+                 ("https://cdn.example/s/000", "", "000")]
+        for url, kind, name in cases:
+            for secret in (None, "k"):
+                with self.subTest(url=url, kind=kind, secret=secret):
+                    path = hlsproxy._proxy_url("/p/", url, (), secret, 0, kind)
+                    self.assertEqual(path.rsplit("/", 1)[1], name)
+                    target = hlsproxy.parse_proxy_path(path, secret=secret)
+                    self.assertEqual((target.url, target.subtitles), (url, kind == "subtitles"))
+        # Another name under the token is a reference the player resolved itself.
+        path = hlsproxy._proxy_url("/p/", "https://cdn.example/s/seg1.ts", (), None, 0, "segment")
+        self.assertEqual(hlsproxy.parse_proxy_path(path[:-len("seg1.ts")] + "seg1.ts.ts").url,
+                         "https://cdn.example/s/seg1.ts.ts")
+        with self.assertRaises(hlsproxy.Forbidden):
+            signed = hlsproxy._proxy_url("/p/", "https://cdn.example/s/000", (), "k", 0, "segment")
+            hlsproxy.parse_proxy_path(signed[:-len("000.ts")] + "000.vtt.ts", secret="k")
+
     def test_mapping_is_deterministic(self):
         url = "https://cdn.example/k.key?x=1"
         self.assertEqual(hlsproxy.make_proxy_url("http://p", url), hlsproxy.make_proxy_url("http://p", url))
@@ -649,6 +682,46 @@ class RewriterTest(unittest.TestCase):
         covered = " ".join(text for _, text, _ in self.CASES)
         for tag in hlsproxy.URI_ATTRIBUTE_TAGS:
             self.assertIn("#%s:" % tag, covered)
+
+    def test_every_uri_attribute_has_a_kind(self):
+        attributes = {(tag, name) for tag, names in hlsproxy.URI_ATTRIBUTE_TAGS.items() for name in names}
+        self.assertEqual(set(hlsproxy.URI_KINDS), attributes)
+        kinds = set(hlsproxy.URI_KINDS.values()) | {"fmp4", "vtt", "subtitles"}
+        self.assertEqual(kinds - {""}, set(hlsproxy.URI_KIND_EXTENSIONS))
+
+    def test_each_uri_is_told_what_it_is(self):
+        cases = [
+            ("master", "#EXTM3U\n"
+             '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en"\n'
+             '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="s",NAME="en",URI="subs/en"\n'
+             '#EXT-X-MEDIA:URI="subs/fr",TYPE=SUBTITLES,GROUP-ID="s",NAME="fr"\n'
+             '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="iframes"\n'
+             '#EXT-X-SESSION-DATA:DATA-ID="x",URI="data"\n'
+             '#EXT-X-SESSION-KEY:METHOD=AES-128,URI="key"\n'
+             '#EXT-X-CONTENT-STEERING:SERVER-URI="steer"\n'
+             "#EXT-X-STREAM-INF:BANDWIDTH=1\n# a comment between\n\nvideo/720p\n",
+             ["audio/en playlist", "subs/en subtitles", "subs/fr subtitles", "iframes playlist", "data json",
+              "key key", "steer json", "video/720p playlist"]),
+            ("MPEG-TS media", "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:4,\ns/0\n#EXTINF:4,\n"
+             "http://other.example/s/1\n#EXT-X-DATERANGE:ID=\"i\",X-ASSET-URI=\"ad\",X-ASSET-LIST=\"ads\"\n",
+             ["k key", "s/0 segment", "http://other.example/s/1 segment", "ad playlist", "ads json"]),
+            ("fMP4 media", "#EXTM3U\n#EXT-X-MAP:URI=\"init\"\n#EXTINF:4,\ns/0\n"
+             '#EXT-X-PART:DURATION=1,URI="p/1"\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p/2"\n'
+             '#EXT-X-PRELOAD-HINT:TYPE=MAP,URI="init2"\n#EXT-X-RENDITION-REPORT:URI="../other",LAST-MSN=1\n',
+             ["init init", "s/0 fmp4", "p/1 fmp4", "p/2 fmp4", "init2 init", "http://o.example/other playlist"]),
+        ]
+        base = "http://o.example/x/index"
+        for name, text, expected in cases:
+            with self.subTest(name):
+                seen = []
+                hlsproxy.rewrite_playlist(text, base, lambda url, kind: seen.append(
+                    "%s %s" % (url.replace("http://o.example/x/", ""), kind)) or url, kinds=True)
+                self.assertEqual(seen, expected)
+        steering = json.dumps({"VERSION": 1, "RELOAD-URI": "steer2", "PATHWAY-PRIORITY": ["a"],
+                               "PATHWAY-CLONES": [{"ID": "b", "URI-REPLACEMENT": {"PER-VARIANT-URIS": {"v": "v2"}}}]})
+        seen = []
+        hlsproxy.rewrite_json_document(steering, base, lambda url, kind: seen.append(kind) or url, kinds=True)
+        self.assertEqual(seen, ["json", "playlist"])
 
     def test_uris_resolve_against_the_final_url(self):
         text = "#EXTM3U\nseg.ts\n"
@@ -3303,6 +3376,70 @@ class UpstreamProxyTest(ProxyTestCase):
                 self.assertEqual(response.status, 502, body)
             gc.collect()
         self.assertEqual([str(w.message) for w in caught if issubclass(w.category, ResourceWarning)], [])
+
+
+BARE = {  # issue 13: a stream whose URIs have no extension at all
+    "/bare/master": "#EXTM3U\n"
+                    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="s",NAME="en",URI="subs/en"\n'
+                    '#EXT-X-STREAM-INF:BANDWIDTH=1,SUBTITLES="s"\nts/index\n'
+                    '#EXT-X-STREAM-INF:BANDWIDTH=2,SUBTITLES="s"\nfmp4/index\n',
+    "/bare/ts/index": '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI="../keys/k"\n'
+                      "#EXTINF:4,\ns/000\n#EXT-X-ENDLIST\n",
+    "/bare/fmp4/index": '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init"\n#EXTINF:4,\ns/000\n#EXT-X-ENDLIST\n',
+    "/bare/subs/en": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nc/0\n#EXT-X-ENDLIST\n",
+}
+BARE_MEDIA = {"/bare/ts/s/000": SEGMENT, "/bare/keys/k": KEY, "/bare/fmp4/init": INIT,
+              "/bare/fmp4/s/000": SEGMENT[::-1], "/bare/subs/c/0": b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n"}
+
+
+class NamesTest(ProxyTestCase):
+    """Issue 13: names every player accepts. An upstream URI with no extension
+    gets the one of what it is in its proxied name; names with one keep it."""
+
+    def setUp(self):
+        super().setUp()
+        for path, text in BARE.items():
+            self.origin.routes[path] = (200, "application/vnd.apple.mpegurl", text.encode())
+        for path, body in BARE_MEDIA.items():
+            self.origin.routes[path] = (200, None, body)
+
+    def uris(self, body):
+        text = body.decode()
+        return re.findall(r'URI="([^"]+)"', text) + [l for l in text.splitlines() if l and not l.startswith("#")]
+
+    def names(self, path):
+        """{proxied file name: proxy path} of the playlist at ``path``."""
+        response, body = self.request(path)
+        self.assertEqual(response.status, 200, body)
+        return {uri.rsplit("/", 1)[1]: self.local_path(uri) for uri in self.uris(body)}
+
+    def test_a_stream_without_extensions(self):
+        master = self.names(self.proxied("/bare/master"))
+        self.assertEqual(sorted(master), ["en.m3u8", "index.m3u8"])  # two index.m3u8: ts/ and fmp4/
+        uris = self.uris(self.request(self.proxied("/bare/master"))[1])
+        subs, ts, fmp4 = (self.local_path(uri) for uri in uris)
+        want = {"en.m3u8": {"0.vtt": "/bare/subs/c/0"},
+                "ts": {"k.key": "/bare/keys/k", "000.ts": "/bare/ts/s/000"},
+                "fmp4": {"init.mp4": "/bare/fmp4/init", "000.m4s": "/bare/fmp4/s/000"}}
+        for playlist, expected in ((subs, want["en.m3u8"]), (ts, want["ts"]), (fmp4, want["fmp4"])):
+            with self.subTest(playlist=playlist.rsplit("/", 2)[1][:12]):
+                names = self.names(playlist)
+                self.assertEqual(sorted(names), sorted(expected))
+                for name, upstream in expected.items():
+                    response, data = self.request(names[name])
+                    self.assertEqual((response.status, data), (200, BARE_MEDIA[upstream]))
+        # The same media playlist reached without its master's word: segments named .ts.
+        self.assertEqual(sorted(self.names(self.proxied("/bare/subs/en"))), ["0.ts"])
+
+    def test_head_on_the_entry_url_costs_no_extra_upstream_fetch(self):
+        # Shaka asks HEAD first on an entry URL with no extension, to learn its type.
+        response, body = self.request(self.proxied("/bare/ts/index"), method="HEAD")
+        self.assertEqual((response.status, body), (200, b""))
+        self.assertEqual(response.getheader("Content-Type"), "application/vnd.apple.mpegurl")
+        response, body = self.request(self.proxied("/bare/ts/index"))
+        self.assertEqual(response.status, 200)
+        self.assertIn(b"000.ts", body)
+        self.assertEqual(self.origin.count("/bare/ts/index"), 1)
 
 
 class TlsOrigin(Origin):

@@ -109,6 +109,7 @@ import functools
 import hashlib
 import hmac
 import http.client
+import http.cookiejar
 import io
 import ipaddress
 import itertools
@@ -395,6 +396,7 @@ _TOKEN_IN_TEXT = re.compile(r"/p/[^/\s]+/")
 _QUERY_IN_TEXT = re.compile(r"\?[^\s\"'<>]+")
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_COOKIE_UNSAFE = re.compile(r"[;\x00-\x1f\x7f]")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
 _SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
 # A relative reference that resolves by plain concatenation onto the playlist's
@@ -903,6 +905,15 @@ class ProxyTarget:
     #: A WebVTT rendition's playlist (its master said TYPE=SUBTITLES): its
     #: segments are named .vtt when upstream's names say nothing.
     subtitles: bool = False
+    #: The stream's cookies, set by the upstream answers of its playlists and
+    #: carried in its proxy URLs (CookieRecord, see "Stream cookies").
+    cookies: Tuple[Tuple, ...] = ()
+
+    @property
+    def key(self) -> tuple:
+        """What the cache and the shared fetches know this target by: the
+        answer depends on the URL, the headers sent and the cookies sent."""
+        return (self.url, self.options, self.cookies)
 
 
 def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, str], ...] = (),
@@ -917,20 +928,19 @@ def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, s
 
 
 def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...],
-               secret: Optional[str] = None, expires: int = 0, kind: str = "") -> str:
-    # The token: the URL, then its options and a subtitles mark when there are any.
+               secret: Optional[str] = None, expires: int = 0, kind: str = "", cookies: Tuple[Tuple, ...] = ()) -> str:
+    # The token: the URL; then, when there are any, its options and the
+    # stream's state (a subtitles mark, the stream's cookies), each urlencoded.
     payload = upstream_url
-    if options or kind == "subtitles":
-        payload += "\n" + urlencode(options) + ("\n" + _SUBTITLES_MARK if kind == "subtitles" else "")
+    state = ([("vtt", "1")] if kind == "subtitles" else []) + (
+        [("cookies", json.dumps(cookies, separators=(",", ":")))] if cookies else [])
+    if options or state:
+        payload += "\n" + urlencode(options) + ("\n" + urlencode(state) if state else "")
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
     segment = token.decode("ascii")
     if secret:
         segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
     return prefix + segment + "/" + _proxy_name(upstream_url, kind)
-
-
-#: The token's third line for a WebVTT rendition's playlist (ProxyTarget.subtitles).
-_SUBTITLES_MARK = "vtt"
 
 
 def _proxy_name(url: str, kind: str = "") -> str:
@@ -996,7 +1006,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
             token, expires = _verify_signature(segment, secret, time.time() if now is None else now)
         else:
             token = segment.split(".", 1)[0]  # a signature is of no interest without a secret
-        url, options, subtitles = _decode_token(token)
+        url, options, subtitles, cookies = _decode_token(token)
         if secret and rest and not _is_own_name(url, rest):
             raise Forbidden("a signed URL covers its own file only")
         if secret and any(not name.startswith("_HLS_") for name, _ in pairs):
@@ -1006,7 +1016,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
     elif secret:
         raise Forbidden("this proxy serves signed URLs only: make one with 'hlsproxy.py sign URL'")
     elif route in ("/proxy", "/proxy/"):
-        subtitles = False
+        subtitles, cookies = False, ()
         urls = [value for name, value in pairs if name == "url"]
         if not urls or not urls[0].strip():
             raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
@@ -1018,7 +1028,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
         raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
     url = _merge_query(validate_upstream_url(url), extra)
     return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires,
-                       subtitles=subtitles)
+                       subtitles=subtitles, cookies=cookies)
 
 
 def host_allowed(host: str, patterns: Tuple[str, ...]) -> bool:
@@ -1072,7 +1082,7 @@ def _quote_url(url: str) -> str:
     return urlunsplit((scheme, netloc, quote(path, safe=safe), quote(query, safe=safe), ""))
 
 
-def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool]:
+def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, Tuple[Tuple, ...]]:
     if not _TOKEN.match(token):
         raise BadRequest("malformed proxy URL")
     try:
@@ -1080,11 +1090,31 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool]:
     except (binascii.Error, ValueError):
         raise BadRequest("malformed proxy URL") from None
     url, _, rest = payload.partition("\n")
-    encoded_options, _, mark = rest.partition("\n")
+    encoded_options, _, encoded_state = rest.partition("\n")
     options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
     for name, value in options:
         parse_header_line("%s: %s" % (name, value))  # a token can be forged by hand
-    return url, options, mark == _SUBTITLES_MARK
+    state = dict(parse_qsl(encoded_state, keep_blank_values=True))
+    return url, options, state.get("vtt") == "1", _cookie_records(state.get("cookies"))
+
+
+def _cookie_records(text: Optional[str]) -> Tuple[Tuple, ...]:
+    """The stream cookies a token carries (CookieRecord), checked: a token can
+    be forged by hand, and these become a Cookie header."""
+    if not text:
+        return ()
+    try:
+        records = json.loads(text)
+        checked = tuple((name, value, domain, bool(host_only), path, bool(secure), int(expires))
+                        for name, value, domain, host_only, path, secure, expires in records)
+    except (ValueError, TypeError):
+        raise BadRequest("malformed proxy URL") from None
+    for name, value, domain, _, path, _, _ in checked:
+        if not (isinstance(value, str) and _HEADER_NAME.match(name if isinstance(name, str) else "")
+                and isinstance(domain, str) and isinstance(path, str)
+                and not _COOKIE_UNSAFE.search(value + domain + path)):
+            raise BadRequest("malformed proxy URL")
+    return checked
 
 
 def _resolve_rest(url: str, rest: str) -> str:
@@ -1467,6 +1497,9 @@ class Resource:
     #: that a rewrite of it, kept as a cache entry of its own, is never taken
     #: for the rewrite of a newer copy.
     serial: int = 0
+    #: The stream's cookies after this answer: what the URIs written into a
+    #: playlist carry (see "Stream cookies").
+    cookies: Tuple[Tuple, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -2446,7 +2479,10 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not newurl.lower().startswith(("http://", "https://")):
             raise UpstreamError("upstream redirected to a non-HTTP URL")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            new.jar = getattr(req, "jar", None)  # the stream's cookies follow it, judged again per hop
+        return new
 
 
 class _ErrorProcessor(urllib.request.HTTPErrorProcessor):
@@ -2468,7 +2504,7 @@ def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerD
     file:, ftp: or data: handlers.
     """
     opener = urllib.request.OpenerDirector()
-    for handler in (_PooledHandler(pool, config), _RedirectHandler(),
+    for handler in (_PooledHandler(pool, config), _RedirectHandler(), _CookieProcessor(),
                     urllib.request.HTTPDefaultErrorHandler(),
                     _ErrorProcessor(), urllib.request.UnknownHandler()):
         opener.add_handler(handler)
@@ -2500,12 +2536,88 @@ def upstream_request_headers(config: Config, target: ProxyTarget,
     return headers
 
 
+# -- Stream cookies -----------------------------------------------------------
+#
+# Some origins set a cookie on the master playlist and want it back on every
+# later request of that stream (hls.js#5871, many IPTV providers). The proxy
+# keeps a stream's cookies in its proxy URLs, not in memory: the next request
+# of a stream may reach another --workers process or another instance behind
+# nginx, and any of them can serve it. Each upstream request gets a jar built
+# from its target's cookies; each hop sends what RFC 6265 says matches (domain,
+# path, expiry, Secure: http.cookiejar's rules) and keeps what each answer
+# sets; a playlist's answer stores the jar it ended with, and every URI
+# written into it carries that jar. Set-Cookie never reaches the browser.
+
+#: At most this many bytes of cookies (as JSON) travel with a stream: every
+#: URI of its playlists carries them.
+MAX_STREAM_COOKIE_BYTES = 4096
+
+
+def _jar_from(records: Tuple[Tuple, ...]) -> http.cookiejar.CookieJar:
+    """A jar holding a stream's cookies: (name, value, domain, host_only, path,
+    secure, expires; 0 for a session cookie) records."""
+    jar = http.cookiejar.CookieJar()
+    for name, value, domain, host_only, path, secure, expires in records:
+        jar.set_cookie(http.cookiejar.Cookie(
+            0, name, value, None, False, domain, not host_only, domain.startswith("."), path, True, secure,
+            expires or None, not expires, None, None, {}))
+    return jar
+
+
+def _records_of(jar: http.cookiejar.CookieJar) -> Tuple[Tuple, ...]:
+    """The unexpired cookies of ``jar`` as sorted records (the same cookies
+    make the same proxy URLs), at most MAX_STREAM_COOKIE_BYTES of them."""
+    now, records, size = time.time(), [], 0
+    for cookie in sorted(jar, key=lambda c: (c.domain, c.path, c.name)):
+        if cookie.is_expired(now):
+            continue
+        record = (cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified, cookie.path,
+                  bool(cookie.secure), int(cookie.expires or 0))
+        size += len(json.dumps(record)) + 1
+        if size > MAX_STREAM_COOKIE_BYTES:
+            logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
+                           cookie.domain, MAX_STREAM_COOKIE_BYTES)
+            break
+        records.append(record)
+    return tuple(records)
+
+
+class _CookieProcessor(urllib.request.BaseHandler):
+    """Each request's own jar (``request.jar``, its stream's cookies): on each
+    hop, redirects included, the cookies that match are sent (beside a Cookie
+    of --headers or the URL's options), and what the answer sets is kept."""
+
+    def http_request(self, request):
+        jar = getattr(request, "jar", None)
+        if jar:  # an empty jar sends nothing: most requests stop here
+            probe = urllib.request.Request(request.full_url)
+            jar.add_cookie_header(probe)
+            sent, own = probe.get_header("Cookie"), request.get_header("Cookie")
+            if sent:
+                request.add_unredirected_header("Cookie", "%s; %s" % (sent, own) if own else sent)
+        return request
+
+    def http_response(self, request, response):
+        jar = getattr(request, "jar", None)
+        if jar is not None and response.headers.get("Set-Cookie"):
+            jar.extract_cookies(response, request)
+        return response
+
+    https_request = http_request
+    https_response = http_response
+
+
 def open_upstream(opener: urllib.request.OpenerDirector, url: str,
-                  headers: Dict[str, str], timeout: float):
-    """GET ``url``; return the response, or raise an HlsProxyError that says why."""
+                  headers: Dict[str, str], timeout: float, cookies: Tuple[Tuple, ...] = ()):
+    """GET ``url`` with the stream's ``cookies``; return the response, with the
+    stream's cookies after it as ``response.stream_cookies``, or raise an
+    HlsProxyError that says why."""
     request = urllib.request.Request(url, headers=headers)
+    request.jar = _jar_from(cookies)
     try:
-        return opener.open(request, timeout=timeout)
+        response = opener.open(request, timeout=timeout)
+        response.stream_cookies = _records_of(request.jar) if len(request.jar) or cookies else ()
+        return response
     except urllib.error.HTTPError as error:
         error.close()
         if error.code < 400:
@@ -2738,7 +2850,8 @@ def make_resource(kind: str, response, body: bytes) -> Resource:
         content_type = media_content_type(content_type, response.url)
     headers = tuple((name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
                     if name.lower() in FORWARDED_RESPONSE_HEADERS)
-    return Resource(kind, response.url, body, content_type, headers, response.headers.get("Cache-Control"))
+    return Resource(kind, response.url, body, content_type, headers, response.headers.get("Cache-Control"),
+                    cookies=getattr(response, "stream_cookies", ()))
 
 
 def _content_length(response) -> Optional[int]:
@@ -3010,7 +3123,7 @@ class Fetcher:
                 flight.finish(entry.value)
                 return flight, True, None
             whole = [(name, value) for name, value in client_headers if name.lower() not in ("range", "if-range")]
-            response = self.open(target.url, upstream_request_headers(self.config, target, whole), timeout)
+            response = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
             body = UpstreamBody(response)  # type: Optional[UpstreamBody]
             try:
                 kind, head = classify(response, body)
@@ -3063,12 +3176,12 @@ class Fetcher:
             body.close()
             self.flights.leave(key, flight)
 
-    def open(self, url: str, headers: Dict[str, str], timeout: float):
-        """open_upstream(), timed and counted for /metrics."""
+    def open(self, target: ProxyTarget, headers: Dict[str, str], timeout: float):
+        """open_upstream() for ``target`` (with its stream's cookies), timed and counted for /metrics."""
         self.assert_free("an upstream request")
         started = time.monotonic()
         try:
-            response = open_upstream(self.opener, url, headers, timeout)
+            response = open_upstream(self.opener, target.url, headers, timeout, target.cookies)
         except UpstreamError as error:
             failed = error.status in (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
             self.metrics.observe_upstream(time.monotonic() - started, failed)
@@ -3117,7 +3230,8 @@ class Fetcher:
 
     # -- prefetch: the fetcher with no consumer ---------------------------------------
 
-    def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...]) -> int:
+    def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...],
+                 cookies: Tuple[Tuple, ...] = ()) -> int:
         """Queue the next ``config.prefetch`` uncached segments of a media playlist
         for a background fetch into the cache; return how many were queued.
 
@@ -3132,11 +3246,10 @@ class Fetcher:
             if queued >= self.config.prefetch:
                 break
             try:
-                target = ProxyTarget(validate_upstream_url(uri), options)
+                target = ProxyTarget(validate_upstream_url(uri), options, cookies=cookies)
             except BadRequest:
                 continue
-            key = (target.url, options)
-            if key in self.flights or self.cache.get(key) is not None:
+            if target.key in self.flights or self.cache.get(target.key) is not None:
                 continue
             try:
                 self._prefetch_queue.put_nowait(target)
@@ -3159,9 +3272,8 @@ class Fetcher:
             target = self._prefetch_queue.get()
             if target is None:
                 return
-            key = (target.url, target.options)
             try:
-                flight, _, opened = self.fetch(target, key, [], self.config.timeout)
+                flight, _, opened = self.fetch(target, target.key, [], self.config.timeout)
                 if opened is not None:
                     opened.body.close()  # not shareable: nothing to keep
                 flight.wait_ended(self.prefetch_wait)  # at most one fetch per worker at a time
@@ -3728,7 +3840,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Serve ``target``: from the cache, from the shared fetch (under way, or
         started here), or from an upstream answer of its own."""
         fetcher = self.server.fetcher
-        key = (target.url, target.options)
+        key = target.key
         if target.player_query:  # LL-HLS answers belong to their moment: never shared
             self.writer.before_blocking("an upstream request")
             return self._relay_direct(target)
@@ -3779,7 +3891,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         client_headers = [(name, value) for name, value in self.headers.items()
                           if not (whole and name.lower() in ("range", "if-range"))]
         headers = upstream_request_headers(self.server.config, target, client_headers)
-        response = self.server.fetcher.open(target.url, headers, self._timeout_for(target))
+        response = self.server.fetcher.open(target, headers, self._timeout_for(target))
         body = UpstreamBody(response)
         try:
             kind, head = classify(response, body)
@@ -3889,7 +4001,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         rewritten = fetcher.kept_rewrite(resource, base)
         if rewritten is None:
             self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
-            rewritten = rewrite_document(config, resource, self._uri_maker(target))
+            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies))
             fetcher.keep_rewrite(resource, base, rewritten, age)
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
@@ -3899,18 +4011,20 @@ class ProxyHandler(BaseHTTPRequestHandler):
             fetcher.remember_target_duration(target.url.partition("?")[0], rewritten.target_duration)
             if config.prefetch:
                 self.writer.give_turn()  # reads the whole playlist again
-                fetcher.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options)
+                fetcher.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options,
+                                 resource.cookies)
         self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
-    def _uri_maker(self, target: ProxyTarget) -> Callable[[str, str], str]:
+    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[Tuple, ...]) -> Callable[[str, str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
-        # keys and variants are fetched with the same headers. A WebVTT
-        # rendition's segments are named .vtt, which only its master could tell.
+        # keys and variants are fetched with the same headers, and so do the
+        # stream's ``cookies``. A WebVTT rendition's segments are named .vtt,
+        # which only its master could tell.
         prefix, options = self._public_base().rstrip("/") + "/p/", target.options
         secret, expires = self.server.config.secret, self.server.url_expiry()
         segment = "vtt" if target.subtitles else "segment"
         return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
-                                            segment if kind == "segment" else kind)
+                                            segment if kind == "segment" else kind, cookies)
 
     def _public_base(self) -> str:
         config = self.server.config

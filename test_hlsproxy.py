@@ -191,7 +191,7 @@ class ApiTest(unittest.TestCase):
             source = file.read()
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
-                   "difflib", "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http", "http.server", "io", "ipaddress", "json",
+                   "difflib", "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http.cookiejar", "http", "http.server", "io", "ipaddress", "json",
                    "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
         self.assertEqual(modules - allowed, set())
@@ -1472,6 +1472,34 @@ class OriginHandler(BaseHTTPRequestHandler):
         self.send_body(200, "video/mp2t", SEGMENT, [("Set-Cookie", "session=secret; Path=/"),
                                                   ("Access-Control-Allow-Origin", "https://evil.example")])
 
+    def route_gated_master(self):
+        """Sets the stream's cookies (some it must not keep or send), as IPTV origins do."""
+        self.send_body(200, "application/vnd.apple.mpegurl",
+                       b'#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv/index\n',
+                       [("Set-Cookie", "session=abc123; Path=/gated"),
+                        ("Set-Cookie", "elsewhere=1; Domain=evil.example; Path=/"),
+                        ("Set-Cookie", "tls_only=1; Secure; Path=/"),
+                        ("Set-Cookie", "other_path=1; Path=/not-gated"),
+                        ("Set-Cookie", "gone=1; Path=/; Max-Age=0")])
+
+    def route_gated_v_index(self):
+        if self.cookies().get("session") != "abc123":
+            return self.send_body(403, "text/plain", b"no session\n")
+        self.send_body(200, "application/vnd.apple.mpegurl",
+                       b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\ns0.ts\n#EXTINF:4,\ns1.ts\n#EXT-X-ENDLIST\n",
+                       [("Set-Cookie", "variant=hd; Path=/gated/v")])
+
+    def route_gated_v_s0_ts(self):
+        if self.cookies() != {"session": "abc123", "variant": "hd"}:
+            return self.send_body(403, "text/plain", b"no session\n")
+        self.send_body(200, "video/mp2t", SEGMENT)
+
+    route_gated_v_s1_ts = route_gated_v_s0_ts
+
+    def cookies(self):
+        pairs = (part.strip().partition("=") for part in (self.headers.get("Cookie") or "").split(";"))
+        return {name: value for name, _, value in pairs if name}
+
     def route_echo(self):
         body = json.dumps(dict(self.headers.items())).encode()
         self.send_body(200, "application/octet-stream", body)
@@ -2199,7 +2227,7 @@ class ContentGuardTest(ProxyTestCase):
 
     def test_every_answer_but_the_page_carries_the_guard(self):
         self.get("/stream/video/seg0.m4s")
-        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/stream/video/seg0.m4s", ())) is not None)
+        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/stream/video/seg0.m4s").key) is not None)
         cases = [
             (self.proxied("/page.html"), "GET", {}, 200),          # an HTML page, relayed
             (self.proxied("/html.m3u8"), "GET", {}, 200),
@@ -2393,7 +2421,7 @@ class AnswerFramingTest(RawClientTestCase):
                 self.assertEqual(head_body, b"")
                 self.assertEqual(headers(head_miss), headers(get_miss))
                 if cacheable:  # the hits below are hits, not followers
-                    wait_for(lambda path=path: other.fetcher.cached((self.origin.base + path, ())) is not None)
+                    wait_for(lambda path=path: other.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + path).key) is not None)
                 head_hit, _ = self.get(path, method="HEAD", proxy=other)
                 get_hit, _ = self.get(path, proxy=other)
                 self.assertEqual(headers(head_hit), headers(get_hit))
@@ -2445,7 +2473,7 @@ class AnswerFramingTest(RawClientTestCase):
 
     def test_if_range_on_a_cached_body(self):
         self.get("/etag.ts")  # cached once its fetch ends, with ETag "v1" and Last-Modified
-        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/etag.ts", ())) is not None)
+        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/etag.ts").key) is not None)
         cases = [('"v1"', 206), (VALIDATED_DATE, 206), ('"v0"', 200), ('W/"v1"', 200),
                  ("Tue, 01 Dec 2026 10:00:01 GMT", 200)]
         for if_range, status in cases:
@@ -2467,7 +2495,7 @@ class AnswerFramingTest(RawClientTestCase):
                 proxy = self.start_proxy()
                 for x_cache in ("MISS", "HIT"):
                     if x_cache == "HIT":  # kept once the fetch has ended, which may be after a 304
-                        wait_for(lambda proxy=proxy: proxy.fetcher.cached((self.origin.base + "/etag.ts", ())))
+                        wait_for(lambda proxy=proxy: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/etag.ts").key))
                     response, body = self.get("/etag.ts", headers=headers, proxy=proxy)
                     self.assertEqual((response.status, response.getheader("X-Cache")), (status, x_cache))
                     self.assertEqual(body, b"" if status == 304 else SEGMENT)
@@ -2547,7 +2575,7 @@ class IoCoreTest(ProxyTestCase):
         else:
             self.fail("the stalled leader's connection was never closed")
         self.assertLess(received, len(PACED), "the stalled leader got the whole body")
-        wait_for(lambda: proxy.fetcher.cached((self.origin.base + "/paced.ts", ())) is not None)
+        wait_for(lambda: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/paced.ts").key) is not None)
 
     def test_range_requests_share_one_fetch(self):
         results = self.followers(10, "/paced.ts", headers={"Range": "bytes=0-"})
@@ -2555,7 +2583,7 @@ class IoCoreTest(ProxyTestCase):
             self.assertEqual((status, headers["Content-Range"], body == PACED),
                              (206, "bytes 0-%d/%d" % (len(PACED) - 1, len(PACED)), True))
         self.assertEqual(sorted(h["X-Cache"] for _, _, h, _ in results), ["COALESCED"] * 9 + ["MISS"])
-        wait_for(lambda: self.proxy.fetcher.cached((self.origin.base + "/paced.ts", ())) is not None)
+        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/paced.ts").key) is not None)
         for spec, first, last in (("bytes=0-", 0, len(PACED) - 1), ("bytes=1000-1999", 1000, 1999),
                                   ("bytes=-5", len(PACED) - 5, len(PACED) - 1)):
             response, body = self.get("/paced.ts", headers={"Range": spec})
@@ -2598,7 +2626,7 @@ class IoCoreTest(ProxyTestCase):
             from_flight.append((spec, response.status, response.getheader("Content-Range"), body))
         cached = self.start_proxy()
         self.request(self.proxied("/ranged.ts"), proxy=cached)
-        wait_for(lambda: cached.fetcher.cached((self.origin.base + "/ranged.ts", ())) is not None)
+        wait_for(lambda: cached.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/ranged.ts").key) is not None)
         from_cache = answers(cached)
         relayed = answers(self.start_proxy(cache_max_object_mb=0.001))  # too big: Range goes upstream
         want = [("bytes=0-", 206, "bytes 0-%d/%d" % (n - 1, n), RANGED),
@@ -3176,7 +3204,7 @@ class ConcurrencyTest(ProxyTestCase):
         self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         wait_for(lambda: self.origin.count("/stream/video/seg0.m4s") == 1
                  and self.origin.count("/stream/video/seg1.m4s") == 1)
-        wait_for(lambda: proxy.fetcher.cached((self.origin.base + "/stream/video/seg0.m4s", ())) is not None)
+        wait_for(lambda: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/stream/video/seg0.m4s").key) is not None)
         _, playlist = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         segment = [line for line in playlist.decode().splitlines() if line.endswith("seg0.m4s")][0]
         response, body = self.request(self.local_path(segment), proxy=proxy)
@@ -3440,6 +3468,57 @@ class NamesTest(ProxyTestCase):
         self.assertEqual(response.status, 200)
         self.assertIn(b"000.ts", body)
         self.assertEqual(self.origin.count("/bare/ts/index"), 1)
+
+
+class StreamCookiesTest(ProxyTestCase):
+    """Issue 13: an origin that sets a cookie on its master and refuses the
+    rest of the stream without it. The proxy carries a stream's cookies in
+    its URIs, so any process or instance can serve the next request."""
+
+    def uris(self, body):
+        return [self.local_path(l) for l in body.decode().splitlines() if l and not l.startswith("#")]
+
+    def test_the_master_cookie_reaches_the_rest_of_the_stream_on_any_instance(self):
+        other = self.start_proxy()  # another worker or instance: no memory shared with self.proxy
+        records = capture_log(self, "hlsproxy", logging.DEBUG)
+        response, master = self.get("/gated/master")
+        self.assertEqual(response.status, 200, master)
+        self.assertIsNone(response.getheader("Set-Cookie"))
+        for proxy in (self.proxy, other):
+            with self.subTest(instance="same" if proxy is self.proxy else "another"):
+                response, variant = self.request(self.uris(master)[0], proxy=proxy)
+                self.assertEqual(response.status, 200, variant)
+                self.assertIsNone(response.getheader("Set-Cookie"))
+                for segment in self.uris(variant):
+                    response, data = self.request(segment, proxy=other if proxy is self.proxy else self.proxy)
+                    self.assertEqual((response.status, data), (200, SEGMENT))
+        sent = [headers.get("Cookie") for path, headers in self.origin.requests if path == "/gated/v/s0.ts"]
+        self.assertEqual(sent, ["variant=hd; session=abc123"] * 2)  # RFC 6265 section 5.4: longer paths first
+        self.assertNotIn("abc123", " ".join(record.getMessage() for record in records))
+
+    def test_without_its_cookies_the_origin_refuses_the_stream(self):
+        response, body = self.get("/gated/v/s0.ts")
+        self.assertEqual(response.status, 403, body)  # the control: the origin really gates
+
+    def test_rules_of_rfc_6265(self):
+        _, master = self.get("/gated/master")
+        target = hlsproxy.parse_proxy_path(self.uris(master)[0])
+        # Kept: the session (its path) and the Secure one (sent over https only); dropped: a cookie for
+        # another domain, one for a path elsewhere is kept but not sent, one that expired at once.
+        self.assertEqual(sorted(record[0] for record in target.cookies), ["other_path", "session", "tls_only"])
+        self.assertEqual(self.origin.requests[-1][1].get("Cookie"), None)
+        self.request(self.uris(master)[0])
+        self.assertEqual(self.origin.requests[-1][1].get("Cookie"), "session=abc123")
+
+    def test_a_forged_cookie_token_is_refused(self):
+        for state in ('cookies=[["a","b\\r\\nX-Evil: 1","h",true,"/",false,0]]', "cookies=nonsense",
+                      'cookies=[["a b","1","h",true,"/",false,0]]'):
+            with self.subTest(state=state):
+                payload = "%s\n\n%s" % (self.origin.base + "/keys/k.key", state.replace(" X", "%20X"))
+                token = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+                response, body = self.request("/p/%s/k.key" % token)
+                self.assertEqual(response.status, 400, body)
+                self.assertEqual(body, b"malformed proxy URL\n")
 
 
 class TlsOrigin(Origin):

@@ -40,6 +40,7 @@ HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 sys.path.insert(0, os.path.dirname(HERE))
 from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
 REFERER = "https://allowed.example/"
+COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
 TARGET = 2          # seconds per segment in every fixture
 LIVE_WINDOW = 4     # segments in the live playlist
 BROWSER_DEADLINE = 200
@@ -125,10 +126,32 @@ def make_fixtures(root):
 """)
     ffmpeg(*source(8) + hls(j("e"), "-hls_flags", "single_file", "-hls_segment_filename", j("e", "all.ts")))
     ffmpeg(*source(40) + hls(j("g"), "-hls_segment_filename", j("g", "seg%d.ts")))
+    make_bare_fixtures(root)
     assert "#EXT-X-BYTERANGE" in read(j("e", "index.m3u8"))
     assert '#EXT-X-KEY:METHOD=AES-128,URI="enc.key"' in read(j("b", "index.m3u8"))
     assert '#EXT-X-MAP:URI="init.mp4"' in read(j("c", "index.m3u8"))
     return time.monotonic() - started
+
+
+def make_bare_fixtures(root):
+    """(h) fixtures (a), (c) and (d)'s subtitles again, with no extension on any
+    URI: bare/ts/index, bare/fmp4/index, bare/master with a WebVTT rendition."""
+    j = lambda *p: os.path.join(root, *p)  # noqa: E731
+    for fixture, bare in (("a", "ts"), ("c", "fmp4")):
+        os.makedirs(j("bare", bare))
+        text = read(j(fixture, "index.m3u8"))
+        for name in os.listdir(j(fixture)):
+            stem, extension = os.path.splitext(name)
+            if extension in (".ts", ".m4s", ".mp4"):
+                shutil.copy(j(fixture, name), j("bare", bare, stem))
+                text = text.replace(name, stem)
+        write(j("bare", bare, "index"), text)
+    os.makedirs(j("bare", "subs"))
+    shutil.copy(j("d", "subs", "en", "s0.vtt"), j("bare", "subs", "c0"))
+    write(j("bare", "subs", "en"), read(j("d", "subs", "en", "index.m3u8")).replace("s0.vtt", "c0"))
+    write(j("bare", "master"), "#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"s\",NAME=\"en\",LANGUAGE=\"en\","
+          "DEFAULT=YES,AUTOSELECT=YES,URI=\"subs/en\"\n#EXT-X-STREAM-INF:BANDWIDTH=300000,"
+          "CODECS=\"avc1.42c01e,mp4a.40.2\",SUBTITLES=\"s\"\nts/index\n")
 
 
 def write(path, text):
@@ -170,7 +193,8 @@ class Origin(ThreadingHTTPServer):
 
 
 class OriginHandler(BaseHTTPRequestHandler):
-    """Modes by first path segment: plain, referer (403 without the Referer), redirect
+    """Modes by first path segment: plain, referer (403 without the Referer), cookie
+    (playlists named index.m3u8 set COOKIE; everything else is 403 without it), redirect
     (playlists answered with a 302 to /plain/...; nothing else served there), gzip
     (playlists gzip-encoded), f (the query-URL playlist), g (live)."""
 
@@ -208,7 +232,9 @@ class OriginHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if mode not in ("plain", "referer", "gzip", "g"):
+        if mode == "cookie" and not rel.endswith("index.m3u8") and COOKIE not in self.headers.get("Cookie", ""):
+            return self.send(403, "text/plain", b"no session cookie\n")
+        if mode not in ("plain", "referer", "gzip", "g", "cookie"):
             return self.send(404, "text/plain", b"no such mode\n")
         file = os.path.normpath(os.path.join(self.server.root, "g" if mode == "g" else "", rel))
         if not file.startswith(self.server.root + os.sep) or not os.path.isfile(file):
@@ -218,6 +244,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         content_type = CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
         if mode == "gzip" and file.endswith(".m3u8"):
             return self.send(200, content_type, gzip.compress(data), [("Content-Encoding", "gzip")])
+        if mode == "cookie" and rel.endswith("index.m3u8"):
+            return self.send(200, content_type, data, [("Set-Cookie", COOKIE + "; Path=/cookie; HttpOnly")])
         self.send_range(data, content_type)
 
     def send_range(self, data, content_type):
@@ -381,9 +409,9 @@ def run_browser(cases, work, args=()):
                    "detail": "no result from the browser driver: " + errors.strip()[-300:]}
 
 
-def ffmpeg_duration(url, output, force_hls=False):
+def ffmpeg_duration(url, output, force_hls=False, ffmpeg="ffmpeg"):
     """Read ``url`` to the end with ffmpeg -c copy; return the output's duration in seconds."""
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-y"] + (["-f", "hls"] if force_hls else []) + \
+    command = [ffmpeg, "-nostdin", "-v", "error", "-y"] + (["-f", "hls"] if force_hls else []) + \
         ["-i", url, "-sn", "-dn", "-c", "copy", "-f", "mpegts", output]
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=120)
@@ -392,6 +420,44 @@ def ffmpeg_duration(url, output, force_hls=False):
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", output],
                            stdout=subprocess.PIPE, universal_newlines=True, timeout=60, check=True)
     return float(probe.stdout.strip())
+
+
+def ffmpeg9_cases(work, origin, proxy, report):
+    """Issue 13: ffmpeg 9 (PyPI's imageio-ffmpeg, whose static build refuses
+    segments with no known extension and checks the one they have) reads each
+    (h) fixture through the proxy; straight from the origin it cannot."""
+    ffmpeg9 = os.environ.get("FFMPEG9")
+    if not ffmpeg9:
+        report.add("ffmpeg 9: the imageio-ffmpeg binary", False, "FFMPEG9 is not set (e2e/run installs it)", 0)
+        return
+    o = origin.base
+    for name, path in (("TS", "/plain/bare/ts/index"), ("fMP4", "/plain/bare/fmp4/index")):
+        started = time.monotonic()
+        try:
+            ffmpeg_duration(o + path, os.path.join(work, "bare-direct.ts"), ffmpeg=ffmpeg9)
+            direct = "played"
+        except RuntimeError as error:
+            said = [line for line in str(error).split(": ", 1)[-1].splitlines() if "Last message" not in line]
+            direct = "refused (%s)" % (said[0].strip()[:90] if said else "no reason")
+        try:
+            proxied = ffmpeg_duration(proxy.url(o + path), os.path.join(work, "bare-proxied.ts"), ffmpeg=ffmpeg9)
+            ok, detail = proxied > 7 and direct != "played", "%.3f s through the proxy" % proxied
+        except RuntimeError as error:
+            ok, detail = False, "through the proxy: " + str(error)
+        report.add("ffmpeg 9: %s segments without extensions" % name, ok,
+                   "%s; straight from the origin %s" % (detail, direct), time.monotonic() - started)
+    started = time.monotonic()
+    status, _, body = get(proxy.url(o + "/plain/bare/master"))
+    subtitles = re.search(rb'TYPE=SUBTITLES[^\n]*URI="([^"]+)"', body)
+    ok, detail = False, "master answered %d without a subtitles URI" % status
+    if subtitles:
+        done = subprocess.run([ffmpeg9, "-nostdin", "-v", "error", "-y", "-i", subtitles.group(1).decode(),
+                               "-f", "srt", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        ok = done.returncode == 0 and "Hello through the proxy" in done.stdout
+        detail = "cue read: %s; %s" % ("Hello through the proxy" in done.stdout, done.stderr.strip()[-200:] or "ok")
+    report.add("ffmpeg 9: a WebVTT rendition without extensions, from its master", ok, detail,
+               time.monotonic() - started)
 
 
 # ---------------------------------------------------------------------------
@@ -529,6 +595,9 @@ def deploy_cases(work, origin, report):
 
         smuggling_case(front, instances[0], origin, report)
         nginx_tls_case(work, tls_port, instances[0], origin, report)
+        cookie_case("deploy: a stream gated by its master's cookie, through nginx and two instances",
+                    instances[0].url(origin.base + "/cookie/a/index.m3u8").replace(instances[0].base, front, 1),
+                    work, report)
 
         case_started = time.monotonic()
         failures = 0
@@ -552,6 +621,18 @@ def deploy_cases(work, origin, report):
             server.stderr.close()
         for instance in instances:
             instance.stop()
+
+
+def cookie_case(name, url, work, report):
+    """Issue 13: the origin sets a cookie on the playlist and refuses segments
+    without it; ffmpeg reads the whole stream through ``url``."""
+    started = time.monotonic()
+    try:
+        duration = ffmpeg_duration(url, os.path.join(work, "cookie.ts"))
+        ok, detail = duration > 7, "duration %.3f s" % duration
+    except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
+        ok, detail = False, str(error)[:300]
+    report.add(name, ok, detail, time.monotonic() - started)
 
 
 def free_port():
@@ -734,6 +815,14 @@ def main():
                 ok, detail = False, str(error)
             report.add("ffmpeg " + name, ok, detail, time.monotonic() - case_started)
 
+        ffmpeg9_cases(work, origin, proxy, report)
+        control = get(o + "/cookie/a/seg0.ts")[0]
+        report.add("control: a cookie-gated segment asked for without the cookie is refused", control == 403,
+                   "the origin answered %d" % control, 0)
+        workers = Proxy(work, "--quiet", "--workers", "2")
+        proxies.append(workers)
+        cookie_case("cookies: a stream gated by its master's cookie, --workers 2",
+                    workers.url(o + "/cookie/a/index.m3u8"), work, report)
         deploy_cases(work, origin, report)
     finally:
         for proxy in proxies:

@@ -2049,15 +2049,8 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
     Connects to the very address it checked, so a DNS answer that changes
     between check and connect (rebinding) cannot slip through.
     """
-    host, port = address
-    try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror)) from None
-    if not allow_private:
-        for info in infos:
-            check_address(info[4][0])
     last_error = None  # type: Optional[OSError]
+    infos = _resolve_checked(address[0], address[1], allow_private)
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
         try:
@@ -2071,6 +2064,18 @@ def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
             last_error = error
             sock.close()
     raise last_error or OSError("no address to connect to")
+
+
+def _resolve_checked(host: str, port: int, allow_private: bool) -> list:
+    """getaddrinfo(host, port), every address judged by check_address unless ``allow_private``."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror)) from None
+    if not allow_private:
+        for info in infos:
+            check_address(info[4][0])
+    return infos
 
 
 def _nothing_waiting(sock: socket.socket, buffered: Optional[io.BufferedReader] = None) -> bool:
@@ -2215,13 +2220,7 @@ def _socks_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, so
             _check_host_locally(host)
         destinations = [host]
     else:
-        try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-        except socket.gaierror as error:
-            raise UpstreamError("cannot resolve upstream host %s: %s" % (host, error.strerror)) from None
-        if not allow_private:
-            for info in infos:
-                check_address(info[4][0])
+        infos = _resolve_checked(host, port, allow_private)
         destinations = list(OrderedDict.fromkeys(info[4][0] for info in infos))
     for number, destination in enumerate(destinations, 1):
         try:

@@ -714,8 +714,11 @@ class RewriterTest(unittest.TestCase):
         for name, text, expected in cases:
             with self.subTest(name):
                 seen = []
-                hlsproxy.rewrite_playlist(text, base, lambda url, kind: seen.append(
-                    "%s %s" % (url.replace("http://o.example/x/", ""), kind)) or url, kinds=True)
+
+                def make_uri(url, kind, seen=seen):
+                    seen.append("%s %s" % (url.replace("http://o.example/x/", ""), kind))
+                    return url
+                hlsproxy.rewrite_playlist(text, base, make_uri, kinds=True)
                 self.assertEqual(seen, expected)
         steering = json.dumps({"VERSION": 1, "RELOAD-URI": "steer2", "PATHWAY-PRIORITY": ["a"],
                                "PATHWAY-CLONES": [{"ID": "b", "URI-REPLACEMENT": {"PER-VARIANT-URIS": {"v": "v2"}}}]})

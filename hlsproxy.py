@@ -1449,6 +1449,18 @@ def segment_uris(text: str, base_url: str) -> List[str]:
     return uris
 
 
+def playlist_uris(text: str, base_url: str) -> List[Tuple[str, str]]:
+    """Every URI of a playlist as (absolute URL, kind), in order, resolved and
+    told apart exactly as rewrite_playlist does (URI_KINDS)."""
+    found = []  # type: List[Tuple[str, str]]
+
+    def collect(url: str, kind: str) -> str:
+        found.append((url, kind))
+        return url
+    rewrite_playlist(text, base_url, collect, kinds=True)
+    return found
+
+
 def playlist_target_duration(text: str) -> Optional[float]:
     """The EXT-X-TARGETDURATION of a media playlist, if it has one."""
     start = _find_tag(text, "#EXT-X-TARGETDURATION:")
@@ -2481,6 +2493,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None:
             new.jar = getattr(req, "jar", None)  # the stream's cookies follow it, judged again per hop
+            new.hops = getattr(req, "hops", [])
+            new.hops.append(newurl)  # the one list of the first request: what /diagnose reports
         return new
 
 
@@ -2612,10 +2626,11 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
     stream's cookies after it as ``response.stream_cookies``, or raise an
     HlsProxyError that says why."""
     request = urllib.request.Request(url, headers=headers)
-    request.jar = _jar_from(cookies)
+    request.jar, request.hops = _jar_from(cookies), []
     try:
         response = opener.open(request, timeout=timeout)
         response.stream_cookies = _records_of(request.jar) if len(request.jar) or cookies else ()
+        response.hops = request.hops
         return response
     except urllib.error.HTTPError as error:
         error.close()
@@ -3290,6 +3305,208 @@ class Fetcher:
 
 
 # ---------------------------------------------------------------------------
+# The diagnosis: GET /diagnose?url=… walks a stream as a player would
+#
+# "Why doesn't it play?" answered by the proxy itself: the start playlist, its
+# first variants and renditions, and in each a key, an init section and the
+# first and last segment, fetched fresh (never from or into the cache) through
+# the same guarded opener, with the same per-URL options and stream cookies.
+# A refusal (401, 403) is tried again with only what a per-URL option could
+# add (the playlist's origin as Referer and Origin; a browser's User-Agent),
+# so that the answer says which option to use. Bounded in requests and time.
+# ---------------------------------------------------------------------------
+
+#: A browser's User-Agent, the one variation a diagnosis tries for it.
+BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/130.0 Safari/537.36")
+
+
+class Diagnosis:
+    """One walk of one stream; ``run()`` returns the JSON-ready report."""
+
+    #: At most this many upstream requests, variations included.
+    max_requests = 30
+    #: Media playlists looked at (variants and renditions, in the master's order).
+    max_playlists = 4
+    #: Bytes of a segment read to see what it is and how fast it comes.
+    segment_read_limit = 2 * 1024 * 1024
+
+    def __init__(self, fetcher: "Fetcher", target: ProxyTarget, clock: Callable[[], float] = time.monotonic) -> None:
+        self.fetcher, self.config, self.target, self.clock = fetcher, fetcher.config, target, clock
+        self.started = clock()
+        self.deadline = self.started + max(20.0, 4 * self.config.timeout)
+        self.requests = 0
+        self.steps = []  # type: List[Dict[str, object]]
+        origin = urlsplit(target.url)
+        self.page_origin = "%s://%s/" % (origin.scheme, origin.netloc)
+
+    def run(self) -> Dict[str, object]:
+        start = self.step("start playlist", self.target.url, "playlist", self.target.cookies)
+        if start and start.get("text") is not None:
+            uris = playlist_uris(start["text"], start["final"])
+            media = [url for url, kind in uris if kind in ("playlist", "subtitles")]
+            if media:
+                for number, url in enumerate(media[:self.max_playlists], 1):
+                    playlist = self.step("media playlist %d" % number, url, "playlist", start["cookies"])
+                    if playlist and playlist.get("text") is not None:
+                        self.walk_media(playlist, "%d: " % number)
+                if len(media) > self.max_playlists:
+                    self.note("%d more media playlists not looked at" % (len(media) - self.max_playlists))
+            else:
+                self.walk_media(start, "")
+        failed = [step for step in self.steps if not step["ok"]]
+        return {
+            "url": one_line(self.target.url), "ok": not failed,
+            "verdict": failed[0]["conclusion"] if failed else "every request answered as a player needs",
+            "requests": self.requests, "seconds": round(self.clock() - self.started, 3),
+            "steps": [{name: value for name, value in step.items() if name not in ("text", "final", "cookies")}
+                      for step in self.steps],
+        }
+
+    def walk_media(self, playlist: Dict[str, object], prefix: str) -> None:
+        uris = playlist_uris(playlist["text"], playlist["final"])
+        keys = [url for url, kind in uris if kind == "key"]
+        inits = [url for url, kind in uris if kind == "init"]
+        segments = [url for url, kind in uris if kind in ("segment", "fmp4")]
+        picks = [("key", keys[:1]), ("init section", inits[:1]),
+                 ("first segment", segments[:1]), ("last segment", segments[1:][-1:])]
+        for what, urls in picks:
+            for url in urls:
+                self.step(prefix + what, url, "media", playlist["cookies"])
+
+    def step(self, what: str, url: str, expect: str, cookies: Tuple[Tuple, ...]) -> Optional[Dict[str, object]]:
+        """Fetch ``url`` (and, refused, its variations); record what came of it."""
+        if self.requests >= self.max_requests or self.clock() > self.deadline:
+            self.note("%s not fetched: the diagnosis stops at %d requests or %.0f s"
+                      % (what, self.max_requests, self.deadline - self.started))
+            return None
+        target = dataclasses.replace(self.target, url=url, cookies=cookies)
+        record = dict({"what": what, "url": one_line(url)}, **self.fetch(target, expect))
+        if record["ok"] and what.endswith("key") and record["bytes"] != 16:
+            record.update(ok=False, conclusion="the key is %d bytes; AES-128 wants 16 (an error page?)" % record["bytes"])
+        if record["ok"] or record.get("status") not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            self.steps.append(record)
+            return record
+        tried = []
+        for change, headers in self.variations():
+            if self.requests >= self.max_requests:
+                break
+            retry = self.fetch(dataclasses.replace(target, options=target.options + headers), expect)
+            tried.append("retried with %s: %s" % (change, retry.get("status") or retry["conclusion"]))
+            if retry["ok"]:
+                option = "&".join("%s=%s" % ({"Referer": "referer", "Origin": "origin", "User-Agent": "ua"}[name],
+                                             quote(value, safe="")) for name, value in headers)
+                record.update(retried=retry["status"], conclusion="%s answered %s %s; %s; add %s to the proxy URL" % (
+                    what, record["status"], self.missing(), "; ".join(tried), "&" + option))
+                break
+        else:
+            record["conclusion"] = "%s answered %s %s%s" % (what, record["status"], self.missing(),
+                                                           "; " + "; ".join(tried) if tried else "")
+        self.steps.append(record)
+        return record
+
+    def variations(self) -> List[Tuple[str, Tuple[Tuple[str, str], ...]]]:
+        """Headers a per-URL option could add that this stream does not send yet."""
+        sent = {name.lower() for name, _ in self.config.headers + self.target.options}
+        found = []
+        if "referer" not in sent:
+            found.append(("the playlist's origin as Referer and Origin",
+                          (("Referer", self.page_origin), ("Origin", self.page_origin.rstrip("/")))))
+        if "user-agent" not in sent:
+            found.append(("a browser's User-Agent", (("User-Agent", BROWSER_USER_AGENT),)))
+        return found
+
+    def missing(self) -> str:
+        sent = {name.lower() for name, _ in self.config.headers + self.target.options}
+        absent = [name for name in ("Referer", "User-Agent") if name.lower() not in sent]
+        return "without a %s" % " or a ".join(absent) if absent else "with the headers given"
+
+    def fetch(self, target: ProxyTarget, expect: str) -> Dict[str, object]:
+        self.requests += 1
+        started = self.clock()
+        record = {"ok": False, "status": None, "content_type": None, "bytes": 0, "redirects": 0}
+        try:
+            response = self.fetcher.open(target, upstream_request_headers(self.config, target, []),
+                                         self.config.timeout)
+        except HlsProxyError as error:
+            upstream = error.status if "upstream answered" in error.reason else None
+            record.update(status=upstream, conclusion=error.reason, ms=self.ms(started))
+            return record
+        body = UpstreamBody(response)
+        try:
+            record.update(status=response.status, content_type=response.headers.get("Content-Type"),
+                          redirects=len(getattr(response, "hops", ())), cookies=response.stream_cookies,
+                          final=response.url)
+            if response.url != target.url:
+                record["redirected_to"] = one_line(response.url)
+            kind, head = classify(response, body)
+            if kind == "playlist":
+                data = body.read_all(self.config.max_playlist_bytes, head, self.clock() + 3 * self.config.timeout)
+                record.update(text=data.decode("utf-8", "surrogateescape"), bytes=len(data))
+            else:
+                record["bytes"] = len(head) + self.drain(body)
+            record["ok"], record["conclusion"] = self.judge(expect, kind, head, record)
+        except HlsProxyError as error:
+            record["conclusion"] = error.reason
+        finally:
+            body.close()
+        record["ms"] = self.ms(started)
+        return record
+
+    def drain(self, body: UpstreamBody) -> int:
+        size = 0
+        while size < self.segment_read_limit:
+            chunk = body.read1(CHUNK_SIZE)
+            if not chunk:
+                break
+            size += len(chunk)
+        return size
+
+    @staticmethod
+    def judge(expect: str, kind: str, head: bytes, record: Dict[str, object]) -> Tuple[bool, str]:
+        """Whether an answer is what a player wants here, and a sentence saying so."""
+        if expect == "playlist":
+            if kind != "playlist":
+                return False, "a player wanted a playlist here and got %s" % _what_it_looks_like(head)
+            text = record["text"]
+            if "#EXT-X-STREAM-INF" in text:
+                return True, "master playlist: %d variants" % text.count("#EXT-X-STREAM-INF")
+            segments = sum(1 for url, kind in playlist_uris(text, record["final"]) if kind in ("segment", "fmp4"))
+            live = "VOD" if "#EXT-X-ENDLIST" in text else "live"
+            return True, "media playlist (%s): %d segments, target duration %s s" % (
+                live, segments, _number_text(playlist_target_duration(text) or 0))
+        what = _media_kind(head)
+        size = record["bytes"]
+        if kind != MEDIA:
+            return False, "a player wanted media here and got a %s" % kind
+        if record["status"] not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
+            return False, "answered %s" % record["status"]
+        return True, "%s, %s bytes%s" % (what, "{:,}".format(size), " read" if size >= Diagnosis.segment_read_limit
+                                          else "")
+
+    def note(self, text: str) -> None:
+        self.steps.append({"what": "note", "ok": True, "conclusion": text})
+
+    def ms(self, started: float) -> float:
+        return round((self.clock() - started) * 1000, 1)
+
+
+def _media_kind(head: bytes) -> str:
+    """What a media body is, from its first bytes."""
+    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
+        return "MPEG-TS"
+    if head[4:8] in (b"ftyp", b"styp", b"moof", b"sidx", b"moov"):
+        return "fMP4/MP4"
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+        return "WebVTT"
+    if head[:2] in (b"\xff\xf1", b"\xff\xf9") or head[:3] == b"ID3":
+        return "packed audio (AAC/ID3)"
+    if len(head) == 16:
+        return "a 16-byte key (AES-128)"
+    return "data"
+
+
+# ---------------------------------------------------------------------------
 # The client side: turns, and the one writer
 # ---------------------------------------------------------------------------
 
@@ -3796,6 +4013,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return self._send_text(HTTPStatus.OK, "ok\n")
             if route == "/metrics":
                 return self._send_metrics()
+            if route == "/diagnose" or route.startswith("/diagnose/"):
+                return self._send_diagnosis(path[len("/diagnose"):])
             target = self.server.parse_target(path)
             self._upstream_host = urlsplit(target.url).hostname
             self._proxy(target)
@@ -3815,6 +4034,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
             ("Referrer-Policy", "no-referrer"),
         ], render_page(config).encode("utf-8"),
             guard=(("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", page_policy(config))))
+
+    def _send_diagnosis(self, rest: str) -> None:
+        """GET /diagnose?url=… (or /diagnose/p/… for a signed URL): a Diagnosis, as JSON."""
+        target = self.server.parse_target(rest if rest.startswith("/p/") else "/proxy" + rest)
+        self._upstream_host = urlsplit(target.url).hostname
+        self.writer.before_blocking("a diagnosis")
+        report = Diagnosis(self.server.fetcher, target).run()
+        self._send_whole(HTTPStatus.OK, [("Content-Type", "application/json; charset=utf-8"),
+                                         ("Cache-Control", "no-store")],
+                         json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8"))
 
     def _send_metrics(self) -> None:
         token = self.server.config.metrics_token

@@ -1503,6 +1503,18 @@ class OriginHandler(BaseHTTPRequestHandler):
         pairs = (part.strip().partition("=") for part in (self.headers.get("Cookie") or "").split(";"))
         return {name: value for name, _, value in pairs if name}
 
+    def route_refgate_index_m3u8(self):
+        self.send_body(200, "application/vnd.apple.mpegurl",
+                       b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\ns0.ts\n#EXTINF:4,\ns1.ts\n#EXT-X-ENDLIST\n")
+
+    def route_refgate_s0_ts(self):
+        """A segment for pages of this origin only, as CDNs gate by Referer."""
+        if not (self.headers.get("Referer") or "").startswith(self.server.base + "/"):
+            return self.send_body(403, "text/html", b"<h1>hotlinking refused</h1>")
+        self.send_body(200, "video/mp2t", b"\x47" + SEGMENT[1:188] + b"\x47" + SEGMENT[189:])
+
+    route_refgate_s1_ts = route_refgate_s0_ts
+
     def route_echo(self):
         body = json.dumps(dict(self.headers.items())).encode()
         self.send_body(200, "application/octet-stream", body)
@@ -3522,6 +3534,87 @@ class StreamCookiesTest(ProxyTestCase):
                 response, body = self.request("/p/%s/k.key" % token)
                 self.assertEqual(response.status, 400, body)
                 self.assertEqual(body, b"malformed proxy URL\n")
+
+
+class DiagnoseTest(ProxyTestCase):
+    """Issue 13: GET /diagnose?url=… walks a stream as a player would and says,
+    in JSON, what each request got and what the proxy concluded."""
+
+    def diagnose(self, url, proxy=None, **options):
+        query = "".join("&%s=%s" % (name, quote(value, safe="")) for name, value in options.items())
+        response, body = self.request("/diagnose?url=" + quote(url, safe="") + query, proxy=proxy)
+        self.assertEqual(response.status, 200, body)
+        self.assertEqual(response.getheader("Cache-Control"), "no-store")
+        return json.loads(body.decode())
+
+    def test_a_stream_that_plays(self):
+        report = self.diagnose(self.origin.base + "/stream/master")
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["verdict"], "every request answered as a player needs")
+        steps = [(step["what"], step["status"], step["ok"]) for step in report["steps"]]
+        self.assertEqual(steps[:2], [("start playlist", 200, True), ("media playlist 1", 200, True)])
+        # In the master's order: the audio and subtitles renditions, then the video variant.
+        self.assertEqual([what for what, _, _ in steps], [
+            "start playlist", "media playlist 1", "1: first segment", "media playlist 2", "2: first segment",
+            "media playlist 3", "3: key", "3: init section", "3: first segment", "3: last segment"])
+        by_what = {step["what"]: step for step in report["steps"]}
+        self.assertEqual(by_what["3: key"]["bytes"], 16)
+        self.assertEqual(by_what["3: first segment"]["bytes"], len(SEGMENT))
+        self.assertIn("master playlist: 1 variants", by_what["start playlist"]["conclusion"])
+        self.assertIn("media playlist (VOD): 2 segments", by_what["media playlist 3"]["conclusion"])
+        self.assertTrue(all("ms" in step for step in report["steps"]))
+        self.assertEqual(report["requests"], len(report["steps"]))
+        self.assertEqual(len(self.proxy.cache), 0)  # fetched fresh, never kept
+
+    def test_a_referer_gated_segment_says_which_option_to_add(self):
+        report = self.diagnose(self.origin.base + "/refgate/index.m3u8")
+        self.assertFalse(report["ok"])
+        first = [step for step in report["steps"] if step["what"] == "first segment"][0]
+        self.assertEqual((first["status"], first["retried"]), (403, 200))
+        self.assertEqual(first["conclusion"], (
+            "first segment answered 403 without a Referer or a User-Agent; retried with the playlist's origin as "
+            "Referer and Origin: 200; add &referer=%s&origin=%s to the proxy URL" % (
+                quote(self.origin.base + "/", safe=""), quote(self.origin.base, safe=""))))
+        self.assertEqual(report["verdict"], first["conclusion"])
+        # With the option it names, the same stream plays.
+        report = self.diagnose(self.origin.base + "/refgate/index.m3u8", referer=self.origin.base + "/")
+        self.assertTrue(report["ok"], report)
+
+    def test_redirects_failures_and_redaction(self):
+        report = self.diagnose(self.origin.base + "/redirect?token=SECRET1")
+        start = report["steps"][0]
+        self.assertEqual((start["redirects"], start["ok"]), (1, True))
+        self.assertTrue(start["redirected_to"].endswith("/stream/video/index.m3u8?…"), start)
+        self.assertNotIn("SECRET1", json.dumps(report))
+        report = self.diagnose(self.origin.base + "/status/404")
+        self.assertEqual((report["ok"], report["steps"][0]["status"]), (False, 404))
+        self.assertIn("upstream answered 404", report["verdict"])
+        report = self.diagnose(self.origin.base + "/html.m3u8")
+        self.assertIn("HTML page", report["verdict"])
+
+    def test_bounded_and_guarded(self):
+        master = "#EXTM3U\n" + "".join("#EXT-X-STREAM-INF:BANDWIDTH=%d\n/stream/video/index.m3u8?v=%d\n" % (i, i)
+                                       for i in range(1, 21))
+        self.origin.routes["/many"] = (200, "application/vnd.apple.mpegurl", master.encode())
+        report = self.diagnose(self.origin.base + "/many")
+        self.assertLessEqual(report["requests"], hlsproxy.Diagnosis.max_requests)
+        self.assertEqual(len([s for s in report["steps"] if s["what"].startswith("media playlist")]), 4)
+        self.assertIn("16 more media playlists not looked at", [s["conclusion"] for s in report["steps"]])
+        guarded = self.start_proxy(allow_private=False)
+        report = self.diagnose(self.origin.base + "/stream/master", proxy=guarded)
+        self.assertFalse(report["ok"])
+        self.assertIn("is not public", report["verdict"])
+        self.assertEqual(self.origin.count("/stream/master"), 0)  # refused before connecting
+
+    def test_under_a_secret_only_signed_urls(self):
+        proxy = self.start_proxy(secret="k")
+        response, body = self.request("/diagnose?url=" + quote(self.origin.base + "/stream/master", safe=""),
+                                      proxy=proxy)
+        self.assertEqual(response.status, 403, body)
+        signed = hlsproxy.make_proxy_url("", self.origin.base + "/stream/video/index.m3u8", secret="k")
+        response, body = self.request("/diagnose" + signed, proxy=proxy)
+        self.assertEqual(response.status, 200, body)
+        self.assertTrue(json.loads(body.decode())["ok"])
 
 
 class TlsOrigin(Origin):

@@ -308,67 +308,125 @@ DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
 
 #: The page at /: paste a stream URL (and a Referer), see the proxied URL, play it.
 #: Self-contained; the one outside resource is hls.js, and the page says where from.
-UI_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+UI_PAGE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hlsproxy</title>
-<style>body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.6rem 0}input{width:100%;padding:.4rem;font:inherit}
-button{padding:.4rem 1.2rem;font:inherit}video{width:100%;background:#000;margin-top:1rem}
-code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;font-size:.9rem}</style>
+<style>*{box-sizing:border-box}[hidden]{display:none!important}
+body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0}input{display:block;width:100%;max-width:100%;padding:.4rem;font:inherit}
+button{padding:.4rem 1.2rem;font:inherit;margin:.2rem .4rem .2rem 0}video{width:100%;background:#000;margin-top:1rem}
+code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;font-size:.9rem}
+#status{color:#a00}.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;width:100%}
+td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}
+td.url{word-break:break-all;color:#555}tr.bad td{background:#fee}</style>
 </head><body>
 <h1>hlsproxy</h1>
 <p>Plays an HLS stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
 <form id="form">
 <label>__URL_LABEL__ <input id="url" type="url" required placeholder="https://example.com/live/index.m3u8"></label>
-<label __REFERER_HIDDEN__>Referer (optional) <input id="referer" type="url"></label>
-<button id="play">Play</button>
+__REFERER_FIELD__<button id="play">Play</button><button id="diagnose" type="button">Diagnose</button>
 </form>
 <p>Proxied URL: <code id="proxied">-</code></p>
 <video id="video" controls muted playsinline></video>
-<p class="note" id="status"></p>
+<p id="status"></p>
+<div id="report" class="scroll"></div>
 <p class="note">__SIGNING_NOTE__Where the browser cannot play HLS itself, this page loads hls.js from
-<code>__HLSJS_TEXT__</code>.</p>
+<code>__HLSJS_TEXT__</code> (<code>--hlsjs-url</code> points it elsewhere).</p>
 <script>
 "use strict";
-const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__, PREFIX = __PREFIX_JSON__;
+const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
 const $ = (id) => document.getElementById(id);
+// Relative to this page, so it works under any path prefix a reverse proxy adds.
+const HERE = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 function proxied(url, referer) {
   if (SIGNED) return url;
-  let src = location.origin + PREFIX + "/proxy?url=" + encodeURIComponent(url);
+  let src = location.origin + HERE + "proxy?url=" + encodeURIComponent(url);
   if (referer) src += "&referer=" + encodeURIComponent(referer);
   return src;
+}
+function diagnosis(src) {  // the same stream and options, asked of /diagnose
+  const u = new URL(src, location.href);
+  if (/\/proxy\/?$/.test(u.pathname)) u.pathname = u.pathname.replace(/\/proxy\/?$/, "/diagnose");
+  else u.pathname = u.pathname.replace("/p/", "/diagnose/p/");
+  return u.href;
+}
+function cell(row, text, kind) {
+  const td = document.createElement(kind || "td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  row.appendChild(td);
+  return td;
+}
+function diagnose(src) {
+  $("report").textContent = "diagnosing...";
+  fetch(diagnosis(src)).then((r) => r.json().then((report) => {
+    const box = $("report"), table = document.createElement("table"), head = table.insertRow();
+    box.textContent = "";
+    for (const name of ["request", "status", "type", "bytes", "ms", "redirects", "what the proxy concluded"]) cell(head, name, "th");
+    for (const step of report.steps || []) {
+      const row = table.insertRow();
+      if (!step.ok) row.className = "bad";
+      cell(row, step.what);
+      cell(row, step.retried ? step.status + " (then " + step.retried + ")" : step.status);
+      cell(row, step.content_type); cell(row, step.bytes); cell(row, step.ms); cell(row, step.redirects);
+      cell(row, step.conclusion);
+      if (step.url) { const line = table.insertRow(); if (!step.ok) line.className = "bad"; cell(line, step.url).colSpan = 7; line.cells[0].className = "url"; }
+    }
+    const verdict = document.createElement("p");
+    verdict.id = "verdict";
+    verdict.textContent = report.verdict ? (report.ok ? "Diagnosis: " : "Diagnosis: problem: ") + report.verdict
+      : "Diagnosis failed: HTTP " + r.status;
+    box.appendChild(verdict);
+    box.appendChild(table);
+  })).catch((e) => { $("report").textContent = "diagnosis failed: " + e; });
+}
+function failed(url, src, what) {  // say why, in the proxy's words, then diagnose
+  fetch(url).then((r) => r.text().then((text) => {
+    $("status").textContent = "playback failed: " + (r.ok ? what : "HTTP " + r.status + ": " + text.trim().slice(0, 300));
+  })).catch(() => { $("status").textContent = "playback failed: " + what + " (the proxy did not answer)"; });
+  diagnose(src);
 }
 function withHlsjs(then) {
   if (window.Hls) return then();
   const script = document.createElement("script");
   script.src = HLSJS;
   script.onload = then;
-  script.onerror = () => { $("status").textContent = "could not load hls.js from " + HLSJS; };
+  script.onerror = () => {
+    $("status").textContent = "could not load hls.js from " + HLSJS + ": start hlsproxy with --hlsjs-url "
+      + "set to a copy of hls.min.js this browser can reach (a /path served beside the proxy, or another CDN)";
+  };
   document.head.appendChild(script);
 }
 function play(src) {
   const video = $("video");
+  $("status").textContent = ""; $("report").textContent = "";
+  if (window.player) { window.player.destroy(); window.player = null; }
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.onerror = () => failed(src, src, "the browser could not play it");
     video.src = src;
     video.play().catch(() => {});
     return;
   }
   withHlsjs(() => {
     if (!Hls.isSupported()) { $("status").textContent = "this browser cannot play HLS"; return; }
-    if (window.player) window.player.destroy();
     const player = window.player = new Hls();
-    player.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) $("status").textContent = "error: " + d.details; });
+    player.on(Hls.Events.ERROR, (_, d) => {
+      if (!d.fatal) return;
+      const url = d.url || (d.context && d.context.url) || (d.frag && d.frag.url) || src;
+      failed(url, src, d.details);
+    });
     player.loadSource(src);
     player.attachMedia(video);
     player.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
   });
 }
-$("form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const src = proxied($("url").value.trim(), $("referer").value.trim());
+function source() {
+  const referer = $("referer") ? $("referer").value.trim() : "";
+  const src = proxied($("url").value.trim(), referer);
   $("proxied").textContent = src;
-  play(src);
-});
+  return src;
+}
+$("form").addEventListener("submit", (event) => { event.preventDefault(); play(source()); });
+$("diagnose").addEventListener("click", () => { if ($("form").reportValidity()) diagnose(source()); });
 </script>
 </body></html>
 """
@@ -4354,13 +4412,13 @@ def render_page(config: Config) -> str:
             "and paste it above. " % base) if signed else ""
     replacements = {
         "__URL_LABEL__": "Signed proxy URL" if signed else "Stream URL",
-        "__REFERER_HIDDEN__": "hidden" if signed else "",
+        # Under --secret a signed URL carries its own headers: no Referer field at all.
+        "__REFERER_FIELD__": "" if signed else '<label>Referer (optional) <input id="referer" type="url"></label>\n',
         "__SIGNING_NOTE__": note,
         "__HLSJS_TEXT__": _html_escape(hlsjs),
         # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
         "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
         "__SIGNED__": "true" if signed else "false",
-        "__PREFIX_JSON__": json.dumps(urlsplit(config.public_url or "").path.rstrip("/")).replace("</", "<\\/"),
     }
     page = UI_PAGE
     for marker, value in replacements.items():

@@ -2033,7 +2033,7 @@ class ProxyFlowTest(ProxyTestCase):
                 self.assertEqual(response.status, status)
                 self.assertTrue(body.startswith(start), body[:40])
         _, page = self.request("/hls/", proxy=proxy)
-        self.assertIn(b'PREFIX = "/hls"', page)  # the page builds /hls/proxy?url=... URLs
+        self.assertIn(b'"proxy?url="', page)  # relative: the page at /hls/ builds /hls/proxy?url=... URLs
 
 
 class CorsTest(ProxyTestCase):
@@ -4098,7 +4098,7 @@ class OperationsTest(ProxyTestCase):
         page = body.decode()
         self.assertEqual((response.status, response.getheader("Content-Type")), (200, "text/html; charset=utf-8"))
         for part in ('<form id="form">', 'id="url"', 'id="referer"', "<video", hlsproxy.DEFAULT_HLSJS_URL,
-                     '"/proxy?url=" + encodeURIComponent(url)'):
+                     '"proxy?url=" + encodeURIComponent(url)', 'id="diagnose"'):
             self.assertIn(part, page)
         local = self.start_proxy(hlsjs_url="http://127.0.0.1:1/hls.min.js")
         self.assertIn(b'const HLSJS = "http://127.0.0.1:1/hls.min.js"', self.request("/", proxy=local)[1])
@@ -4109,6 +4109,7 @@ class OperationsTest(ProxyTestCase):
         self.assertIn("hlsproxy.py sign", page)
         self.assertIn("const HLSJS", page)
         self.assertNotIn("page-secret", page)
+        self.assertNotIn('id="referer"', page)  # a signed URL carries its own headers: no field at all
 
     def test_health_check_touches_no_upstream(self):
         response, body = self.request("/healthz")

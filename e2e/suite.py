@@ -43,7 +43,9 @@ REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
 TARGET = 2          # seconds per segment in every fixture
 LIVE_WINDOW = 4     # segments in the live playlist
-BROWSER_DEADLINE = 200
+BROWSER_DEADLINE = 300
+#: Screenshots of the page at / taken by the suite, kept to be looked at (git ignores them).
+SHOTS = os.path.join(HERE, "screenshots")
 SMUGGLED = b"bytes an attacker chose\n"  # the /slow/ origin mode's answer
 #: What an origin may send that would act on the proxy's origin (the page's) if a
 #: browser ran it: each sets data-ran on its root element when its script runs.
@@ -745,6 +747,13 @@ def main():
         proxies.append(header_proxy)
         page_url = "http://127.0.0.1:%d/?src=" % page.server_address[1]
         o = origin.base
+        prefix_port = free_port()
+        prefixed = Proxy(work, "--quiet", "--port", str(prefix_port), "--hlsjs-url", page_base + "/hls.min.js",
+                         "--public-url", "http://127.0.0.1:%d/hls" % prefix_port)
+        no_hlsjs = Proxy(work, "--quiet", "--hlsjs-url", page_base + "/missing/hls.min.js")
+        signed = Proxy(work, "--quiet", "--secret", "e2e-secret")
+        proxies.extend([prefixed, no_hlsjs, signed])
+        os.makedirs(SHOTS, exist_ok=True)
 
         def case(name, url, expect="play", timeout=30):
             return {"name": name, "page": page_url + quote(url, safe=""), "expect": expect, "timeout": timeout}
@@ -770,6 +779,28 @@ def main():
             {"name": "page at /, browser without native HLS: plays with hls.js from --hlsjs-url",
              "page": proxy.base + "/", "url": o + "/plain/a/index.m3u8", "expect": "ui", "timeout": 30,
              "hideNativeHls": True},
+            {"name": "page behind a path prefix (--public-url .../hls): plays, its URLs under /hls/",
+             "page": prefixed.base + "/hls/", "url": o + "/plain/a/index.m3u8", "expect": "ui", "timeout": 30,
+             "proxiedPrefix": prefixed.base + "/hls/proxy?url="},
+            {"name": "page at /, browser's own HLS: a failing stream shows the upstream's status and a diagnosis",
+             "page": proxy.base + "/", "url": o + "/referer/a/index.m3u8", "expect": "ui-fail", "timeout": 30,
+             "statusHas": ["HTTP 403", "upstream answered 403"], "verdictHas": ["403 without a Referer"],
+             "screenshot": os.path.join(SHOTS, "page-failure-native.png")},
+            {"name": "page at /, hls.js: a failing stream shows the upstream's status and a diagnosis",
+             "page": proxy.base + "/", "url": o + "/referer/a/index.m3u8", "expect": "ui-fail", "timeout": 30,
+             "statusHas": ["HTTP 403", "upstream answered 403"], "verdictHas": ["403 without a Referer"],
+             "hideNativeHls": True, "screenshot": os.path.join(SHOTS, "page-failure-hlsjs.png")},
+            {"name": "page at /: when hls.js cannot load, it says to use --hlsjs-url", "page": no_hlsjs.base + "/",
+             "url": o + "/plain/a/index.m3u8", "expect": "ui-status", "statusHas": ["--hlsjs-url"], "timeout": 20,
+             "hideNativeHls": True},
+            {"name": "page at / on a 375 px screen: nothing wider than the screen", "page": proxy.base + "/",
+             "url": o + "/plain/a/index.m3u8?token=" + "x" * 300, "expect": "layout", "refererShown": True,
+             "viewport": {"width": 375, "height": 812}, "timeout": 20,
+             "screenshot": os.path.join(SHOTS, "page-375px.png")},
+            {"name": "page at / under --secret: no Referer field", "page": signed.base + "/",
+             "url": o + "/plain/a/index.m3u8", "expect": "layout", "refererShown": False,
+             "viewport": {"width": 375, "height": 812}, "timeout": 20,
+             "screenshot": os.path.join(SHOTS, "page-secret-375px.png")},
         ]
         for document in sorted(EVIL):  # each relayed document, and the same straight from its origin
             cases.append({"name": "baseline: %s straight from its origin runs its script" % document,

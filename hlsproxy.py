@@ -361,7 +361,8 @@ function diagnose(src) {
   fetch(diagnosis(src)).then((r) => r.json().then((report) => {
     const box = $("report"), table = document.createElement("table"), head = table.insertRow();
     box.textContent = "";
-    for (const name of ["request", "status", "type", "bytes", "ms", "redirects", "what the proxy concluded"]) cell(head, name, "th");
+    const names = ["request", "status", "type", "bytes", "ms", "redirects", "what the proxy concluded"];
+    for (const name of names) cell(head, name, "th");
     for (const step of report.steps || []) {
       const row = table.insertRow();
       if (!step.ok) row.className = "bad";
@@ -369,7 +370,11 @@ function diagnose(src) {
       cell(row, step.retried ? step.status + " (then " + step.retried + ")" : step.status);
       cell(row, step.content_type); cell(row, step.bytes); cell(row, step.ms); cell(row, step.redirects);
       cell(row, step.conclusion);
-      if (step.url) { const line = table.insertRow(); if (!step.ok) line.className = "bad"; cell(line, step.url).colSpan = 7; line.cells[0].className = "url"; }
+      if (!step.url) continue;
+      const line = table.insertRow(), url = cell(line, step.url);
+      url.colSpan = names.length;
+      url.className = "url";
+      if (!step.ok) line.className = "bad";
     }
     const verdict = document.createElement("p");
     verdict.id = "verdict";
@@ -381,7 +386,8 @@ function diagnose(src) {
 }
 function failed(url, src, what) {  // say why, in the proxy's words, then diagnose
   fetch(url).then((r) => r.text().then((text) => {
-    $("status").textContent = "playback failed: " + (r.ok ? what : "HTTP " + r.status + ": " + text.trim().slice(0, 300));
+    const why = r.ok ? what : "HTTP " + r.status + ": " + text.trim().slice(0, 300);
+    $("status").textContent = "playback failed: " + why;
   })).catch(() => { $("status").textContent = "playback failed: " + what + " (the proxy did not answer)"; });
   diagnose(src);
 }
@@ -3441,7 +3447,8 @@ class Diagnosis:
         target = dataclasses.replace(self.target, url=url, cookies=cookies)
         record = dict({"what": what, "url": one_line(url)}, **self.fetch(target, expect))
         if record["ok"] and what.endswith("key") and record["bytes"] != 16:
-            record.update(ok=False, conclusion="the key is %d bytes; AES-128 wants 16 (an error page?)" % record["bytes"])
+            record.update(ok=False, conclusion="the key is %d bytes; AES-128 wants 16 (an error page?)"
+                          % record["bytes"])
         if record["ok"] or record.get("status") not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             self.steps.append(record)
             return record

@@ -242,6 +242,8 @@ URI_KIND_EXTENSIONS = types.MappingProxyType({
     "vtt": ".vtt", "key": ".key", "json": ".json",
 })
 
+_ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
+
 #: Extensions players recognise (ffmpeg 9's allowed_segment_extensions and a
 #: few more): a name that ends with one keeps it, even when it lies.
 RECOGNISED_EXTENSIONS = frozenset({
@@ -311,7 +313,7 @@ DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
 UI_PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hlsproxy</title>
-<style>*{box-sizing:border-box}[hidden]{display:none!important}
+<style>*{box-sizing:border-box}
 body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.6rem 0}input{display:block;width:100%;max-width:100%;padding:.4rem;font:inherit}
 button{padding:.4rem 1.2rem;font:inherit;margin:.2rem .4rem .2rem 0}video{width:100%;background:#000;margin-top:1rem}
@@ -970,7 +972,8 @@ class ProxyTarget:
     #: segments are named .vtt when upstream's names say nothing.
     subtitles: bool = False
     #: The stream's cookies, set by the upstream answers of its playlists and
-    #: carried in its proxy URLs (CookieRecord, see "Stream cookies").
+    #: carried in its proxy URLs: (name, value, domain, host_only, path,
+    #: secure, expires) records (see "Stream cookies").
     cookies: Tuple[Tuple, ...] = ()
 
     @property
@@ -996,15 +999,22 @@ def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], .
     # The token: the URL; then, when there are any, its options and the
     # stream's state (a subtitles mark, the stream's cookies), each urlencoded.
     payload = upstream_url
-    state = ([("vtt", "1")] if kind == "subtitles" else []) + (
-        [("cookies", json.dumps(cookies, separators=(",", ":")))] if cookies else [])
+    state = _token_state(kind == "subtitles", cookies) if kind == "subtitles" or cookies else ""
     if options or state:
-        payload += "\n" + urlencode(options) + ("\n" + urlencode(state) if state else "")
+        payload += "\n" + urlencode(options) + ("\n" + state if state else "")
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
     segment = token.decode("ascii")
     if secret:
         segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
     return prefix + segment + "/" + _proxy_name(upstream_url, kind)
+
+
+@functools.lru_cache(maxsize=64)
+def _token_state(subtitles: bool, cookies: Tuple[Tuple, ...]) -> str:
+    """The token's third line; the same for every URI of a playlist, so made once."""
+    state = ([("vtt", "1")] if subtitles else []) + (
+        [("cookies", json.dumps(cookies, separators=(",", ":")))] if cookies else [])
+    return urlencode(state)
 
 
 def _proxy_name(url: str, kind: str = "") -> str:
@@ -1024,9 +1034,6 @@ def _is_own_name(url: str, rest: str) -> bool:
         return True
     return rest[:len(name)] == name and rest[len(name):] in _ADDED_EXTENSIONS \
         and name.rpartition(".")[2].lower() not in RECOGNISED_EXTENSIONS
-
-
-_ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
 
 
 def _signature(secret: str, token: str, expires: int) -> str:
@@ -1163,8 +1170,8 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, T
 
 
 def _cookie_records(text: Optional[str]) -> Tuple[Tuple, ...]:
-    """The stream cookies a token carries (CookieRecord), checked: a token can
-    be forged by hand, and these become a Cookie header."""
+    """The stream cookies a token carries (ProxyTarget.cookies), checked: a
+    token can be forged by hand, and these become a Cookie header."""
     if not text:
         return ()
     try:

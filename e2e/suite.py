@@ -534,7 +534,7 @@ def deploy_cases(work, origin, report):
     instances = [Proxy(work, "--quiet", "--trust-forwarded"), Proxy(work, "--quiet", "--trust-forwarded")]
     server = None
     try:
-        port, tls_port = free_port(), free_port()
+        port, tls_port, prefix_port = free_port(), free_port(), free_port()
         pki = TestPki.shared()
         cache = os.path.join(work, "nginx-cache")
         os.makedirs(cache)
@@ -552,7 +552,8 @@ def deploy_cases(work, origin, report):
         temp = os.path.join(work, "nginx-temp")
         write(conf, "pid %s/nginx.pid;\nerror_log %s/nginx-error.log warn;\nevents { worker_connections 512; }\n"
               "http {\n access_log off;\n client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
-              " uwsgi_temp_path %s; scgi_temp_path %s;\n%s\n}\n" % ((work, work) + (temp,) * 5 + (snippet,)))
+              " uwsgi_temp_path %s; scgi_temp_path %s;\n%s\n%s\n}\n" % (
+                  (work, work) + (temp,) * 5 + (snippet, prefix_server(prefix_port, instances[0]))))
         server = subprocess.Popen([nginx, "-c", conf, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, universal_newlines=True)
         front = "http://127.0.0.1:%d" % port
@@ -597,6 +598,7 @@ def deploy_cases(work, origin, report):
 
         smuggling_case(front, instances[0], origin, report)
         nginx_tls_case(work, tls_port, instances[0], origin, report)
+        prefix_case(work, "http://127.0.0.1:%d" % prefix_port, origin, report)
         cookie_case("deploy: a stream gated by its master's cookie, through nginx and two instances",
                     instances[0].url(origin.base + "/cookie/a/index.m3u8").replace(instances[0].base, front, 1),
                     work, report)
@@ -641,6 +643,24 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def prefix_server(port, instance):
+    """A test-only nginx server that serves one instance under /hls/, stripping the
+    prefix and saying it in X-Forwarded-Prefix, as reverse proxies do."""
+    return ("server {\n listen 127.0.0.1:%d;\n location /hls/ {\n  proxy_pass %s/;\n"
+            "  proxy_set_header Host $http_host;\n  proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "  proxy_set_header X-Forwarded-Host $http_host;\n  proxy_set_header X-Forwarded-Prefix /hls;\n"
+            " }\n}\n" % (port, instance.base))
+
+
+def prefix_case(work, front, origin, report):
+    """The page at / behind a reverse proxy that strips /hls and says X-Forwarded-Prefix."""
+    case = {"name": "deploy: the page behind a prefix-stripping reverse proxy (X-Forwarded-Prefix) plays",
+            "page": front + "/hls/", "url": origin.base + "/plain/c/index.m3u8", "expect": "ui", "timeout": 30,
+            "proxiedPrefix": front + "/hls/proxy?url="}
+    for result in run_browser([case], work):
+        report.add(result["name"], result["ok"], result.get("detail", ""), result["seconds"])
 
 
 def nginx_tls_case(work, tls_port, instance, origin, report):

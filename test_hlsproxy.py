@@ -37,7 +37,7 @@ import warnings
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
 
 import hlsproxy
 
@@ -739,6 +739,49 @@ class RewriterTest(unittest.TestCase):
         uris = re.findall(r'URI="([^"]*)"', out)
         self.assertEqual(uris[0], uris[1])
         self.assertEqual(uris[2], uris[3])
+
+    def test_relative_uris_that_can_stay_stay(self):
+        # Issue 14: keep_relative leaves a URI line a player resolves to the same
+        # place through /p/<token>/: relative, in the directory, no query, a known
+        # extension. Everything else is rewritten exactly as without it.
+        kept = ["seg1.ts", "sub/dir/seg.m4s", "a-b_c~1.aac", "x.m3u8", "seg%20x.ts", "v.720p.mp4", "s/a.vtt"]
+        rewritten = ["seg1.ts?x=1", "../seg.ts", "./seg.ts", "a/./b.ts", "a/../b.ts", "/abs/seg.ts",
+                     "//h.example/seg.ts", "http://h.example/seg.ts", "seg", "seg.TS", "seg.bin", " seg.ts",
+                     "seg{$v}.ts", "s/.hidden.ts", "seg.ts\t"]
+        for ending in ("\n", "\r\n"):
+            lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:4"] + [part for uri in kept + rewritten
+                                                              for part in ("#EXTINF:4,", uri)]
+            text = ending.join(lines + ["#EXT-X-ENDLIST"])
+            with self.subTest(ending=repr(ending)):
+                full = hlsproxy.rewrite_playlist(text, BASE, P).split(ending)
+                sparse = hlsproxy.rewrite_playlist(text, BASE, P, keep_relative=True).split(ending)
+                self.assertEqual(len(sparse), len(full))
+                for before, whole, compact in zip(text.split(ending), full, sparse):
+                    if before in kept:
+                        self.assertEqual(compact, before)
+                    else:
+                        self.assertEqual(compact, whole, before)
+        # The last line, with no line end, and a playlist that is nothing but kept lines.
+        self.assertEqual(hlsproxy.rewrite_playlist("#EXTINF:4,\nseg.ts", BASE, P, keep_relative=True),
+                         "#EXTINF:4,\nseg.ts")
+        self.assertEqual(hlsproxy.rewrite_playlist("seg.bin", BASE, P, keep_relative=True),
+                         "P(https://cdn.example.com/live/main/seg.bin)")
+
+    def test_keep_relative_changes_nothing_else(self):
+        # Over the table and the corpus: each line is as it came, or as the full rewrite made it.
+        texts = [text for _, text, _ in self.CASES] + list(CORPUS.values())
+        for text in texts:
+            with self.subTest(text=text[:40]):
+                full = hlsproxy.rewrite_playlist(text, BASE, P).split("\n")
+                sparse = hlsproxy.rewrite_playlist(text, BASE, P, keep_relative=True).split("\n")
+                before = text.lstrip("\ufeff").split("\n")
+                self.assertEqual(len(sparse), len(full))
+                for old, whole, compact in zip(before, full, sparse):
+                    self.assertIn(compact, (old, whole))
+                    if compact != whole:  # kept: a plain relative name in the playlist's directory
+                        uri = old.rstrip("\r")
+                        self.assertFalse(uri.startswith(("/", ".", "#", " ")) or "://" in uri or "?" in uri
+                                         or "/." in uri, uri)
 
     def test_corpus_keeps_every_non_uri_line(self):
         for name, text in CORPUS.items():
@@ -1783,8 +1826,10 @@ class ProxyTestCase(unittest.TestCase):
         return self.request(self.proxied(path), **kwargs)
 
     @staticmethod
-    def local_path(url):
-        parts = urlsplit(url)
+    def local_path(url, playlist_url="http://proxy.invalid/"):
+        """The path to ask the proxy for ``url``, a URI of the playlist at
+        ``playlist_url``, resolved against it as a player does."""
+        parts = urlsplit(urljoin(playlist_url, url))
         return parts.path + ("?" + parts.query if parts.query else "")
 
 
@@ -1812,12 +1857,12 @@ class ProxyFlowTest(ProxyTestCase):
         fetched = {
             "key": (self.request(self.local_path(key_url)), KEY),
             "init": (self.request(self.local_path(init_url)), INIT),
-            "seg0": (self.request(self.local_path(segments[0])), SEGMENT),
-            "seg1": (self.request(self.local_path(segments[1])), SEGMENT[::-1]),
+            "seg0": (self.request(self.local_path(segments[0], video_url)), SEGMENT),
+            "seg1": (self.request(self.local_path(segments[1], video_url)), SEGMENT[::-1]),
             "audio": (self.request(self.local_path(
-                [l for l in audio.decode().splitlines() if not l.startswith("#")][0])), SEGMENT[:1000]),
+                [l for l in audio.decode().splitlines() if not l.startswith("#")][0], audio_url)), SEGMENT[:1000]),
             "subs": (self.request(self.local_path(
-                [l for l in subs.decode().splitlines() if not l.startswith("#")][0])), None),
+                [l for l in subs.decode().splitlines() if not l.startswith("#")][0], subs_url)), None),
         }
         for name, ((response, body), want) in fetched.items():
             with self.subTest(name):
@@ -1826,7 +1871,9 @@ class ProxyFlowTest(ProxyTestCase):
                 if want is not None:
                     self.assertEqual(body, want)
         self.assertEqual(self.origin.requests[-3][0], "/stream/video/seg1.m4s?sig=a%2Fb")
-        self.assertTrue(segments[0].endswith("/seg0.m4s"))
+        # Issue 14: under /p/, a plain relative URI stays as written; one with a query is rewritten.
+        self.assertEqual(segments[0], "seg0.m4s")
+        self.assertTrue(segments[1].startswith("http://127.0.0.1:") and segments[1].endswith("/seg1.m4s"))
         # Content types: kept, or inferred from the extension when missing or octet-stream.
         self.assertEqual(fetched["seg0"][0][0].getheader("Content-Type"), "video/iso.segment")
         self.assertEqual(fetched["seg1"][0][0].getheader("Content-Type"), "video/iso.segment")
@@ -2950,7 +2997,7 @@ class ConfiguredHeadersTest(ProxyTestCase):
         init = re.search(r'URI="(http[^"]+init\.mp4)"', playlist).group(1)
         segment = [l for l in playlist.splitlines() if l.endswith("seg0.m4s")][0]
         for uri in (key, init, segment):
-            self.request(self.local_path(uri))
+            self.request(self.local_path(uri, variant))
         seen = {path.split("?")[0]: headers for path, headers in self.origin.requests}
         for path in ("/stream/master", "/stream/video/index.m3u8", "/keys/k.key", "/stream/video/init.mp4",
                      "/stream/video/seg0.m4s"):
@@ -3615,6 +3662,68 @@ class DiagnoseTest(ProxyTestCase):
         response, body = self.request("/diagnose" + signed, proxy=proxy)
         self.assertEqual(response.status, 200, body)
         self.assertTrue(json.loads(body.decode())["ok"])
+
+
+class CompactPlaylistTest(ProxyTestCase):
+    """Issue 14: a playlist served at /p/<token>/<name> keeps its plain relative
+    URIs; the player resolves them to /p/<token>/<path>, the proxy to the
+    upstream URL, with the token's headers. Full rewriting otherwise."""
+
+    LONG = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n" + "".join("#EXTINF:4,\nseg%d.m4s\n" % i for i in range(500)) + \
+        "#EXT-X-ENDLIST\n"
+
+    def setUp(self):
+        super().setUp()
+        self.origin.routes["/long/index.m3u8"] = (200, "application/vnd.apple.mpegurl", self.LONG.encode())
+        self.origin.routes["/long/seg7.m4s"] = (200, "video/iso.segment", SEGMENT)
+        self.origin.routes["/master2"] = (200, "application/vnd.apple.mpegurl",
+                                          b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlong/index.m3u8\n")
+
+    def variant(self, proxy=None, query=""):
+        """The variant playlist as a player reaches it: through the master's URI."""
+        _, master = self.request(self.proxied("/master2") + query, proxy=proxy)
+        uri = [l for l in master.decode().splitlines() if not l.startswith("#")][0]
+        response, body = self.request(self.local_path(uri), proxy=proxy)
+        self.assertEqual(response.status, 200, body)
+        return self.local_path(uri), body
+
+    def test_under_p_the_playlist_stays_as_small_as_upstream(self):
+        path, body = self.variant(query="&referer=" + quote("https://r.example/"))
+        self.assertTrue(path.startswith("/p/"), path)  # the master kept "long/index.m3u8" relative too
+        self.assertEqual(body, self.LONG.encode())  # byte for byte: every URI is a plain relative name
+        # The player resolves seg7.m4s against the playlist's URL: the token's URL, headers and all.
+        response, data = self.request(self.local_path("seg7.m4s", "http://proxy.invalid" + path))
+        self.assertEqual((response.status, data), (200, SEGMENT))
+        self.assertEqual(self.origin.requests[-1][1].get("Referer"), "https://r.example/")
+        # The same object by its full proxy URL is the same cache entry.
+        full = hlsproxy.make_proxy_url("", self.origin.base + "/long/seg7.m4s", (("Referer", "https://r.example/"),))
+        wait_for(lambda: len(self.proxy.cache) >= 3)
+        response, data = self.request(full)
+        self.assertEqual((response.getheader("X-Cache"), data), ("HIT", SEGMENT))
+        self.assertEqual(self.origin.count("/long/seg7.m4s"), 1)
+
+    def test_full_rewriting_where_relative_uris_would_not_resolve(self):
+        cases = {
+            "the hand-written /proxy?url= form": lambda: self.get("/long/index.m3u8")[1],
+            "under --secret (a signature covers one file)": lambda: self.request(hlsproxy.make_proxy_url(
+                "", self.origin.base + "/long/index.m3u8", secret="k"), proxy=self.start_proxy(secret="k"))[1],
+            "a playlist that redirected (another base)": lambda: self.request(hlsproxy.make_proxy_url(
+                "", self.origin.base + "/goto?to=" + quote(self.origin.base + "/long/index.m3u8", safe="")))[1],
+        }
+        for name, fetch in cases.items():
+            with self.subTest(name):
+                body = fetch().decode()
+                segments = [l for l in body.splitlines() if not l.startswith("#")]
+                self.assertEqual(len(segments), 500)
+                self.assertTrue(all(l.startswith("http://127.0.0.1:") and "/p/" in l for l in segments), segments[0])
+
+    def test_a_playlist_that_sets_cookies_is_rewritten_whole(self):
+        _, master = self.get("/gated/master")
+        uri = [l for l in master.decode().splitlines() if not l.startswith("#")][0]
+        self.assertTrue(uri.startswith("http://127.0.0.1:"), uri)  # the cookies must ride in every URI
+        _, variant = self.request(self.local_path(uri))
+        segments = [l for l in variant.decode().splitlines() if not l.startswith("#")]
+        self.assertTrue(all(l.startswith("http://127.0.0.1:") for l in segments), segments)
 
 
 class TlsOrigin(Origin):

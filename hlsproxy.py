@@ -487,8 +487,8 @@ _TAGS_THAT_MATTER = tuple(URI_ATTRIBUTE_TAGS) + ("EXT-X-STREAM-INF", "EXT-X-DEFI
 #: else it is rewritten, and gets one, see URI_KIND_EXTENSIONS). The extension
 #: is checked by lookbehinds at the line's end, the common ones first: no
 #: backtracking through the name.
-_KEEPABLE = (r"[A-Za-z0-9_~!$&'()*+,;=@%%%%-]%%(dots)s[A-Za-z0-9._~!$&'()*+,;=@%%%%/-]*(?:%s)(?=\r?\n|\r?\Z)" % "|".join(
-    r"(?<=\.%s)" % extension for extension in sorted(
+_KEEPABLE = r"[A-Za-z0-9_~!$&'()*+,;=@%%%%-]%%(dots)s[A-Za-z0-9._~!$&'()*+,;=@%%%%/-]*(?:%s)(?=\r?\n|\r?\Z)" % (
+    "|".join(r"(?<=\.%s)" % extension for extension in sorted(
         RECOGNISED_EXTENSIONS, key=lambda e: (e not in ("ts", "m4s", "mp4", "aac", "vtt", "m3u8"), e))))
 
 

@@ -58,10 +58,10 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for absolute, target in ((False, "compact <= 0.03x, size <= 1.1x"), (True, "<= 0.3x")):
         text = playlist(absolute)
-        baseline = best(lambda: naive(text))
+        baseline = best(lambda text=text: naive(text))
         cells = []
         for compact in (False, True):
-            spent = best(lambda: proxy(text, compact))
+            spent = best(lambda text=text, compact=compact: proxy(text, compact))
             size = len(proxy(text, compact)) / len(text)
             cells.append("%.1f ms (%.3fx), size %.2fx" % (spent * 1000, spent / baseline, size))
         print("| 20,000 %s URIs | %.1f ms, size %.2fx | %s | %s | %s |" % (

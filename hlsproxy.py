@@ -3944,6 +3944,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Forget the last request on this connection before reading the next."""
         self._started = time.monotonic()
         self._cache_result = self._upstream_host = None
+        self._routed = ""  # the request path less the --public-url prefix, once routed
         self.command, self.path, self.requestline, self.request_version = "", "", "", "HTTP/1.1"
         self.headers = None
         self._head_only = False
@@ -4152,7 +4153,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         try:
-            path = self._route_path()
+            path = self._routed = self._route_path()
             route = path.split("?", 1)[0]
             if route == "/" and not self.server.config.no_ui:
                 return self._send_page()
@@ -4378,7 +4379,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # that URL redirected (the base differs), when this answer set cookies the
         # URIs must carry, or under --secret (a signature covers one file).
         compact = not config.secret and resource.url == target.url and resource.cookies == target.cookies \
-            and self._route_path().startswith("/p/")
+            and self._routed.startswith("/p/")
         base = (self._public_base(), self.server.url_expiry(), target.subtitles, compact)
         rewritten = fetcher.kept_rewrite(resource, base)
         if rewritten is None:

@@ -52,11 +52,18 @@ it for bytes); ConnectionPool._lock (idle upstream connections); Metrics._lock;
 _Memo._lock (the parse and target-duration memos, bounded in bytes);
 Fetcher._lock (the prefetch worker list); ProxyServer._lock (watched and
 refused connections) and ProxyServer._quiet (the count of requests in flight).
+No lock: ServerCertificate (--tls-cert), whose only caller is the accepting
+thread; each upstream request's cookie jar and redirect list, its own; the
+token-state memo, a functools.lru_cache (thread-safe). A Diagnosis runs on its
+handler's thread alone. Nothing relies on the GIL for atomicity beyond single
+dict and list operations; the unit tests also run on a free-threaded 3.13 with
+-X gil=0 in CI.
 
-Where a request may block, always without a turn: reading its head and body
-(under the watchdog's deadline), an upstream connect and read (--timeout), a
-wait on a Flight (its header, then each byte: max(30, 3 x --timeout) between
-events), a write to its client that the socket will not take (--idle-timeout).
+Where a request may block, always without a turn: the TLS handshake and
+reading its head and body (under the watchdog's deadline), an upstream connect
+and read (--timeout), a wait on a Flight (its header, then each byte: max(30, 3 x --timeout) between
+events), a write to its client that the socket will not take (--idle-timeout),
+and a /diagnose walk (at most 30 upstream requests, max(20, 4 x --timeout) s).
 
 Why the turnstile. CPython's GIL goes to whichever thread grabs it first, and a
 thread coming back from a socket call usually wins; with a couple of hundred
@@ -752,7 +759,8 @@ class Config:
         0, "when a media playlist is served, fetch its next N uncached segments into the cache "
            "in the background", _number(0, 100, whole=True), "N")
     workers: int = _setting(
-        1, "processes sharing the listening socket (pre-fork; Linux and macOS); each has its own cache",
+        1, "processes sharing the listening socket (pre-fork; Linux and macOS); each has its own cache: the "
+           "way to use every core on a GIL build (a free-threaded build runs one process on every core)",
         _number(1, 256, whole=True), "N")
     #: Upstream hosts allowed ("example.com", "*.cdn.example.net"); empty: any public host.
     allow_hosts: Tuple[str, ...] = _setting(

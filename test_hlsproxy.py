@@ -1240,6 +1240,16 @@ class ConditionsTest(unittest.TestCase):
 
 
 class TurnstileTest(unittest.TestCase):
+    def test_turns_are_sized_for_the_build(self):
+        # Issue 14: one turn under the GIL; as many as cores on a free-threaded build.
+        with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True), \
+                mock.patch.object(os, "cpu_count", lambda: 6):
+            self.assertEqual(hlsproxy.turn_slots(), 6)
+        with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
+            self.assertEqual(hlsproxy.turn_slots(), 1)
+        gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+        self.assertEqual(hlsproxy.turn_slots(), 1 if gil else os.cpu_count())
+
     def queue_up(self, turnstile, names, order):
         """Start a thread per name, each queued (in that order) before the next starts."""
         threads = []

@@ -55,9 +55,8 @@ refused connections) and ProxyServer._quiet (the count of requests in flight).
 No lock: ServerCertificate (--tls-cert), whose only caller is the accepting
 thread; each upstream request's cookie jar and redirect list, its own; the
 token-state memo, a functools.lru_cache (thread-safe). A Diagnosis runs on its
-handler's thread alone. Nothing relies on the GIL for atomicity beyond single
-dict and list operations; the unit tests also run on a free-threaded 3.13 with
--X gil=0 in CI.
+handler's thread alone. The unit tests also run on a free-threaded 3.13 with
+-X gil=0 in CI (an audit of every structure without the GIL is issue 14's).
 
 Where a request may block, always without a turn: the TLS handshake and
 reading its head and body (under the watchdog's deadline), an upstream connect

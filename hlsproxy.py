@@ -1348,9 +1348,12 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[..., str], kin
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    if keep_relative:
-        return _rewrite_sparse(text, base_url, _with_kind(make_uri, kinds))
-    make_uri = _with_kind(make_uri, kinds)
+    rewrite = _rewrite_sparse if keep_relative else _rewrite_lines
+    return rewrite(text, base_url, _with_kind(make_uri, kinds))
+
+
+def _rewrite_lines(text: str, base_url: str, make_uri: Callable[[str, str], str]) -> str:
+    """rewrite_playlist's work, line by line."""
     query = dict(parse_qsl(urlsplit(base_url).query, keep_blank_values=True))
     variables = {}  # type: Dict[str, str]
     base_directory = _directory_of(base_url)
@@ -1406,12 +1409,12 @@ def _rewrite_sparse(text: str, base_url: str, make_uri: Callable[[str, str], str
     follows), and put back; every other byte stays. A 20,000-segment playlist
     of plain relative names costs one scan of its text."""
     if text.count("://") * 4 > text.count("\n"):  # mostly absolute URIs: one pass over all of it is cheaper
-        return rewrite_playlist(text, base_url, make_uri, kinds=True)
+        return _rewrite_lines(text, base_url, make_uri)
     needs_work = _NEEDS_WORK if "/." in text else _NEEDS_WORK_NO_DOTS
     found = list(needs_work.finditer("\n" + text))  # the "\n" lets the first line match too
     if not found:
         return text
-    rewritten = rewrite_playlist("\n".join(match.group(1) for match in found), base_url, make_uri, kinds=True)
+    rewritten = _rewrite_lines("\n".join(match.group(1) for match in found), base_url, make_uri)
     pieces, position = [], 0
     for match, line in zip(found, rewritten.split("\n")):
         pieces += [text[position:match.start(1) - 1], line]

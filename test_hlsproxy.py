@@ -824,6 +824,17 @@ class RewriterTest(unittest.TestCase):
                 if name in ("", ".", ".."):
                     name = "index"
                 self.assertEqual(unquote(hlsproxy._file_name(want)), unquote(name))
+        # Issue 14: an absolute URI the fast path takes as it is must be what urljoin and quoting make of it.
+        taken = 0
+        for _ in range(3000):
+            uri = rng.choice(["http://", "https://", "HTTP://", "http://h.example:8080"]) + "".join(
+                rng.choice(pieces + ["h.example", "/x", "A.B"]) for _ in range(rng.randint(1, 6)))
+            if not hlsproxy._SIMPLE_ABSOLUTE.match(uri) or "//" in urlsplit(uri).path:
+                continue
+            taken += 1
+            with self.subTest(uri=uri):
+                self.assertEqual(hlsproxy._quote_url(urljoin(rng.choice(bases), uri)), uri)
+        self.assertGreater(taken, 100)
 
     def test_linear_on_a_large_playlist(self):
         text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n" + "".join(
@@ -4297,6 +4308,11 @@ class RewriterFuzzTest(unittest.TestCase):
                 for old, new in zip(before, after):
                     if not old.strip() or (old.startswith("#") and not old.startswith(uri_tags)):
                         self.assertEqual(old, new)
+                # keep_relative: each line as it came, or as the full rewrite made it.
+                sparse = hlsproxy.rewrite_playlist(text, BASE, P, keep_relative=True).split("\n")
+                self.assertEqual(len(sparse), len(after))
+                for old, new, compact in zip(before, after, sparse):
+                    self.assertIn(compact, (old, new))
 
 
 # ---------------------------------------------------------------------------

@@ -3849,9 +3849,11 @@ class HttpsUpstreamTest(ProxyTestCase):
                 self.assertEqual(origin.hits, {})
 
     def test_one_tls_connection_serves_many_segments_and_a_closed_one_is_replaced(self):
+        pool = self.trusting.fetcher.pool
         for i in range(20):
             response, data = self.through(self.tls.base + "/keys/k.key?n=%d" % i)
             self.assertEqual((response.status, data), (200, KEY))
+            wait_for(lambda: pool.idle_count() == 1)  # the fetch gives it back just after the client has it all
         self.assertEqual(len(self.tls.connections), 1)  # keep-alive: one handshake for twenty requests
         self.tls.close_idle()
         for i in range(20, 25):
@@ -4075,6 +4077,7 @@ class SocksTest(ProxyTestCase):
         for i in range(20):
             response, data = self.through(self.origin.base + "/keys/k.key?n=%d" % i, proxy)
             self.assertEqual((response.status, data), (200, KEY))
+            wait_for(lambda: proxy.fetcher.pool.idle_count() == 1)  # given back just after the client has it all
         self.assertEqual(len(self.origin.connections), 1)
 
     def test_a_login(self):

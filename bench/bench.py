@@ -56,6 +56,10 @@ def make_files(root):
         vod += ["#EXTINF:2.000,", "media/segment-%05d.ts" % i]
     with open(os.path.join(root, "vod20k.m3u8"), "w") as file:
         file.write("\n".join(vod + ["#EXT-X-ENDLIST", ""]))
+    # The same with absolute URIs, as token-signing CDNs write them (never fetched: rewriting only).
+    absolute = [line if line.startswith("#") else "https://edge.cdn.example.net/vod/" + line for line in vod]
+    with open(os.path.join(root, "vod20k-abs.m3u8"), "w") as file:
+        file.write("\n".join(absolute + ["#EXT-X-ENDLIST", ""]))
 
 
 NGINX_CONF = """
@@ -181,8 +185,8 @@ def start_nginx(name, body):
 class Target:
     """One way to reach the origin's files: a name, how to build URLs, how to start it."""
 
-    def __init__(self, name, start, url, only=None):
-        self.name, self._start, self._url = name, start, url
+    def __init__(self, name, start, url, only=None, player_url=None):
+        self.name, self._start, self._url, self._player_url = name, start, url, player_url
         self.only = only  # the workloads it takes part in, if not all
         self.process = None
 
@@ -192,6 +196,11 @@ class Target:
 
     def url(self, origin_url):
         return self._url(self, origin_url)
+
+    def player_url(self, origin_url):
+        """The URL a player reaches a variant playlist by: through the master's
+        rewritten URI (hlsproxy's /p/ form), else the same as url()."""
+        return (self._player_url or self._url)(self, origin_url)
 
     def stop(self):
         if self.process is not None and not isinstance(self.process, str):
@@ -211,7 +220,12 @@ def hlsproxy_target(workers, script=HLSPROXY, name=None):
 
     def url(self, origin_url):
         return "http://127.0.0.1:%d/proxy?url=%s" % (self.process.port, quote(origin_url, safe=""))
-    return Target(name or "hlsproxy, %d worker%s" % (workers, "s" if workers > 1 else ""), start, url)
+
+    def player_url(self, origin_url):  # /p/<token>/<name>, the token an unpadded base64url of the URL
+        token = base64.urlsafe_b64encode(origin_url.encode()).decode().rstrip("=")
+        return "http://127.0.0.1:%d/p/%s/%s" % (self.process.port, token, origin_url.rsplit("/", 1)[1])
+    return Target(name or "hlsproxy, %d worker%s" % (workers, "s" if workers > 1 else ""), start, url,
+                  player_url=player_url)
 
 
 def floor_target():
@@ -348,12 +362,21 @@ def w3(target, o, seconds):
     return {"MB/s": wrk(urls, 8, seconds, "w3")["mbps"]}
 
 
-def w4(target, o, seconds):
+def w4(target, o, seconds, name="vod20k.m3u8", player=False):
+    url = (target.player_url if player else target.url)(o + "/" + name)
     times = []
     for _ in range(7):
-        _, total, _ = fetch(target.url(o + "/vod20k.m3u8"))
+        _, total, _ = fetch(url)
         times.append(total * 1000)
     return {"ms/req": statistics.median(times)}
+
+
+def w4p(target, o, seconds):
+    return w4(target, o, seconds, player=True)
+
+
+def w4a(target, o, seconds):
+    return w4(target, o, seconds, name="vod20k-abs.m3u8")
 
 
 def w5(target, o, seconds):
@@ -445,6 +468,8 @@ WORKLOADS = [
     ("W2", "cached 2 MB segment", w2, 5),
     ("W3", "cold 2 MB segments, unique URLs", w3, 5),
     ("W4", "20,000-segment VOD playlist, rewritten per request (cache off)", w4, 0),
+    ("W4p", "W4 reached as a player reaches a variant: hlsproxy's /p/ form (relative URIs stay)", w4p, 0),
+    ("W4a", "W4 with absolute segment URIs (cache off)", w4a, 0),
     ("W5", "one 1 GB file", w5, 0),
     ("W6", "50 simultaneous clients, same uncached 10 MB segment, slow origin", w6, 0),
     ("W7", "time to first byte, 10 MB segment, slow origin", w7, 0),
@@ -509,7 +534,7 @@ def main():
                 runs = []
                 for _ in range(repetitions if key not in ("W5",) else 1):
                     # A fresh process for each repetition: peak RSS and cache state are this run's own.
-                    target.start(cache_mb=0 if key == "W4" else 256)
+                    target.start(cache_mb=0 if key.startswith("W4") else 256)
                     try:
                         runs.append(workload(target, o, seconds))
                     except Exception as error:  # noqa: BLE001 - reported in the table

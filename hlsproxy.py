@@ -780,7 +780,7 @@ class Config:
     upstream_proxy: Optional[str] = _setting(
         None, "send upstream requests through this proxy: http://HOST:PORT, socks5://[USER:PASS@]HOST:PORT "
               "(names resolved here) or socks5h://… (resolved by the SOCKS proxy)", _upstream_proxy, "URL",
-        shown="none")
+        shown="none", secret=True)  # not in repr(): it may hold a SOCKS password
     #: Extra certificate authorities trusted for https upstreams (PEM), beside
     #: the system's (which SSL_CERT_FILE and SSL_CERT_DIR can replace).
     upstream_ca: Optional[str] = _setting(

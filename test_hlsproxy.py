@@ -105,8 +105,8 @@ class TestPki:
                   "default_md = sha256\npolicy = any\ncopy_extensions = copy\nunique_subject = no\n"
                   "[any]\ncommonName = supplied\n")
 
-    def __init__(self, folder):
-        self.folder = folder
+    def __init__(self, folder, openssl="openssl"):
+        self.folder, self.openssl = folder, openssl
         for ca in ("ca", "other-ca"):
             self._openssl("req", "-x509", *self._EC, "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "3",
                           "-subj", "/CN=hlsproxy test " + ca, "-addext", "basicConstraints=critical,CA:TRUE",
@@ -130,12 +130,11 @@ class TestPki:
     @functools.lru_cache(maxsize=None)
     def shared(cls):
         """One PKI for the whole run, removed when the interpreter exits."""
-        if not shutil.which("openssl"):
-            raise unittest.SkipTest("the openssl command is not installed (.ci/run installs it)")
+        openssl = need_tool("openssl")
         folder = tempfile.mkdtemp(prefix="hlsproxy-pki-")
         import atexit
         atexit.register(shutil.rmtree, folder, True)
-        return cls(folder)
+        return cls(folder, openssl)
 
     def path(self, name):
         return os.path.join(self.folder, name)
@@ -159,7 +158,7 @@ class TestPki:
             file.write(text)
 
     def _openssl(self, *args):
-        done = subprocess.run(["openssl"] + list(args), cwd=self.folder, stdout=subprocess.PIPE,
+        done = subprocess.run([self.openssl] + list(args), cwd=self.folder, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
         if done.returncode:
             raise RuntimeError("openssl %s failed: %s" % (args[0], done.stdout[-500:]))

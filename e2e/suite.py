@@ -472,7 +472,7 @@ TEST_NAMES = ("page.test", "proxy.test", "origin.test")
 def tls_browser_args(pki):
     """Chromium flags that send the test names to 127.0.0.1 and trust the test
     PKI's server key (every certificate it makes has that one key)."""
-    der = subprocess.run(["openssl", "pkey", "-in", pki.path("leaf.key"), "-pubout", "-outform", "DER"],
+    der = subprocess.run([pki.openssl, "pkey", "-in", pki.path("leaf.key"), "-pubout", "-outform", "DER"],
                          stdout=subprocess.PIPE, check=True, timeout=30).stdout
     spki = base64.b64encode(hashlib.sha256(der).digest()).decode()
     rules = ", ".join("MAP %s 127.0.0.1" % name for name in TEST_NAMES)

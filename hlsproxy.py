@@ -1343,7 +1343,7 @@ def rewrite_playlist(text: str, base_url: str, make_uri: Callable[..., str], kin
     ``keep_relative``: a URI line the player can resolve against wherever it got
     the playlist (relative, inside the playlist's directory, no query, a name
     with an extension players recognise) is left exactly as written, and only
-    the other lines are looked at (_KEPT_OR_WORK). For a playlist served from a
+    the other lines are looked at (_NEEDS_WORK). For a playlist served from a
     URL whose directory maps back onto the upstream's (the proxy's /p/ form).
     """
     if text.startswith("\ufeff"):
@@ -2389,27 +2389,24 @@ def _socks_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, so
     else:
         infos = _resolve_checked(host, port, allow_private)
         destinations = list(OrderedDict.fromkeys(info[4][0] for info in infos))
+    where = "SOCKS proxy %s:%d" % (socks.host, socks.port)
     for number, destination in enumerate(destinations, 1):
         try:
             sock = socket.create_connection((socks.host, socks.port), timeout, source_address)
         except socket.timeout:
-            raise UpstreamError("SOCKS proxy %s:%d timed out" % (socks.host, socks.port),
-                                HTTPStatus.GATEWAY_TIMEOUT) from None
+            raise UpstreamError(where + " timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
         except OSError as error:
-            raise UpstreamError("SOCKS proxy %s:%d unreachable: %s" % (
-                socks.host, socks.port, error.strerror or error)) from None
+            raise UpstreamError("%s unreachable: %s" % (where, error.strerror or error)) from None
         try:
             reply = _socks_handshake(sock, socks, destination, port)
             if reply == 0:
                 return sock
         except socket.timeout:
             sock.close()
-            raise UpstreamError("SOCKS proxy %s:%d timed out" % (socks.host, socks.port),
-                                HTTPStatus.GATEWAY_TIMEOUT) from None
+            raise UpstreamError(where + " timed out", HTTPStatus.GATEWAY_TIMEOUT) from None
         except OSError as error:
             sock.close()
-            raise UpstreamError("SOCKS proxy %s:%d failed: %s" % (socks.host, socks.port, error.strerror or error)) \
-                from None
+            raise UpstreamError("%s failed: %s" % (where, error.strerror or error)) from None
         except BaseException:
             sock.close()
             raise

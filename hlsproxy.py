@@ -140,7 +140,7 @@ import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections import OrderedDict, deque
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 __version__ = "0.1.0"
@@ -1866,21 +1866,23 @@ def client_cache_control(lifetime: float, upstream_cache_control: Optional[str],
     return "%s, max-age=%d" % (scope, max(0.0, _capped(lifetime, directives) - age))
 
 
-def _capped(lifetime: float, directives: Dict[str, str]) -> float:
+def _capped(lifetime: float, directives: Mapping[str, str]) -> float:
     upstream_age = _number(directives.get("max-age", ""))
     if upstream_age is not None and upstream_age >= 0:
         return float(min(lifetime, upstream_age))
     return float(lifetime)
 
 
-def _cache_directives(value: Optional[str]) -> Dict[str, str]:
-    """``"public, max-age=60"`` -> {"public": "", "max-age": "60"}."""
+@functools.lru_cache(maxsize=256)
+def _cache_directives(value: Optional[str]) -> Mapping[str, str]:
+    """``"public, max-age=60"`` -> {"public": "", "max-age": "60"} (read-only:
+    remembered, as every hit reads the same few values again)."""
     directives = {}
     for directive in (value or "").split(","):
         name, _, argument = directive.strip().partition("=")
         if name:
             directives[name.lower()] = argument.strip().strip('"')
-    return directives
+    return types.MappingProxyType(directives)
 
 
 #: Content types that say nothing about a body. text/plain is what many
@@ -1929,8 +1931,7 @@ _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n\Z")
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 
 
-@dataclasses.dataclass(frozen=True)
-class RequestHead:
+class RequestHead(NamedTuple):
     """A request line and its header fields, checked for framing."""
 
     method: str
@@ -2029,6 +2030,29 @@ def parse_request_head(request_line: bytes, field_lines: List[bytes]) -> Request
         raise HlsProxyError("only Expect: 100-continue is understood", HTTPStatus.EXPECTATION_FAILED)
     return RequestHead(method, target, version, tuple(fields), _body_length(version, values), close,
                        bool(expect) and version == "HTTP/1.1")
+
+
+class RequestFields:
+    """A request's header fields as the handler reads them: ``get`` (the first
+    value of a name, any case), ``in``, ``items`` in order. What http.server
+    builds (an email.message.Message) costs a hit more than its answer does."""
+
+    __slots__ = ("_fields", "_first")
+
+    def __init__(self, fields: Tuple[Tuple[str, str], ...]) -> None:
+        self._fields = fields
+        self._first = {}  # type: Dict[str, str]
+        for name, value in fields:
+            self._first.setdefault(name.lower(), value)
+
+    def get(self, name: str, default=None):
+        return self._first.get(name.lower(), default)
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._first
+
+    def items(self) -> List[Tuple[str, str]]:
+        return list(self._fields)
 
 
 def _field_values(fields: List[Tuple[str, str]]) -> Dict[str, List[str]]:
@@ -3732,6 +3756,13 @@ def turn_slots() -> int:
     return 1 if gil else (os.cpu_count() or 1)
 
 
+#: "HTTP/1.1 200 OK" and the rest, made once.
+_STATUS_LINES = types.MappingProxyType({status.value: "HTTP/1.1 %d %s" % (status.value, status.phrase)
+                                        for status in HTTPStatus})
+#: A body up to this size goes out in one write with its head (a copy is cheaper than a second send).
+WHOLE_WRITE_LIMIT = 64 * 1024
+
+
 class _ClientGone(ConnectionError):
     """The client closed its connection, or stopped reading: nothing more can be sent."""
 
@@ -3751,7 +3782,7 @@ class ClientWriter:
     def __init__(self, sock: socket.socket, turnstile: Turnstile, server: str) -> None:
         self._sock = sock
         self._turns = turnstile
-        self._server = server
+        self._server = "Server: " + server
         self.has_turn = False
         self.closed = False
         self._date = (0, "")
@@ -3792,11 +3823,13 @@ class ClientWriter:
     # -- an answer -------------------------------------------------------------------
 
     def start(self, status: int, headers: List[Tuple[str, str]], length: Optional[int],
-              version: str, close: bool, head_only: bool = False) -> bool:
+              version: str, close: bool, head_only: bool = False, data: bytes = b"") -> bool:
         """Send the head of an answer whose body is ``length`` bytes (None: not
-        known yet), framed for ``version``; return whether the connection must
-        close after it (asked, or an HTTP/1.0 body that ends at the close)."""
-        bodiless = status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
+        known yet), framed for ``version``, and ``data``, the first of the body
+        (a small whole body goes out with its head, in one write); return whether
+        the connection must close after it (asked, or an HTTP/1.0 body that
+        ends at the close)."""
+        bodiless = status < 200 or status == 204 or status == 304  # no body, no framing
         framing = []
         self._chunked = False
         if not bodiless:
@@ -3811,14 +3844,17 @@ class ClientWriter:
             framing.append(("Connection", "close"))
         elif version == "HTTP/1.0":
             framing.append(("Connection", "keep-alive"))
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = ""
-        lines = ["HTTP/1.1 %d %s" % (status, phrase), "Server: " + self._server, "Date: " + self._http_date()]
-        lines.extend("%s: %s" % field for field in headers + framing)
+        lines = [_STATUS_LINES.get(status) or "HTTP/1.1 %d " % status, self._server, "Date: " + self._http_date()]
+        lines.extend([name + ": " + value for name, value in headers])
+        lines.extend([name + ": " + value for name, value in framing])
         self.status, self.body = status, not (bodiless or head_only)
-        self._send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        if data and self.body and not self._chunked and len(data) <= WHOLE_WRITE_LIMIT:
+            self._send(head + data)
+            self.sent += len(data)
+        else:
+            self._send(head)
+            self.write(data)
         return close
 
     def write(self, data) -> None:
@@ -3950,7 +3986,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _reset(self) -> None:
         """Forget the last request on this connection before reading the next."""
         self._started = time.monotonic()
-        self._cache_result = self._upstream_host = None
+        self._cache_result = self._upstream_url = None
         self._routed = ""  # the request path less the --public-url prefix, once routed
         self.command, self.path, self.requestline, self.request_version = "", "", "", "HTTP/1.1"
         self.headers = None
@@ -4001,9 +4037,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return False
             self.command, self.path, self.request_version = head.method, head.target, head.version
             self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may carry secrets
-            self.headers = http.client.HTTPMessage()
-            for name, value in head.fields:
-                self.headers[name] = value
+            self.headers = RequestFields(head.fields)
             self.close_connection, self._head_only = head.close, head.method == "HEAD"
             if head.body_length:
                 self.writer.give_turn()  # the body may not be here yet
@@ -4103,17 +4137,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         status = self.writer.status
         if status is None:
             return
-        metrics = self.server.metrics
-        metrics.count("requests_total", "%dxx" % (status // 100))
-        metrics.count("sent_bytes_total", "", self.writer.sent)
-        if self._cache_result:
-            metrics.count("cache_total", self._cache_result)
+        self.server.metrics.answered(status, self.writer.sent, self._cache_result)
         if access_logger.isEnabledFor(logging.INFO):
             fields = {
                 "client": self.client_address[0], "method": self.command or "-",
                 "path": _loggable_path(self.path), "status": status, "bytes": self.writer.sent,
                 "ms": round((time.monotonic() - self._started) * 1000, 1),
-                "cache": self._cache_result or "-", "upstream": self._upstream_host or "-",
+                "cache": self._cache_result or "-",
+                "upstream": urlsplit(self._upstream_url).hostname or "-" if self._upstream_url else "-",
             }
             access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s "
                                "%(upstream)s", fields, extra={"access": fields})
@@ -4171,7 +4202,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if route == "/diagnose" or route.startswith("/diagnose/"):
                 return self._send_diagnosis(path[len("/diagnose"):])
             target = self.server.parse_target(path)
-            self._upstream_host = urlsplit(target.url).hostname
+            self._upstream_url = target.url
             self._proxy(target)
         except HlsProxyError as error:
             self._send_failure(error)
@@ -4193,7 +4224,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _send_diagnosis(self, rest: str) -> None:
         """GET /diagnose?url=… (or /diagnose/p/… for a signed URL): a Diagnosis, as JSON."""
         target = self.server.parse_target(rest if rest.startswith("/p/") else "/proxy" + rest)
-        self._upstream_host = urlsplit(target.url).hostname
+        self._upstream_url = target.url
         self.writer.before_blocking("a diagnosis")
         report = Diagnosis(self.server.fetcher, target).run()
         self._send_whole(HTTPStatus.OK, [("Content-Type", "application/json; charset=utf-8"),
@@ -4212,7 +4243,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _route_path(self) -> str:
         """The request path with the --public-url path prefix removed: behind a
         reverse proxy that passes /hls/… on as it is, /hls/healthz is /healthz."""
-        prefix = urlsplit(self.server.config.public_url or "").path.rstrip("/")
+        prefix = self.server.prefix
         if prefix and (self.path.startswith(prefix + "/") or self.path.split("?", 1)[0] == prefix):
             return self.path[len(prefix):] if self.path[len(prefix):len(prefix) + 1] == "/" else "/"
         return self.path
@@ -4432,21 +4463,22 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- sending: the one CORS writer and the one error path -------------------------------
 
     def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None,
-                guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
+                guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD, data: bytes = b"") -> None:
         """Start every answer: CORS headers, then ``headers``, then the content
-        guard (the page passes its own), framed by the writer."""
+        guard (the page passes its own), framed by the writer; ``data``, the
+        body's first bytes, may go out with the head."""
         for name, value in headers:
             if name == "X-Cache":
                 self._cache_result = value
         self.close_connection = self.writer.start(status, self._cors_headers() + headers + list(guard), length,
-                                                  self.request_version, self.close_connection, self._head_only)
+                                                  self.request_version, self.close_connection, self._head_only,
+                                                  data)
 
     def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes,
                     guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
         """A whole answer, in one turn."""
         self.writer.take_turn()
-        self._answer(status, headers, len(data), guard)
-        self.writer.write(data)
+        self._answer(status, headers, len(data), guard, data)
 
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
                    extra: Tuple[Tuple[str, str], ...] = ()) -> None:
@@ -4593,6 +4625,9 @@ def _requested_headers(headers) -> str:
     return ", ".join(names) or "Range"
 
 
+_STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+
+
 class Metrics:
     """Counters and one latency histogram, rendered in Prometheus text format.
 
@@ -4613,6 +4648,15 @@ class Metrics:
     def count(self, name: str, label: str = "", amount: float = 1) -> None:
         with self._lock:
             self._counts[(name, label)] = self._counts.get((name, label), 0) + amount
+
+    def answered(self, status: int, sent: int, cache_result: Optional[str]) -> None:
+        """One answer: its status class, body bytes and cache outcome, under one lock."""
+        counts, keys = self._counts, [("requests_total", _STATUS_CLASSES[status // 100]), ("sent_bytes_total", "")]
+        if cache_result:
+            keys.append(("cache_total", cache_result))
+        with self._lock:
+            for key, amount in zip(keys, (1, sent, 1)):
+                counts[key] = counts.get(key, 0) + amount
 
     def connections(self, change: int) -> None:
         with self._lock:
@@ -4693,6 +4737,8 @@ class ProxyServer(ThreadingHTTPServer):
     def __init__(self, config: Config, handler=ProxyHandler,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        #: The --public-url path (``/hls``), routed as the root; "" when none.
+        self.prefix = urlsplit(config.public_url or "").path.rstrip("/")
         self.metrics = Metrics()
         self.turnstile = Turnstile(turn_slots(), checked=self.check_turns)
         self.fetcher = Fetcher(config, self.metrics, clock, self.turnstile.assert_free)

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 FLOOR = os.path.join(HERE, "floor.py")
+RELAY = os.path.join(HERE, "relay.py")
 PEER = os.path.join(HERE, "node_modules", "@warren-bank", "hls-proxy", "hls-proxy", "bin", "hlsd.js")
 MB = 1024 * 1024
 
@@ -208,12 +209,12 @@ class Target:
         self.process = None
 
 
-def hlsproxy_target(workers, script=HLSPROXY, name=None):
+def hlsproxy_target(workers, script=HLSPROXY, name=None, python=sys.executable, flags=()):
     def start(cache_mb=256):
         port = free_port()
-        process = Process("hlsproxy-%d" % workers, [sys.executable, script, "--port", str(port), "--allow-private",
-                                                   "--quiet", "--workers", str(workers), "--cache-mb", str(cache_mb),
-                                                   "--max-connections", "1024"],
+        command = [python, *flags, script, "--port", str(port), "--allow-private", "--quiet",
+                   "--workers", str(workers), "--cache-mb", str(cache_mb), "--max-connections", "1024"]
+        process = Process("hlsproxy-%d%s" % (workers, "-free" if flags else ""), command,
                           "http://127.0.0.1:%d/" % port)
         process.port = port
         return process
@@ -228,17 +229,19 @@ def hlsproxy_target(workers, script=HLSPROXY, name=None):
                   player_url=player_url)
 
 
-def floor_target():
-    """A bare thread-per-connection Python relay (floor.py): W7's floor for hlsproxy's design."""
+def relay_target(name, script, only):
+    """A Python relay of ours that takes /proxy?url=: floor.py (W7's floor for
+    hlsproxy's design) or relay.py (W3's stdlib baseline)."""
     def start(cache_mb=None):
         port = free_port()
-        process = Process("floor", [sys.executable, FLOOR, str(port)], "http://127.0.0.1:%d/" % port)
+        process = Process(os.path.basename(script), [sys.executable, script, str(port)],
+                          "http://127.0.0.1:%d/" % port)
         process.port = port
         return process
 
     def url(self, origin_url):
         return "http://127.0.0.1:%d/proxy?url=%s" % (self.process.port, quote(origin_url, safe=""))
-    return Target("bare Python relay (floor.py)", start, url, only=("W7",))
+    return Target(name, start, url, only=only)
 
 
 def peer_target():
@@ -490,6 +493,8 @@ def main():
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
     parser.add_argument("--baseline", metavar="FILE",
                         help="another hlsproxy.py (say, an older commit's) measured beside, 1 worker")
+    parser.add_argument("--free-threaded", metavar="PYTHON",
+                        help="a free-threaded interpreter (3.13t): hlsproxy measured on it too, 1 process, -X gil=0")
     args = parser.parse_args()
     repetitions = 1 if args.quick else 3
     NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -522,7 +527,11 @@ def main():
         targets += [hlsproxy_target(1), hlsproxy_target(2)]
         if args.baseline:
             targets.append(hlsproxy_target(1, os.path.abspath(args.baseline), "baseline hlsproxy.py, 1 worker"))
-        targets.append(floor_target())
+        if args.free_threaded:
+            targets.append(hlsproxy_target(1, name="hlsproxy, 1 process, free-threaded 3.13t",
+                                           python=args.free_threaded, flags=("-X", "gil=0")))
+        targets.append(relay_target("bare Python relay (floor.py)", FLOOR, ("W7",)))
+        targets.append(relay_target("stdlib relay (relay.py)", RELAY, ("W3",)))
         results = {}
         chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
         for key, _title, workload, seconds in chosen:

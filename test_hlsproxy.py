@@ -1026,10 +1026,25 @@ class TTLCacheTest(unittest.TestCase):
         for key in "abc":
             self.cache.put(key, resource(), 40, ttl=60)  # 120 > 100: "a" goes
         self.assertEqual([k for k in "abc" if self.cache.get(k)], ["b", "c"])
+        self.clock.advance(1.0)
         self.cache.get("b")  # now "c" is the least recently used
         self.cache.put("d", resource(), 40, ttl=60)
         self.assertEqual([k for k in "bcd" if self.cache.get(k)], ["b", "d"])
         self.assertEqual(self.cache.bytes, 80)
+
+    def test_the_order_is_kept_to_the_second(self):
+        # A hit within RECENT seconds of the entry's last move takes no lock and
+        # moves nothing: the hits every viewer makes do not queue on the lock.
+        self.cache.put("a", resource(), 40, ttl=60)
+        self.cache.put("b", resource(), 40, ttl=60)
+        self.clock.advance(0.5)
+        self.cache.get("a")  # too soon to move: "a" stays the least recently used
+        self.cache.put("c", resource(), 40, ttl=60)
+        self.assertEqual([k for k in "abc" if self.cache.get(k)], ["b", "c"])
+        self.clock.advance(1.0)
+        self.cache.get("b")  # a second on: "b" moves past "c"
+        self.cache.put("d", resource(), 40, ttl=60)
+        self.assertEqual([k for k in "bcd" if self.cache.get(k)], ["b", "d"])
 
     def test_refuses_what_cannot_be_kept(self):
         self.assertFalse(self.cache.put("big", resource(), 101, ttl=60))
@@ -2647,7 +2662,7 @@ class IoCoreTest(ProxyTestCase):
         wait_for(lambda: self.origin.count("/paced.ts") == 1)
         results = self.followers(3, "/paced.ts", proxy=proxy)
         self.assertEqual([body == PACED for _, _, _, body in results], [True] * 3)
-        wait_for(lambda: proxy._in_flight == 0, timeout=15)  # the leader's request gave up
+        wait_for(lambda: proxy.in_flight == 0, timeout=15)  # the leader's request gave up
         received, deadline = 0, time.monotonic() + 15  # now the leader reads: it was cut off
         while time.monotonic() < deadline:
             piece = leader.recv(65536)
@@ -3225,7 +3240,7 @@ class ConcurrencyTest(ProxyTestCase):
         stalled.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % self.proxied("/twelve.ts")).encode())
         waiting = threading.Thread(target=lambda: self.get("/slow"), daemon=True)
         waiting.start()
-        wait_for(lambda: self.origin.count("/slow") == 1 and self.proxy._in_flight == 2)
+        wait_for(lambda: self.origin.count("/slow") == 1 and self.proxy.in_flight == 2)
         started = time.monotonic()
         for _ in range(3):
             response, again = self.get("/twelve.ts")  # a 10 s timeout: a held turn would fail it
@@ -3233,7 +3248,7 @@ class ConcurrencyTest(ProxyTestCase):
         self.assertLess(time.monotonic() - started, 5)
         # The stalled viewer and the slow upstream are still there (the last hit's
         # handler may still be finishing: its client can have every byte first).
-        wait_for(lambda: self.proxy._in_flight == 2)
+        wait_for(lambda: self.proxy.in_flight == 2)
         self.origin.release.set()
         waiting.join(10)
 
@@ -4155,7 +4170,7 @@ class OperationsTest(ProxyTestCase):
         wait_for(lambda: len(self.proxy.cache) == 1)
         self.get("/keys/k.key")
         self.get("/status/404")
-        wait_for(lambda: self.proxy._in_flight == 0)  # a request is counted before it leaves the flight
+        wait_for(lambda: self.proxy.in_flight == 0)  # a request is counted before it leaves the flight
         response, body = self.request("/metrics")
         self.assertEqual(response.getheader("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
         metrics = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if not line.startswith("#"))

@@ -45,19 +45,31 @@ included, reads the Flight by offset at its own pace. A client that stops
 reading blocks only its own handler thread, until its own timeout
 (--idle-timeout without progress) ends it.
 
-Locks, each held for a few dict or list operations, never across I/O:
-TTLCache._lock (the entries and the byte count); Flights._lock (the fetches
-under way); each Flight's condition (its state and chunk list: consumers wait on
-it for bytes); ConnectionPool._lock (idle upstream connections); Metrics._lock (its histogram);
-_Memo._lock (the parse and target-duration memos, bounded in bytes);
-Fetcher._lock (the prefetch worker list); ProxyServer._lock (watched and
-refused connections); the StripedCounts of Metrics and ProxyServer._requests
-(the requests in flight), a lock per stripe.
+Locks, each held for a few dict or list operations, never across I/O. The
+rules hold with the GIL and without it (free-threaded 3.13t, -X gil=0): every
+shared structure below is changed only under its lock, and what is read without
+one is a single dict read or one attribute, atomic in both builds.
+- TTLCache._lock: the entries and the byte count. A hit reads the dict without
+  it, and takes it only to move an entry it has not moved for a second (the
+  entry's ``used`` stamp: a race there only blurs the order within a second).
+- Flights._lock: the fetches under way. Each Flight's condition: its state and
+  chunks (consumers wait on it for bytes; the pump alone appends).
+- ConnectionPool._lock: idle upstream connections (a connection is used by one
+  request at a time: taken out under the lock, given back under it).
+- StripedCounts, a lock per stripe: Metrics' counters and ProxyServer._requests
+  (the requests in flight). Metrics._lock: its latency histogram.
+- _Memo._lock: puts into the parse and target-duration memos (gets read the
+  dict without it; a reset swaps in a new dict whole).
+- Fetcher._lock: the prefetch worker list and the copies' serials (a serial
+  names one kept copy: two alike would hand one copy's rewrite to another).
+- _Pumps._lock: its idle count, beside its queue. Turnstile._lock: slots and
+  waiters. ProxyServer._lock: watched and refused connections.
 No lock: ServerCertificate (--tls-cert), whose only caller is the accepting
-thread; each upstream request's cookie jar and redirect list, its own; the
-token-state memo, a functools.lru_cache (thread-safe). A Diagnosis runs on its
-handler's thread alone. The unit tests also run on a free-threaded 3.13 with
--X gil=0 in CI (an audit of every structure without the GIL is issue 14's).
+thread; a ClientWriter and its handler, their connection's own; each upstream
+request's cookie jar and redirect list, its own; the functools.lru_cache memos
+(token state, Cache-Control directives), thread-safe in both builds. A
+Diagnosis runs on its handler's thread alone. CI runs the unit tests on 3.13t
+with -X gil=0 too.
 
 Where a request may block, always without a turn: the TLS handshake and
 reading its head and body (under the watchdog's deadline), an upstream connect
@@ -3300,7 +3312,7 @@ class Fetcher:
         self._durations = _Memo()  # playlist URL -> target duration, to time blocking reloads
         self._serials = itertools.count(1)
         self._pumps = _Pumps()
-        self._lock = threading.Lock()  # guards the prefetch worker list
+        self._lock = threading.Lock()  # guards the prefetch worker list and the serials
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
         self._prefetch_workers = []  # type: List[threading.Thread]
 
@@ -3405,7 +3417,9 @@ class Fetcher:
             return resource
         text = resource.body.decode("utf-8", "surrogateescape") if resource.kind != MEDIA else ""
         ttl = cache_ttl(self.config, resource.kind, resource.cache_control, text)
-        kept = dataclasses.replace(resource, serial=next(self._serials))
+        with self._lock:  # without the GIL, two threads' next() could name two copies alike
+            serial = next(self._serials)
+        kept = dataclasses.replace(resource, serial=serial)
         return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
 
     def kept_rewrite(self, resource: Resource, base: Tuple[str, int, bool, bool]) -> Optional[RewrittenDocument]:

@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 FLOOR = os.path.join(HERE, "floor.py")
 RELAY = os.path.join(HERE, "relay.py")
+HELLO = os.path.join(HERE, "hello.py")
 PEER = os.path.join(HERE, "node_modules", "@warren-bank", "hls-proxy", "hls-proxy", "bin", "hlsd.js")
 MB = 1024 * 1024
 
@@ -230,8 +231,8 @@ def hlsproxy_target(workers, script=HLSPROXY, name=None, python=sys.executable, 
 
 
 def relay_target(name, script, only):
-    """A Python relay of ours that takes /proxy?url=: floor.py (W7's floor for
-    hlsproxy's design) or relay.py (W3's stdlib baseline)."""
+    """A Python server of ours that takes /proxy?url=: floor.py (W7's floor for
+    hlsproxy's design), relay.py (W3's stdlib baseline) or hello.py (W1's ceiling)."""
     def start(cache_mb=None):
         port = free_port()
         process = Process(os.path.basename(script), [sys.executable, script, str(port)],
@@ -532,6 +533,7 @@ def main():
                                            python=args.free_threaded, flags=("-X", "gil=0")))
         targets.append(relay_target("bare Python relay (floor.py)", FLOOR, ("W7",)))
         targets.append(relay_target("stdlib relay (relay.py)", RELAY, ("W3",)))
+        targets.append(relay_target("http.server from memory (hello.py)", HELLO, ("W1",)))
         results = {}
         chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
         for key, _title, workload, seconds in chosen:

@@ -1950,6 +1950,10 @@ NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "exp
 _REQUEST_LINE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP/([0-9])\.([0-9])\Z")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _FIELD_VALUE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in a value
+#: A well-formed field line in one pass: token, colon, OWS, a value without
+#: controls (HTAB allowed) that ends in a visible byte, OWS, CRLF.
+_FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)"
+                         rb"[ \t]*\r\n\Z")
 _HOST_VALUE = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
 _ABSOLUTE_FORM = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://([^/?#]*)([^#]*)\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -2007,6 +2011,9 @@ def parse_field_line(line: bytes) -> Tuple[str, str]:
     space before the colon (section 5.1), a name that is not a token, a bare
     CR or LF, and control characters in the value.
     """
+    match = _FIELD_LINE.match(line)
+    if match:  # the usual line, whole in one pattern; the checks below name what is wrong with another
+        return match.group(1).decode("latin-1"), match.group(2).decode("latin-1")
     if not line.endswith(b"\r\n") or b"\r" in line[:-2] or b"\n" in line[:-2]:
         raise BadRequest("header line does not end with CRLF")
     if line[:1] in (b" ", b"\t"):

@@ -4188,7 +4188,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 "path": _loggable_path(self.path), "status": status, "bytes": self.writer.sent,
                 "ms": round((time.monotonic() - self._started) * 1000, 1),
                 "cache": self._cache_result or "-",
-                "upstream": urlsplit(self._upstream_url).hostname or "-" if self._upstream_url else "-",
+                "upstream": (urlsplit(self._upstream_url).hostname or "-") if self._upstream_url else "-",
             }
             access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s "
                                "%(upstream)s", fields, extra={"access": fields})

@@ -3330,7 +3330,7 @@ class Fetcher:
 
     # -- the shared fetch ---------------------------------------------------------
 
-    def fetch(self, target: ProxyTarget, key, client_headers: List[Tuple[str, str]],
+    def fetch(self, target: ProxyTarget, client_headers: List[Tuple[str, str]],
               timeout: float) -> Tuple[Flight, bool, Optional[Opened]]:
         """Join the fetch of ``target`` under way, or start one.
 
@@ -3340,6 +3340,7 @@ class Fetcher:
         whole object is fetched: a client's Range is answered from the flight.
         Blocks until the answer's headers are in (a document: until it is whole).
         """
+        key = target.key
         flight, leader = self.flights.join(key)
         if not leader:
             return flight, False, None
@@ -3506,7 +3507,7 @@ class Fetcher:
             if target is None:
                 return
             try:
-                flight, _, opened = self.fetch(target, target.key, [], self.config.timeout)
+                flight, _, opened = self.fetch(target, [], self.config.timeout)
                 if opened is not None:
                     opened.body.close()  # not shareable: nothing to keep
                 flight.wait_ended(self.prefetch_wait)  # at most one fetch per worker at a time
@@ -3558,6 +3559,8 @@ class Diagnosis:
         self.steps = []  # type: List[Dict[str, object]]
         origin = urlsplit(target.url)
         self.page_origin = "%s://%s/" % (origin.scheme, origin.netloc)
+        #: Header names this stream sends already (--headers and the URL's options), in lower case.
+        self.sent = {name.lower() for name, _ in self.config.headers + target.options}
 
     def run(self) -> Dict[str, object]:
         start = self.step("start playlist", self.target.url, "playlist", self.target.cookies)
@@ -3627,18 +3630,16 @@ class Diagnosis:
 
     def variations(self) -> List[Tuple[str, Tuple[Tuple[str, str], ...]]]:
         """Headers a per-URL option could add that this stream does not send yet."""
-        sent = {name.lower() for name, _ in self.config.headers + self.target.options}
         found = []
-        if "referer" not in sent:
+        if "referer" not in self.sent:
             found.append(("the playlist's origin as Referer and Origin",
                           (("Referer", self.page_origin), ("Origin", self.page_origin.rstrip("/")))))
-        if "user-agent" not in sent:
+        if "user-agent" not in self.sent:
             found.append(("a browser's User-Agent", (("User-Agent", BROWSER_USER_AGENT),)))
         return found
 
     def missing(self) -> str:
-        sent = {name.lower() for name, _ in self.config.headers + self.target.options}
-        absent = [name for name in ("Referer", "User-Agent") if name.lower() not in sent]
+        absent = [name for name in ("Referer", "User-Agent") if name.lower() not in self.sent]
         return "without a %s" % " or a ".join(absent) if absent else "with the headers given"
 
     def fetch(self, target: ProxyTarget, expect: str) -> Dict[str, object]:
@@ -4300,15 +4301,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Serve ``target``: from the cache, from the shared fetch (under way, or
         started here), or from an upstream answer of its own."""
         fetcher = self.server.fetcher
-        key = target.key
         if target.player_query:  # LL-HLS answers belong to their moment: never shared
             self.writer.before_blocking("an upstream request")
             return self._relay_direct(target)
-        entry = fetcher.cached(key)
+        entry = fetcher.cached(target.key)
         if entry is not None:
             return self._serve_resource(target, entry.value, "HIT", max(0.0, fetcher.clock() - entry.stored))
         self.writer.before_blocking("an upstream request")
-        flight, led, opened = fetcher.fetch(target, key, list(self.headers.items()), self._timeout_for(target))
+        flight, led, opened = fetcher.fetch(target, list(self.headers.items()), self._timeout_for(target))
         if opened is None:
             return self._follow(target, flight, "MISS" if led else "COALESCED")
         if opened.kind == MEDIA and "Range" in self.headers:
@@ -4468,7 +4468,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         rewritten = fetcher.kept_rewrite(resource, base)
         if rewritten is None:
             self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
-            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies), compact)
+            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies, base), compact)
             fetcher.keep_rewrite(resource, base, rewritten, age)
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
@@ -4482,13 +4482,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                  resource.cookies)
         self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
-    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[Tuple, ...]) -> Callable[[str, str], str]:
+    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[Tuple, ...],
+                   base: Tuple[str, int, bool, bool]) -> Callable[[str, str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
         # keys and variants are fetched with the same headers, and so do the
         # stream's ``cookies``. A WebVTT rendition's segments are named .vtt,
         # which only its master could tell.
-        prefix, options = self._public_base().rstrip("/") + "/p/", target.options
-        secret, expires = self.server.config.secret, self.server.url_expiry()
+        public_base, expires = base[:2]  # as _send_document made it: the answer's public URL and expiry
+        prefix, options, secret = public_base.rstrip("/") + "/p/", target.options, self.server.config.secret
         segment = "vtt" if target.subtitles else "segment"
         return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
                                             segment if kind == "segment" else kind, cookies)
@@ -4737,10 +4738,6 @@ class Metrics:
 
     def connections(self, change: int) -> None:
         self._counts.add([(("active_connections", ""), change)])
-
-    @property
-    def active_connections(self) -> int:
-        return int(self._counts.total(("active_connections", "")))
 
     def observe_upstream(self, seconds: float, failed: bool) -> None:
         """One upstream fetch: its time to response headers, and whether it failed."""

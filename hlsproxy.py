@@ -48,7 +48,9 @@ reading blocks only its own handler thread, until its own timeout
 Locks, each held for a few dict or list operations, never across I/O. The
 rules hold with the GIL and without it (free-threaded 3.13t, -X gil=0): every
 shared structure below is changed only under its lock, and what is read without
-one is a single dict read or one attribute, atomic in both builds.
+one is a single dict read or one attribute, atomic in both builds. The keys of
+the dicts every request reads (cache, flights, memos) are stored as
+``shared_key`` copies, or on 3.13t each read would take the dict's own lock.
 - TTLCache._lock: the entries and the byte count. A hit reads the dict without
   it, and takes it only to move an entry it has not moved for a second (the
   entry's ``used`` stamp: a race there only blurs the order within a second).
@@ -56,8 +58,10 @@ one is a single dict read or one attribute, atomic in both builds.
   chunks (consumers wait on it for bytes; the pump alone appends).
 - ConnectionPool._lock: idle upstream connections (a connection is used by one
   request at a time: taken out under the lock, given back under it).
-- StripedCounts, a lock per stripe: Metrics' counters and ProxyServer._requests
-  (the requests in flight). Metrics._lock: its latency histogram.
+- ThreadCounts._lock: the threads' tallies and what ended threads left;
+  each tally (Metrics' counters, ProxyServer._requests: the requests in
+  flight) is written by its own thread alone, with no lock, and copied whole
+  by a reader. Metrics._lock: its latency histogram.
 - _Memo._lock: puts into the parse and target-duration memos (gets read the
   dict without it; a reset swaps in a new dict whole).
 - Fetcher._lock: the prefetch worker list and the copies' serials (a serial
@@ -149,6 +153,7 @@ import time
 import types
 import urllib.error
 import urllib.request
+import weakref
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -1032,10 +1037,14 @@ class ProxyTarget:
     cookies: Tuple[Tuple, ...] = ()
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> str:
         """What the cache and the shared fetches know this target by: the
-        answer depends on the URL, the headers sent and the cookies sent."""
-        return (self.url, self.options, self.cookies)
+        answer depends on the URL, the headers sent and the cookies sent. A
+        string (see ``shared_key``): the URL alone when nothing else is sent,
+        else the repr of all three (which starts "(", where a URL cannot)."""
+        if not (self.options or self.cookies):
+            return self.url
+        return repr((self.url, self.options, self.cookies))
 
 
 def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, str], ...] = (),
@@ -1678,6 +1687,28 @@ class Resource:
     cookies: Tuple[Tuple, ...] = ()
 
 
+class _SharedKey(str):
+    """A str that has had a weak reference: see ``shared_key``."""
+
+
+def shared_key(text: str) -> str:
+    """``text`` as it should be stored in a dict that other threads read.
+
+    On a free-threaded build a dict read takes no lock only if it can take a
+    reference to the key stored there, and it cannot when that key is the
+    object of another thread that alone refers to it (CPython's biased
+    reference counts) and has never had a weak reference. The read then
+    takes the dict's lock: on 3.13.5t with -X gil=0 about 20 us a read
+    instead of 0.25, and two threads reading queue on it (CPython gh-124642).
+    Every request looks its path and its cache keys up in an equal string of
+    its own, so each shared dict stores this weakly referenced copy instead:
+    an equal str (its hash and equality are str's), read without a lock.
+    """
+    key = _SharedKey(text)
+    weakref.ref(key)  # marks the object for good, though the reference dies at once
+    return key
+
+
 class CacheEntry:
     """A cached value with its size in bytes and its clock times; ``used``, when
     the cache last moved it to the recent end, is the cache's own business."""
@@ -1695,8 +1726,9 @@ class TTLCache:
     on an entry moved to the recent end within the last ``RECENT`` seconds
     takes no lock (a dict read is atomic, under the GIL and without it): the
     order is least recently used to the second, and the hits that every
-    viewer of a stream makes do not queue on one lock. ``clock`` is injectable
-    so tests can move time without sleeping.
+    viewer of a stream makes do not queue on one lock. Keys are strings, kept
+    as ``shared_key`` makes them. ``clock`` is injectable so tests can move
+    time without sleeping.
     """
 
     RECENT = 1.0
@@ -1737,7 +1769,7 @@ class TTLCache:
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            self._entries[key] = CacheEntry(value, size, now, now + ttl)
+            self._entries[shared_key(key)] = CacheEntry(value, size, now, now + ttl)
             self.bytes += size
             while self.bytes > self.max_bytes:
                 self._drop(next(iter(self._entries)))
@@ -3201,7 +3233,7 @@ class Flights:
             flight = self._flights.get(key)
             if flight is not None and flight.state in (Flight.PENDING, Flight.STREAMING):
                 return flight, False
-            flight = self._flights[key] = Flight()
+            flight = self._flights[shared_key(key)] = Flight()
             return flight, True
 
     def leave(self, key, flight: Flight) -> None:
@@ -3250,7 +3282,7 @@ class _Memo:
                 if self._bytes + len(key) > self.max_bytes:
                     self._values, self._bytes = {}, 0
                 self._bytes += len(key)
-            self._values[key] = value
+            self._values[shared_key(key)] = value
 
 
 class _Pumps:
@@ -3291,6 +3323,12 @@ class _Pumps:
                     except queue.Empty:
                         self._idle -= 1
                         return
+
+
+def _rewrite_key(serial: int, base: Tuple[str, int, bool, bool]) -> str:
+    """The cache key of a kept copy's rewrite for ``base``: a string (see
+    ``shared_key``) that no target's key can be (those start with a scheme or "(")."""
+    return "rewritten %d %d %d %d %s" % (serial, base[1], base[2], base[3], base[0])
 
 
 class Fetcher:
@@ -3442,7 +3480,7 @@ class Fetcher:
         """The rewrite of a kept ``resource`` for ``base`` (public URL, signature
         expiry, whether it is a subtitles rendition, whether it is compact), if
         it is kept too."""
-        entry = self.cache.get(("rewritten", resource.serial) + base) if resource.serial else None
+        entry = self.cache.get(_rewrite_key(resource.serial, base)) if resource.serial else None
         return entry.value if entry is not None else None
 
     def keep_rewrite(self, resource: Resource, base: Tuple[str, int, bool, bool], rewritten: RewrittenDocument,
@@ -3451,7 +3489,7 @@ class Fetcher:
         counted like any other, and never outliving the copy it was made from."""
         if resource.serial:
             ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
-            self.cache.put(("rewritten", resource.serial) + base, rewritten._replace(text=""),
+            self.cache.put(_rewrite_key(resource.serial, base), rewritten._replace(text=""),
                            len(rewritten.data) + ENTRY_OVERHEAD, ttl)
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
@@ -3739,9 +3777,13 @@ class Turnstile:
     hundred busy connections some answers waited seconds while the median
     waited 30 ms (bench W8: p99 1.7 to 3.6 s with one worker). Handlers serve
     from the cache and write to their clients in turns instead: a thread
-    waiting for its turn sleeps on a lock of its own rather than fighting for
+    waiting for its turn sleeps on a queue of its own rather than fighting for
     the GIL, and turns come round in order. threading.Semaphore would not do:
-    a newcomer can take a slot freed for a waiter, who then queues again.
+    a newcomer can take a slot freed for a waiter, who then queues again. A
+    queue.SimpleQueue, not a Lock: on 3.13t a thread blocked on a Lock first
+    spins, calling sched_yield up to 40 times, and 30 waiters spinning so were
+    72% of the samples of a cached-playlist run (W1, perf); with the queue's
+    get W1 went from 5.9-6.3k to 7.3-7.6k req/s there (no change under the GIL).
 
     A turn is for work that does not block: it is never held across upstream
     I/O, a wait for a fetch, or a client that stopped reading. With ``checked``
@@ -3761,19 +3803,19 @@ class Turnstile:
                 self._free -= 1
                 self._held()
                 return
-            waiter = threading.Lock()
-            waiter.acquire()
+            waiter = queue.SimpleQueue()
             self._waiters.append(waiter)
-        waiter.acquire()  # until release() hands this waiter the slot
-        with self._lock:
-            self._held()
+        waiter.get()  # until release() hands this waiter the slot
+        if self._holders is not None:
+            with self._lock:
+                self._held()
 
     def release(self) -> None:
         with self._lock:
             if self._holders is not None:
                 self._holders.discard(threading.get_ident())
             if self._waiters:
-                self._waiters.popleft().release()  # the slot passes on, never back to the pool
+                self._waiters.popleft().put(None)  # the slot passes on, never back to the pool
             else:
                 self._free += 1
 
@@ -3793,14 +3835,18 @@ class Turnstile:
 
 
 def turn_slots() -> int:
-    """One turn at a time where the GIL allows one thread at a time anyway;
-    as many as cores on a free-threaded build (3.13t), where threads run at once.
-    Not none there: tried on 3.13t (bench --quick --only W1,W8, alternated twice),
-    no turns served cached playlists 30-40% faster (4.5-4.9k against 3.2-3.8k req/s)
-    but 200 viewers' p99 went from 126-174 ms to 526-536 ms: as many runnable threads
-    as viewers queue on CPython's own locks instead."""
+    """One turn at a time where the GIL allows one thread at a time anyway; on a
+    free-threaded build (3.13t), where threads run at once, one more than the
+    cores, so that a core is not idle while a holder is in the kernel.
+
+    Measured on 3.13t, two cores (W1 cached playlist, W8 200 viewers, bench
+    workloads, 5-10 s runs alternated): two turns left W1 at 6.8-9.9k req/s,
+    three gave 7.6-11.3k with W8's p99 at 56-58 ms (the GIL build's 58-60),
+    four gave 9.6-12.4k but a p99 of 61-129 ms, eight 127-230 ms, and no
+    turnstile at all 240-850 ms: as many runnable threads as viewers, served
+    in no order."""
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    return 1 if gil else (os.cpu_count() or 1)
+    return 1 if gil else (os.cpu_count() or 1) + 1
 
 
 #: "HTTP/1.1 200 OK" and the rest, made once.
@@ -4675,39 +4721,67 @@ def _requested_headers(headers) -> str:
 _STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
-class StripedCounts:
-    """Counters that every request adds to, in stripes: a thread adds under its
-    stripe's lock (chosen by its native thread id), a reader sums the stripes.
+class _Tally:
+    """One thread's counts (see ThreadCounts): that thread alone writes them."""
 
-    Why: on a free-threaded build one lock taken by every request is where the
-    cores queue; measured, one Metrics lock halved a hit's rate on two cores
-    (8.3k to 4.2k req/s). Under the GIL the stripes cost what one lock did.
-    """
-
-    STRIPES = 32
+    __slots__ = ("counts", "__weakref__")
 
     def __init__(self) -> None:
-        self._stripes = [(threading.Lock(), {}) for _ in range(self.STRIPES)]  # type: List[Tuple[threading.Lock, Dict]]
+        self.counts = {}  # type: Dict[object, float]
+
+
+class ThreadCounts:
+    """Counters that every request adds to. Each thread adds to a dict of its
+    own without a lock, since it alone writes there; a reader sums the dicts of
+    the threads alive and what the threads that ended left (folded in when
+    their thread-local tally goes, so a connection's thread leaves no dict).
+
+    Why: on a free-threaded build every lock or dict that all requests write is
+    where the cores queue. One Metrics lock halved a hit's rate on two cores
+    (8.3k to 4.2k req/s); with a lock per stripe of threads, 28% of the samples
+    of a 200-viewer run (W8, 3.13t, perf) were still CPython spinning for the
+    stripes' dicts. Under the GIL this costs what one lock did.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()  # the tallies and the retired sums
+        self._tallies = {}  # type: Dict[weakref.ref, Dict[object, float]]
+        self._retired = {}  # type: Dict[object, float]
 
     def add(self, pairs: List[Tuple[object, float]]) -> None:
-        """Add each (key, amount) of ``pairs``, under one lock."""
-        lock, counts = self._stripes[threading.get_native_id() % self.STRIPES]
-        with lock:
-            for key, amount in pairs:
-                counts[key] = counts.get(key, 0) + amount
+        """Add each (key, amount) of ``pairs`` to this thread's tally."""
+        try:
+            counts = self._local.tally.counts
+        except AttributeError:
+            counts = self._new_tally()
+        for key, amount in pairs:
+            counts[key] = counts.get(key, 0) + amount
 
     def totals(self) -> Dict[object, float]:
-        """Every key's sum over the stripes (each stripe read under its lock)."""
+        """Every key's sum over the threads, alive and ended."""
+        with self._lock:
+            tallies = [dict(self._retired)] + [counts.copy() for counts in self._tallies.values()]
         totals = {}  # type: Dict[object, float]
-        for lock, counts in self._stripes:
-            with lock:
-                items = list(counts.items())
-            for key, amount in items:
+        for counts in tallies:
+            for key, amount in counts.items():
                 totals[key] = totals.get(key, 0) + amount
         return totals
 
     def total(self, key) -> float:
         return self.totals().get(key, 0)
+
+    def _new_tally(self) -> Dict[object, float]:
+        tally = self._local.tally = _Tally()
+        with self._lock:
+            self._tallies[weakref.ref(tally, self._retire)] = tally.counts
+        return tally.counts
+
+    def _retire(self, gone: weakref.ref) -> None:
+        """A thread ended and its tally went: keep its counts."""
+        with self._lock:
+            for key, amount in self._tallies.pop(gone, {}).items():
+                self._retired[key] = self._retired.get(key, 0) + amount
 
 
 class Metrics:
@@ -4722,7 +4796,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the upstream latency histogram
-        self._counts = StripedCounts()  # (name, label) -> count: every answer adds to it
+        self._counts = ThreadCounts()  # (name, label) -> count: every answer adds to it
         self._latency = [0] * (len(self.BUCKETS) + 1)
         self._latency_sum = 0.0
 
@@ -4822,7 +4896,7 @@ class ProxyServer(ThreadingHTTPServer):
         self._targets = _Memo()  # request path -> ProxyTarget
         self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._slots = threading.BoundedSemaphore(config.max_connections)
-        self._requests = StripedCounts()  # requests begun, less those ended: what a drain waits for
+        self._requests = ThreadCounts()  # requests begun, less those ended: what a drain waits for
         self._watched = {}  # type: Dict[socket.socket, float]
         self._lingering = []  # type: List[Tuple[float, socket.socket]]
         self._watchdog = None  # type: Optional[threading.Thread]

@@ -34,6 +34,7 @@ import time
 import types
 import unittest
 import warnings
+import weakref
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
@@ -192,7 +193,7 @@ class ApiTest(unittest.TestCase):
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
                    "difflib", "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http.cookiejar", "http", "http.server", "io", "ipaddress", "json",
                    "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
-                   "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "zlib"}
+                   "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "weakref", "zlib"}
         self.assertEqual(modules - allowed, set())
 
 
@@ -1046,6 +1047,37 @@ class TTLCacheTest(unittest.TestCase):
         self.cache.put("d", resource(), 40, ttl=60)
         self.assertEqual([k for k in "bcd" if self.cache.get(k)], ["b", "d"])
 
+    def test_shared_dicts_keep_keys_every_thread_reads_without_a_lock(self):
+        # On a free-threaded build a read of a key another thread stored takes the
+        # dict's lock unless that key has had a weak reference (see shared_key);
+        # a plain str cannot have one. Each shared dict keeps such a copy.
+        flights, memo = hlsproxy.Flights(), hlsproxy._Memo()
+        key = "".join(["http://origin.test/", "a.m3u8"])  # a str of this thread's, as a request's is
+        self.cache.put(key, resource(), 10, ttl=60)
+        flights.join(key)
+        memo.put(key, "value")
+        with self.assertRaises(TypeError):
+            weakref.ref(key)
+        for name, stored in (("cache", next(iter(self.cache._entries))), ("flights", next(iter(flights._flights))),
+                             ("memo", next(iter(memo._values)))):
+            with self.subTest(name):
+                self.assertEqual((stored, hash(stored)), (key, hash(key)))
+                self.assertIsNotNone(weakref.ref(stored))
+        self.assertIsNotNone(self.cache.get(key))
+        self.assertEqual(memo.get(key), "value")
+        self.assertIn(key, flights)
+
+    def test_a_targets_key_tells_apart_what_is_sent(self):
+        url = "http://origin.test/a.m3u8"
+        keys = [hlsproxy.ProxyTarget(url).key, hlsproxy.ProxyTarget(url, options=(("referer", "http://r.test/"),)).key,
+                hlsproxy.ProxyTarget(url, cookies=(("n", "v", "origin.test", True, "/", False, None),)).key,
+                hlsproxy.ProxyTarget(url, options=(("referer", "http://r.test/"),),
+                                     cookies=(("n", "v", "origin.test", True, "/", False, None),)).key]
+        self.assertEqual(keys[0], url)
+        self.assertEqual(len(set(keys)), 4)
+        self.assertTrue(all(isinstance(key, str) for key in keys))
+        self.assertEqual(hlsproxy.ProxyTarget(url, player_query=True, expires=5).key, url)  # not what is sent
+
     def test_refuses_what_cannot_be_kept(self):
         self.assertFalse(self.cache.put("big", resource(), 101, ttl=60))
         self.assertFalse(self.cache.put("zero", resource(), 1, ttl=0))
@@ -1300,16 +1332,44 @@ class ConditionsTest(unittest.TestCase):
                 self.assertIn(reason, raised.exception.reason)
 
 
+class ThreadCountsTest(unittest.TestCase):
+    def test_sums_every_thread_alive_or_ended(self):
+        counts = hlsproxy.ThreadCounts()
+        counts.add([("a", 1), ("b", 2.5)])
+        go, done = threading.Event(), threading.Barrier(9)
+
+        def adder(n):
+            for _ in range(1000):
+                counts.add([("a", 1), (("pair", n), n)])
+            done.wait(10)  # all eight have added before any ends: eight tallies alive at once
+            go.wait(10)
+
+        threads = [threading.Thread(target=adder, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        done.wait(10)
+        want = {("pair", n): 1000 * n for n in range(8)}
+        want.update({"a": 8001, "b": 2.5})
+        self.assertEqual(counts.totals(), want)
+        self.assertEqual(len(counts._tallies), 9)
+        go.set()
+        for thread in threads:
+            thread.join(10)
+        wait_for(lambda: len(counts._tallies) == 1)  # the ended threads' tallies are folded in
+        self.assertEqual(counts.totals(), want)
+        self.assertEqual((counts.total("a"), counts.total("missing")), (8001, 0))
+
+
 class TurnstileTest(unittest.TestCase):
     def test_turns_are_sized_for_the_build(self):
-        # Issue 14: one turn under the GIL; as many as cores on a free-threaded build.
+        # Issue 14: one turn under the GIL; one more than the cores on a free-threaded build.
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True), \
                 mock.patch.object(os, "cpu_count", lambda: 6):
-            self.assertEqual(hlsproxy.turn_slots(), 6)
+            self.assertEqual(hlsproxy.turn_slots(), 7)
         with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
             self.assertEqual(hlsproxy.turn_slots(), 1)
         gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-        self.assertEqual(hlsproxy.turn_slots(), 1 if gil else os.cpu_count())
+        self.assertEqual(hlsproxy.turn_slots(), 1 if gil else os.cpu_count() + 1)
 
     def queue_up(self, turnstile, names, order):
         """Start a thread per name, each queued (in that order) before the next starts."""
@@ -1339,7 +1399,7 @@ class TurnstileTest(unittest.TestCase):
         with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
             self.assertEqual(hlsproxy.turn_slots(), 1)
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True):  # a 3.13t build
-            self.assertEqual(hlsproxy.turn_slots(), os.cpu_count() or 1)
+            self.assertEqual(hlsproxy.turn_slots(), (os.cpu_count() or 1) + 1)
 
     def test_a_checked_turnstile_knows_who_holds_a_turn(self):
         turnstile = hlsproxy.Turnstile(1, checked=True)

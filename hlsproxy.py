@@ -33,9 +33,10 @@ Design note: threads, locks, and where a request may block
 ----------------------------------------------------------
 Threads. The server's thread accepts connections and never waits: past
 --max-connections a connection is answered 503 at once. Each connection gets a
-handler thread (ThreadingHTTPServer) that reads its requests and writes their
-answers. Each shared media fetch gets a pump thread (Fetcher._pump) that reads
-the upstream into a Flight and nothing else. Up to four prefetch workers start
+handler thread (ThreadingHTTPServer's way) that reads its requests and writes
+their answers. Each shared media fetch gets a pump thread (Fetcher._pump) that
+reads the upstream into a Flight and nothing else. Handler and pump threads are
+kept idle for 30 s after their job, for the next one (_Workers). Up to four prefetch workers start
 fetches nobody reads yet. One watchdog thread cuts connections whose request
 head is late (slowloris) and closes refused connections a moment after their 503.
 
@@ -66,7 +67,7 @@ the dicts every request reads (cache, flights, memos) are stored as
   dict without it; a reset swaps in a new dict whole).
 - Fetcher._lock: the prefetch worker list and the copies' serials (a serial
   names one kept copy: two alike would hand one copy's rewrite to another).
-- _Pumps._lock: its idle count, beside its queue. Turnstile._lock: slots and
+- _Workers._lock: its idle count, beside its queue. Turnstile._lock: slots and
   waiters. ProxyServer._lock: watched and refused connections.
 No lock: ServerCertificate (--tls-cert), whose only caller is the accepting
 thread; a ClientWriter and its handler, their connection's own; each upstream
@@ -3285,20 +3286,22 @@ class _Memo:
             self._values[shared_key(key)] = value
 
 
-class _Pumps:
-    """Threads for the fetcher's pumps, kept a while for reuse.
+class _Workers:
+    """Threads kept a while for reuse: the fetcher's pumps, the server's handlers.
 
     Thread.start() waits until the new thread runs: a handshake that was 7.5%
-    of a cold segment's time under load (bench W3). An idle pump thread takes
-    the next job instead; one idle for ``idle_seconds`` ends. As many run at
-    once as there are fetches under way.
+    of a cold segment's time under load (bench W3), and 0.15-0.5 ms of a new
+    connection's first answer (W7). An idle thread takes the next job instead;
+    one idle for ``idle_seconds`` ends. As many run at once as there are jobs.
     """
 
-    def __init__(self, idle_seconds: float = 30.0) -> None:
+    def __init__(self, name: str, idle_seconds: float = 30.0) -> None:
+        self.name = name
         self.idle_seconds = idle_seconds
+        self.started = 0  # threads started, ever
         self._jobs = queue.Queue()  # type: queue.Queue
         self._idle = 0
-        self._lock = threading.Lock()  # guards _idle, against the queue
+        self._lock = threading.Lock()  # guards _idle and started, against the queue
 
     def run(self, function: Callable, *args) -> None:
         with self._lock:
@@ -3306,10 +3309,18 @@ class _Pumps:
                 self._idle -= 1  # that thread's next job is this one
                 self._jobs.put((function, args))
                 return
-        threading.Thread(target=self._work, args=((function, args),), name="hlsproxy-fetch", daemon=True).start()
+            self.started += 1
+        threading.Thread(target=self._work, args=((function, args),), name=self.name, daemon=True).start()
+
+    def close(self) -> None:
+        """End the idle threads now; one at work ends once idle for ``idle_seconds``."""
+        with self._lock:
+            idle, self._idle = self._idle, 0
+            for _ in range(idle):
+                self._jobs.put(None)
 
     def _work(self, job) -> None:
-        while True:
+        while job is not None:
             function, args = job
             function(*args)
             with self._lock:
@@ -3361,7 +3372,7 @@ class Fetcher:
         self.flight_timeout = max(30.0, 3 * config.timeout)
         self._durations = _Memo()  # playlist URL -> target duration, to time blocking reloads
         self._serials = itertools.count(1)
-        self._pumps = _Pumps()
+        self._pumps = _Workers("hlsproxy-fetch")
         self._lock = threading.Lock()  # guards the prefetch worker list and the serials
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
         self._prefetch_workers = []  # type: List[threading.Thread]
@@ -3558,12 +3569,13 @@ class Fetcher:
                 logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
 
     def close(self) -> None:
-        """Stop the prefetch workers and close the idle upstream connections."""
+        """Stop the prefetch workers and the idle pumps, and close the idle upstream connections."""
         for _ in self._prefetch_workers:
             try:
                 self._prefetch_queue.put_nowait(None)
             except queue.Full:
                 break
+        self._pumps.close()
         self.pool.close()
 
 
@@ -4758,6 +4770,7 @@ class ThreadCounts:
         self._lock = threading.Lock()  # the tallies and the retired sums
         self._tallies = {}  # type: Dict[weakref.ref, Dict[object, float]]
         self._retired = {}  # type: Dict[object, float]
+        self._gone = []  # type: List[weakref.ref]  # tallies of ended threads, to fold in
 
     def add(self, pairs: List[Tuple[object, float]]) -> None:
         """Add each (key, amount) of ``pairs`` to this thread's tally."""
@@ -4771,6 +4784,7 @@ class ThreadCounts:
     def totals(self) -> Dict[object, float]:
         """Every key's sum over the threads, alive and ended."""
         with self._lock:
+            self._fold_gone()
             tallies = [dict(self._retired)] + [counts.copy() for counts in self._tallies.values()]
         totals = {}  # type: Dict[object, float]
         for counts in tallies:
@@ -4784,13 +4798,16 @@ class ThreadCounts:
     def _new_tally(self) -> Dict[object, float]:
         tally = self._local.tally = _Tally()
         with self._lock:
-            self._tallies[weakref.ref(tally, self._retire)] = tally.counts
+            self._fold_gone()
+            self._tallies[weakref.ref(tally, self._gone.append)] = tally.counts
         return tally.counts
 
-    def _retire(self, gone: weakref.ref) -> None:
-        """A thread ended and its tally went: keep its counts."""
-        with self._lock:
-            for key, amount in self._tallies.pop(gone, {}).items():
+    def _fold_gone(self) -> None:
+        """Fold in the tallies of the threads that ended. (The weak reference's
+        callback only notes one: it runs wherever the tally goes, maybe in a
+        collection inside totals(), under this very lock.)"""
+        while self._gone:
+            for key, amount in self._tallies.pop(self._gone.pop(), {}).items():
                 self._retired[key] = self._retired.get(key, 0) + amount
 
 
@@ -4906,6 +4923,7 @@ class ProxyServer(ThreadingHTTPServer):
         self._targets = _Memo()  # request path -> ProxyTarget
         self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._slots = threading.BoundedSemaphore(config.max_connections)
+        self._handlers = _Workers("hlsproxy-client")  # a connection's thread, kept for the next
         self._requests = ThreadCounts()  # requests begun, less those ended: what a drain waits for
         self._watched = {}  # type: Dict[socket.socket, float]
         self._lingering = []  # type: List[Tuple[float, socket.socket]]
@@ -4972,7 +4990,7 @@ class ProxyServer(ThreadingHTTPServer):
             self._refuse_busy(request)
             return
         try:
-            super().process_request(request, client_address)
+            self._handlers.run(self.process_request_thread, request, client_address)
         except BaseException:
             self._slots.release()
             raise
@@ -5077,6 +5095,7 @@ class ProxyServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         self._closing.set()
         super().server_close()
+        self._handlers.close()
         self.fetcher.close()
         with self._lock:
             lingering, self._lingering = self._lingering, []

@@ -1355,9 +1355,30 @@ class ThreadCountsTest(unittest.TestCase):
         go.set()
         for thread in threads:
             thread.join(10)
-        wait_for(lambda: len(counts._tallies) == 1)  # the ended threads' tallies are folded in
+        wait_for(lambda: len(counts._gone) == 8)  # each ended thread's tally noted as gone...
         self.assertEqual(counts.totals(), want)
+        self.assertEqual((len(counts._tallies), counts._gone), (1, []))  # ...and folded in by the next reader
         self.assertEqual((counts.total("a"), counts.total("missing")), (8001, 0))
+
+
+    def test_an_ending_thread_never_waits_for_the_lock(self):
+        # A tally goes when its thread ends, wherever that runs: even inside a
+        # reader holding the lock (a collection in totals()). Its note takes no lock.
+        counts, added, end = hlsproxy.ThreadCounts(), threading.Event(), threading.Event()
+
+        def add_then_end():
+            counts.add([("a", 1)])
+            added.set()
+            end.wait(5)
+
+        thread = threading.Thread(target=add_then_end)
+        thread.start()
+        added.wait(5)
+        with counts._lock:
+            end.set()
+            thread.join(5)
+            self.assertFalse(thread.is_alive())
+        wait_for(lambda: counts.totals() == {"a": 1} and not counts._tallies)
 
 
 class TurnstileTest(unittest.TestCase):
@@ -3263,6 +3284,23 @@ class CacheBehaviourTest(ProxyTestCase):
 
 
 class ConcurrencyTest(ProxyTestCase):
+    def test_a_connections_thread_serves_the_next_connection(self):
+        # Thread.start() waits until the new thread runs: a closed connection's
+        # thread, idle, takes the next connection instead (issue 14, W7).
+        handlers = self.proxy._handlers
+        before = {thread for thread in threading.enumerate() if thread.name == "hlsproxy-client"}
+        for _ in range(3):
+            connection = self.keep_alive(self.proxy)
+            connection.request("GET", self.proxied("/keys/k.key"))
+            self.assertEqual(connection.getresponse().read(), KEY)
+            connection.close()
+            wait_for(lambda: handlers._idle == 1)
+        ours = [thread for thread in threading.enumerate() if thread.name == "hlsproxy-client" and thread not in before]
+        self.assertEqual((handlers.started, len(ours)), (1, 1))
+        handlers.close()  # as server_close does: the idle thread ends now, not in 30 s
+        ours[0].join(5)
+        self.assertFalse(ours[0].is_alive())
+
     def test_twenty_viewers_one_origin_fetch_bytes_as_they_arrive(self):
         half = len(SEGMENT) * 10
         results, got_first = {}, threading.Semaphore(0)

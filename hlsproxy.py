@@ -89,7 +89,8 @@ handlers serve cache hits and write to clients in FIFO turns (Turnstile); the
 ClientWriter takes the turn for each write and gives it up whenever a write
 would block, and the handler gives it up before every wait above. With
 ProxyServer.check_turns (the tests run so) a turn held into an upstream request
-fails loudly.
+fails loudly. Under the GIL there is one turn; a free-threaded build has one
+more than its cores (turn_slots says what was measured).
 
 Memory. Everything kept is a counted entry of the one TTLCache (bodies, and the
 rewrites of kept playlists) or has a fixed bound: the memos (1 MiB of keys
@@ -779,7 +780,7 @@ class Config:
     workers: int = _setting(
         1, "processes sharing the listening socket (pre-fork; Linux and macOS); each has its own cache: the "
            "way to use every core on a GIL build, one per core (a free-threaded 3.13t build runs one process "
-           "on every core with one cache, but serves hits at about half the rate: see README)",
+           "on every core with one cache: see README)",
         _number(1, 256, whole=True), "N")
     #: Upstream hosts allowed ("example.com", "*.cdn.example.net"); empty: any public host.
     allow_hosts: Tuple[str, ...] = _setting(

@@ -36,9 +36,10 @@ Threads. The server's thread accepts connections and never waits: past
 handler thread (ThreadingHTTPServer's way) that reads its requests and writes
 their answers. Each shared media fetch gets a pump thread (Fetcher._pump) that
 reads the upstream into a Flight and nothing else. Handler and pump threads are
-kept idle for 30 s after their job, for the next one (_Workers). Up to four prefetch workers start
-fetches nobody reads yet. One watchdog thread cuts connections whose request
-head is late (slowloris) and closes refused connections a moment after their 503.
+kept idle for 30 s after their job, for the next one (_Workers). Up to four
+prefetch workers start fetches nobody reads yet. One watchdog thread cuts
+connections whose request head is late (slowloris) and closes refused
+connections a moment after their 503.
 
 Producers never wait on consumers. A pump appends to its Flight as fast as the
 upstream sends; every request for that object, the one that started the fetch
@@ -3165,6 +3166,11 @@ class Flight:
     def size(self) -> int:
         return self._size
 
+    def before_the_end(self, chunk: bytes) -> bool:
+        """Whether ``chunk``, appended, would leave the body short of its length
+        (a last piece waits to go out with the whole body: see Fetcher._pump)."""
+        return self._size + len(chunk) < self.length
+
     def finish(self, resource: Resource) -> None:
         with self._changed:
             self.resource, self.state = resource, Flight.DONE
@@ -3415,7 +3421,7 @@ class Fetcher:
                     flight.finish(resource)  # after store: whoever comes after finds it cached
                     return flight, True, None
                 flight.start(make_resource(MEDIA, response, b""), _content_length(response))
-                if head and len(head) < flight.length:  # (the last piece is the pump's, see _pump)
+                if head and flight.before_the_end(head):  # (the last piece is the pump's)
                     # The bytes read to classify go out now, from this thread: not
                     # after the pump's thread wakes (a hand-off, 0.45 ms of W7's TTFB).
                     flight.append(head)
@@ -3446,7 +3452,7 @@ class Fetcher:
             # a 10 MB segment, all of it holding the GIL) is done before the
             # client has its last byte, never while it asks for the next (W7).
             chunk = head or body.read1(CHUNK_SIZE)
-            while chunk and flight.size + len(chunk) < flight.length:
+            while chunk and flight.before_the_end(chunk):
                 flight.append(chunk)
                 chunk = body.read1(CHUNK_SIZE)
             if body.truncated or flight.size + len(chunk) != flight.length:

@@ -312,9 +312,11 @@ FORBIDDEN_UPSTREAM_HEADERS = HOP_BY_HOP_HEADERS | frozenset({
 })
 
 #: Query parameters of the ``/proxy`` form that carry per-URL options
-#: rather than being part of the upstream URL.
+#: rather than being part of the upstream URL. Besides these, ``h_<Name>=value``
+#: sets any header (mediaflow-proxy's convention, which IPTV tools write).
 OPTION_PARAMETERS = types.MappingProxyType({
     "referer": "Referer",
+    "referrer": "Referer",  # the word's usual spelling, which the header's lacks
     "origin": "Origin",
     "ua": "User-Agent",
     "user_agent": "User-Agent",
@@ -458,10 +460,22 @@ function source() {
   const referer = $("referer") ? $("referer").value.trim() : "";
   const src = proxied($("url").value.trim(), referer);
   $("proxied").textContent = src;
+  // The address bar now holds this stream (/?url=...&referer=...): copy it to share it.
+  const shared = new URLSearchParams({url: $("url").value.trim()});
+  if (referer) shared.set("referer", referer);
+  history.replaceState(null, "", HERE + "?" + shared);
   return src;
 }
 $("form").addEventListener("submit", (event) => { event.preventDefault(); play(source()); });
 $("diagnose").addEventListener("click", () => { if ($("form").reportValidity()) diagnose(source()); });
+// A shared address fills the form and plays. What comes from the address is data: set
+// as a field's value (never parsed as markup), and played only if it is an http(s) URL.
+const given = new URLSearchParams(location.search);
+if (given.get("url")) {
+  $("url").value = given.get("url");
+  if ($("referer")) $("referer").value = given.get("referer") || given.get("referrer") || "";
+  if (/^https?:\/\//i.test($("url").value.trim()) && $("form").checkValidity()) play(source());
+}
 </script>
 </body></html>
 """
@@ -569,7 +583,16 @@ class Forbidden(HlsProxyError):
 
 
 class UpstreamError(HlsProxyError):
-    """The upstream failed: unreachable (502), too slow (504), or its own status."""
+    """The upstream failed: unreachable (502), too slow (504), or its own status.
+
+    ``upstream_status`` is the status the upstream answered with, when it
+    answered at all (None when it was unreachable, too slow or spoke no HTTP).
+    """
+
+    def __init__(self, reason: str, status: Optional[int] = None,
+                 headers: Tuple[Tuple[str, str], ...] = (), upstream_status: Optional[int] = None) -> None:
+        super().__init__(reason, status, headers)
+        self.upstream_status = upstream_status
 
 
 # ---------------------------------------------------------------------------
@@ -659,7 +682,8 @@ def _many(each: Callable[[str, object], object]) -> Callable[[str, object], obje
 
 def _http_url(schemes: Tuple[str, ...], path: bool, optional: bool = True) -> Callable[[str, object], object]:
     """A check: an absolute URL of one of ``schemes``, with a path only if ``path``;
-    kept without a trailing slash."""
+    kept without a trailing slash. A refusal repeats the value without its
+    user name and password (a SOCKS proxy's login is a secret)."""
     words = "an absolute %s URL%s" % ("/".join(schemes), "" if path else " with no path, like http://HOST:PORT")
 
     def check(name: str, value):
@@ -672,9 +696,18 @@ def _http_url(schemes: Tuple[str, ...], path: bool, optional: bool = True) -> Ca
             good = False
         if not good or parts.query or parts.fragment or (not path and parts.path not in ("", "/")) \
                 or any(c.isspace() for c in value.strip()):
-            raise ConfigError(name, "must be %s, not %r" % (words, value))
+            raise ConfigError(name, "must be %s, not %r" % (words, _without_login(value)))
         return value.strip().rstrip("/")
     return check
+
+
+def _without_login(value):
+    """``value`` with any ``user:password@`` after its scheme cut out (a URL
+    that does not parse may still hold one)."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    scheme, separator, rest = value.partition("://")
+    return scheme + separator + "…@" + rest.rpartition("@")[2] if separator else "…@" + value.rpartition("@")[2]
 
 
 def _readable_file(name: str, value):
@@ -937,13 +970,34 @@ def _flag_type(field: dataclasses.Field) -> Callable[[str], object]:
     return convert
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, with a refusal on one line of stderr (exit status 2) instead of
+    the whole usage block before it, and a misspelt flag answered with the
+    closest one, as a misspelt HLSPROXY_ name is."""
+
+    def error(self, message: str):
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+
+    def parse_args(self, args=None, namespace=None):
+        known, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            flags = [flag for action in self._actions for flag in action.option_strings]
+            close = difflib.get_close_matches(unknown[0].split("=", 1)[0], flags, n=1) \
+                if unknown[0].startswith("--") else []
+            self.error("unrecognized arguments: %s%s" % (
+                " ".join(unknown), "; did you mean %s?" % close[0] if close else " (see --help)"))
+        return known
+
+
 def _argument_parser(fields: Optional[Tuple[str, ...]] = None, **settings) -> argparse.ArgumentParser:
     """A parser with one flag per Config field (or per field named in ``fields``),
     its help from the field: flag, alias, default and HLSPROXY_ name."""
-    parser = argparse.ArgumentParser(**settings) if settings else argparse.ArgumentParser(
+    parser = _OneLineParser(**settings) if settings else _OneLineParser(
         prog="hlsproxy",
+        usage="%(prog)s [--flag VALUE ...]\n       %(prog)s sign [--secret KEY] [--public-url URL] URL",
         description="A CORS proxy for HLS streams: play "
-                    "http://HOST:PORT/proxy?url=<percent-encoded playlist URL>.",
+                    "http://HOST:PORT/proxy?url=<percent-encoded playlist URL>. "
+                    "'hlsproxy sign URL' prints a signed proxy URL (see --secret).",
         epilog="Environment booleans are one of %s." % ", ".join(_ENVIRONMENT_BOOLEANS))
     for field in dataclasses.fields(Config):
         if fields is not None and field.name not in fields:
@@ -1159,9 +1213,8 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
         if not urls or not urls[0].strip():
             raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
         url = urls[0]
-        options = tuple(_option_header(name, value) for name, value in pairs
-                        if name in OPTION_PARAMETERS)
-        extra = [(n, v) for n, v in pairs if n != "url" and n not in OPTION_PARAMETERS]
+        options = tuple(_option_header(name, value) for name, value in pairs if _is_option(name))
+        extra = [(n, v) for n, v in pairs if n != "url" and not _is_option(n)]
     else:
         raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
     url = _merge_query(validate_upstream_url(url), extra)
@@ -1268,8 +1321,15 @@ def _resolve_rest(url: str, rest: str) -> str:
     return urljoin(url, rest)
 
 
+def _is_option(name: str) -> bool:
+    """Whether a ``/proxy`` query parameter is a per-URL option (a header), not
+    the upstream's own."""
+    return name in OPTION_PARAMETERS or (name[:2] == "h_" and bool(_HEADER_NAME.match(name[2:])))
+
+
 def _option_header(name: str, value: str) -> Tuple[str, str]:
-    header = OPTION_PARAMETERS[name]
+    """The upstream header a per-URL option stands for, checked as --header is."""
+    header = OPTION_PARAMETERS.get(name) if name[:2] != "h_" else name[2:].title()  # h_referer: Referer
     if header is None:
         return parse_header_line(value)
     return parse_header_line("%s: %s" % (header, value))
@@ -2879,12 +2939,13 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
     except urllib.error.HTTPError as error:
         error.close()
         if error.code < 400:
-            raise UpstreamError("upstream redirect failed: %s" % error.reason) from None
+            raise UpstreamError("upstream redirect failed: %s" % error.reason, upstream_status=error.code) from None
         # A 416 says the size in Content-Range (bytes */N); Retry-After says when to come back.
         kept = ("Content-Range", "Retry-After") if error.code == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE \
             else ("Retry-After",)
         headers = tuple((name, error.headers[name]) for name in kept if error.headers.get(name))
-        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code, headers) from None
+        raise UpstreamError("upstream answered %d %s" % (error.code, error.reason), error.code, headers,
+                            upstream_status=error.code) from None
     except urllib.error.URLError as error:
         reason = error.reason
         if isinstance(reason, HlsProxyError):
@@ -3296,11 +3357,18 @@ class _Memo:
 class _Workers:
     """Threads kept a while for reuse: the fetcher's pumps, the server's handlers.
 
-    Thread.start() waits until the new thread runs: a handshake that was 7.5%
-    of a cold segment's time under load (bench W3), and 0.15-0.5 ms of a new
-    connection's first answer (W7). An idle thread takes the next job instead;
-    one idle for ``idle_seconds`` ends. As many run at once as there are jobs.
+    Thread.start() waits until the new thread runs, a handshake that shows in a
+    cold segment's time and in a new connection's first answer (bench/README.md,
+    W3 and W7). An idle thread takes the next job instead; one idle for
+    ``idle_seconds`` ends. As many run at once as there are jobs, but at most
+    ``max_spare`` wait idle (Apache's MaxSpareThreads): after a burst of viewers
+    the rest end at once, since each idle thread holds a whole stack reserved,
+    which a 32-bit router cannot spare by the hundred.
     """
+
+    #: Idle threads kept at most: enough for the connections a few players open
+    #: and close around each segment, few enough to be nothing on a small box.
+    max_spare = 8
 
     def __init__(self, name: str, idle_seconds: float = 30.0) -> None:
         self.name = name
@@ -3331,6 +3399,8 @@ class _Workers:
             function, args = job
             function(*args)
             with self._lock:
+                if self._idle >= self.max_spare:
+                    return  # spares enough: this one ends now
                 self._idle += 1
             try:
                 job = self._jobs.get(timeout=self.idle_seconds)
@@ -3475,10 +3545,9 @@ class Fetcher:
         try:
             response = open_upstream(self.opener, target.url, headers, timeout, target.cookies)
         except UpstreamError as error:
-            failed = error.status in (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
-            self.metrics.observe_upstream(time.monotonic() - started, failed)
+            self.metrics.observe_upstream(time.monotonic() - started, error.upstream_status)
             raise
-        self.metrics.observe_upstream(time.monotonic() - started, False)
+        self.metrics.observe_upstream(time.monotonic() - started, response.status)
         return response
 
     # -- the cache ------------------------------------------------------------------
@@ -3712,8 +3781,8 @@ class Diagnosis:
             response = self.fetcher.open(target, upstream_request_headers(self.config, target, []),
                                          self.config.timeout)
         except HlsProxyError as error:
-            upstream = error.status if "upstream answered" in error.reason else None
-            record.update(status=upstream, conclusion=error.reason, ms=self.ms(started))
+            record.update(status=getattr(error, "upstream_status", None), conclusion=error.reason,
+                          ms=self.ms(started))
             return record
         body = UpstreamBody(response)
         try:
@@ -4847,13 +4916,18 @@ class Metrics:
     def connections(self, change: int) -> None:
         self._counts.add([(("active_connections", ""), change)])
 
-    def observe_upstream(self, seconds: float, failed: bool) -> None:
-        """One upstream fetch: its time to response headers, and whether it failed."""
+    def observe_upstream(self, seconds: float, status: Optional[int]) -> None:
+        """One upstream fetch: its time to response headers, and the status it
+        answered with (None: it never answered)."""
         index = next((i for i, bound in enumerate(self.BUCKETS) if seconds <= bound), len(self.BUCKETS))
         with self._lock:
             self._latency[index] += 1
             self._latency_sum += seconds
-        self.count("upstream_failures_total" if failed else "upstream_fetches_total")
+        if status is None:
+            self.count("upstream_failures_total")
+        else:
+            self._counts.add([(("upstream_fetches_total", ""), 1),
+                              (("upstream_responses_total", _STATUS_CLASSES[min(status // 100, 5)]), 1)])
 
     def render(self, cache: TTLCache) -> str:
         """The metrics in Prometheus text exposition format (version 0.0.4)."""
@@ -4876,7 +4950,10 @@ class Metrics:
                [('{result="%s"}' % r, counts.get(("cache_total", r), 0)) for r in ("HIT", "MISS", "COALESCED")])
         family("upstream_fetches_total", "counter", "Upstream requests that got an answer.",
                [("", counts.get(("upstream_fetches_total", ""), 0))])
-        family("upstream_failures_total", "counter", "Upstream requests that failed (unreachable, timeout).",
+        family("upstream_responses_total", "counter", "Upstream answers, by status class.",
+               [('{class="%s"}' % c, counts.get(("upstream_responses_total", c), 0))
+                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
+        family("upstream_failures_total", "counter", "Upstream requests that got no answer (unreachable, timeout).",
                [("", counts.get(("upstream_failures_total", ""), 0))])
         family("sent_bytes_total", "counter", "Body bytes sent to clients.",
                [("", counts.get(("sent_bytes_total", ""), 0))])
@@ -5243,7 +5320,7 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
     cache. A worker that dies is replaced; SIGTERM or SIGINT stops them all.
     """
     if not hasattr(os, "fork"):
-        print("hlsproxy: --workers needs os.fork (Linux, macOS); use --workers 1 here", file=sys.stderr)
+        logger.error("--workers needs os.fork (Linux, macOS); use --workers 1 here")
         return 2
     children = set()
     stopping = []
@@ -5291,12 +5368,33 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
 # ---------------------------------------------------------------------------
 
 class _JsonFormatter(logging.Formatter):
-    """One JSON object per line: access lines with their fields, others with a message."""
+    """One JSON object per line: access lines with their fields, others with a
+    message; times in RFC 3339, UTC, to the millisecond (what log shippers parse
+    without a pattern)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {"time": self.formatTime(record), "level": record.levelname}
         line.update(getattr(record, "access", None) or {"message": record.getMessage()})
         return json.dumps(line, ensure_ascii=False)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + ".%03dZ" % record.msecs
+
+
+def _say(config: Config, text: str, stream, level: str = "INFO") -> None:
+    """A line of the command line's own, outside the log (the first line on
+    stdout, a refusal to start on stderr): under --log-format json, one more
+    JSON object like every log line."""
+    if config.log_format == "json":
+        text = _JsonFormatter().format(logging.makeLogRecord({"levelname": level, "msg": text}))
+    print(text, file=stream, flush=True)
+
+
+def _log_formatter(log_format: str) -> logging.Formatter:
+    """The formatter of every line the command line writes, the first one included."""
+    if log_format == "json":
+        return _JsonFormatter()
+    return logging.Formatter("%(asctime)s %(levelname)s %(message)s")
 
 
 def _machine_addresses(family: int) -> List[str]:
@@ -5392,19 +5490,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         return sign_main(argv[1:])
     config = Config.from_args(argv)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter() if config.log_format == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_log_formatter(config.log_format))
     logging.basicConfig(level=logging.WARNING if config.quiet else logging.INFO, handlers=[handler])
     try:
         server = make_server(config)
     except ConfigError as error:  # a certificate, key or CA file that cannot serve
-        print("hlsproxy: error: %s %s" % (_flag_name(error.field), error.problem), file=sys.stderr)
+        _say(config, "hlsproxy: error: %s %s" % (_flag_name(error.field), error.problem), sys.stderr, "ERROR")
         return 2
     except OSError as error:
-        print("hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
-              file=sys.stderr)
+        _say(config, "hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
+             sys.stderr, "ERROR")
         return 1
-    print(first_line(server, _machine_addresses), flush=True)
+    _say(config, first_line(server, _machine_addresses), sys.stdout)
     for warning in exposure_warnings(config):
         logger.warning("%s", warning)
     if config.workers > 1:

@@ -9,6 +9,7 @@ then the command line in a subprocess.
 """
 
 import base64
+import calendar
 import contextlib
 import gc
 import dataclasses
@@ -300,9 +301,43 @@ class ConfigTest(unittest.TestCase):
             with self.subTest(argv=argv, environ=environ):
                 self.assertEqual(self.refusal(argv, environ), "hlsproxy: error: " + reason)
 
+    def test_a_refusal_is_one_line(self):
+        # Issue 21: --port 99999 printed the whole usage block (14 lines), then the reason.
+        for argv, environ, said in [
+                (["--port", "99999"], {}, "hlsproxy: error: --port must be a whole number from 0 to 65535, not 99999"),
+                (["--alow-private"], {},
+                 "hlsproxy: error: unrecognized arguments: --alow-private; did you mean --allow-private?"),
+                (["--prot", "80"], {}, "hlsproxy: error: unrecognized arguments: --prot 80; did you mean --port?"),
+                (["--zzzzzz"], {}, "hlsproxy: error: unrecognized arguments: --zzzzzz (see --help)"),
+                ([], {"HLSPROXY_PORT": "x"}, "hlsproxy: error: HLSPROXY_PORT: 'x' is not a whole number")]:
+            with self.subTest(argv=argv, environ=environ):
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as raised:
+                    hlsproxy.Config.from_args(argv, environ=environ)
+                self.assertEqual((raised.exception.code, stderr.getvalue()), (2, said + "\n"))
+        out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--port", "99999"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+        self.assertEqual((out.returncode, out.stdout, out.stderr.count("\n")), (2, "", 1), out.stderr)
+        line = self.refusal(["https://a.example/x", "--secrt", "k"], run=lambda argv, environ: hlsproxy.sign_main(
+            argv, environ))
+        self.assertEqual(line, "hlsproxy sign: error: unrecognized arguments: --secrt k; did you mean --secret?")
+
+    def test_help_names_the_sign_command(self):
+        usage = hlsproxy._argument_parser().format_usage()
+        self.assertIn("hlsproxy sign", usage)
+
     def test_a_secret_is_never_repeated_in_a_refusal(self):
         line = self.refusal(["--metrics-token", "has space SECRET"])
         self.assertEqual(line, "hlsproxy: error: --metrics-token must be a non-empty token of visible ASCII, no spaces")
+        # Issue 21: a SOCKS login in a URL that does not parse was echoed whole.
+        for value in ("socks5://user:s3cret@[bad", "socks5://user:s3cret@h:1/path", "socks5://us:s3cret@h:x",
+                      "socks5h://user:p/s3cret@h:1/x"):
+            with self.subTest(value=value):
+                line = self.refusal(["--upstream-proxy", value])
+                self.assertNotIn("s3cret", line)
+                self.assertIn("--upstream-proxy must be", line)
+                line = self.refusal([], {"HLSPROXY_UPSTREAM_PROXY": value})
+                self.assertNotIn("s3cret", line)
         with self.assertRaises(hlsproxy.ConfigError) as raised:
             hlsproxy.Config(secret="two\nlines SECRET")
         self.assertNotIn("SECRET", str(raised.exception))
@@ -511,6 +546,21 @@ class CodecTest(unittest.TestCase):
                 self.assertEqual(hlsproxy.parse_proxy_path(path).url, url)
         target = hlsproxy.parse_proxy_path("/proxy?referer=https%3A%2F%2Fr.example%2F&url=http%3A%2F%2Fa.example%2Fb&ua=UA")
         self.assertEqual(target.options, (("Referer", "https://r.example/"), ("User-Agent", "UA")))
+
+    def test_referrer_and_mediaflow_style_headers_are_options(self):
+        # Issue 21: these went upstream in the query; they are headers, checked as --header is.
+        target = hlsproxy.parse_proxy_path(
+            "/proxy?url=https%3A%2F%2Fa.example%2Fb.m3u8%3Fq%3D1&referrer=https%3A%2F%2Fr.example%2F"
+            "&h_user-agent=VLC%2F3&h_X-Token=t1&hx=keep&h_=keep")
+        self.assertEqual(target.options, (("Referer", "https://r.example/"), ("User-Agent", "VLC/3"),
+                                          ("X-Token", "t1")))
+        self.assertEqual(target.url, "https://a.example/b.m3u8?q=1&hx=keep&h_=keep")
+        for bad, reason in [("h_Host=evil", "header Host is managed by the proxy"),
+                            ("h_Connection=close", "header Connection is managed by the proxy"),
+                            ("h_X-A=a%0D%0AX-B%3A%201", "line break"), ("referrer=a%00b", "line break")]:
+            with self.subTest(bad=bad), self.assertRaises(hlsproxy.BadRequest) as raised:
+                hlsproxy.parse_proxy_path("/proxy?url=https%3A%2F%2Fa.example%2F&" + bad)
+            self.assertIn(reason, raised.exception.reason)
 
     def test_player_parameters_merge_into_the_upstream_query(self):
         token_path = hlsproxy.make_proxy_url("", "https://cdn.example/live/i.m3u8?sig=a%2Fb&_HLS_msn=1")
@@ -4304,24 +4354,45 @@ class OperationsTest(ProxyTestCase):
         wait_for(lambda: len(self.proxy.cache) == 1)
         self.get("/keys/k.key")
         self.get("/status/404")
+        self.request("/proxy?url=" + quote("http://127.0.0.1:1/x.ts", safe=""))  # nothing listens: no answer
         wait_for(lambda: self.proxy.in_flight == 0)  # a request is counted before it leaves the flight
         response, body = self.request("/metrics")
         self.assertEqual(response.getheader("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
         metrics = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if not line.startswith("#"))
         expected = {
             'hlsproxy_requests_total{class="2xx"}': "2", 'hlsproxy_requests_total{class="4xx"}': "1",
+            'hlsproxy_requests_total{class="5xx"}': "1",
             # the 404 is an error, not a cache outcome
             'hlsproxy_cache_requests_total{result="HIT"}': "1", 'hlsproxy_cache_requests_total{result="MISS"}': "1",
-            "hlsproxy_upstream_fetches_total": "2", "hlsproxy_upstream_failures_total": "0",
-            "hlsproxy_cache_entries": "1", "hlsproxy_upstream_fetch_seconds_count": "2",
-            # the helper keeps each request's connection open until cleanup: 3 + this one
-            'hlsproxy_upstream_fetch_seconds_bucket{le="+Inf"}': "2", "hlsproxy_active_connections": "4",
+            "hlsproxy_upstream_fetches_total": "2", "hlsproxy_upstream_failures_total": "1",
+            # issue 21: the upstream's own answers by status class, beside the fetches that got none
+            'hlsproxy_upstream_responses_total{class="2xx"}': "1",
+            'hlsproxy_upstream_responses_total{class="4xx"}': "1",
+            'hlsproxy_upstream_responses_total{class="5xx"}': "0",
+            "hlsproxy_cache_entries": "1", "hlsproxy_upstream_fetch_seconds_count": "3",
+            # the helper keeps each request's connection open until cleanup: 4 + this one
+            'hlsproxy_upstream_fetch_seconds_bucket{le="+Inf"}': "3", "hlsproxy_active_connections": "5",
         }
         for name, value in expected.items():
             with self.subTest(name):
                 self.assertEqual(metrics.get(name), value)
         self.assertGreaterEqual(int(metrics["hlsproxy_sent_bytes_total"]), 2 * len(KEY))
         self.assertGreater(int(metrics["hlsproxy_cache_bytes"]), len(KEY))
+
+    def test_spare_threads_after_a_burst_are_few(self):
+        # Issue 21: after a burst, idle handler threads waited 30 s each, with no cap (155 alive 8 s after
+        # a 150-viewer load); at most _Workers.max_spare may wait for the next connection.
+        def handlers():
+            return [t for t in threading.enumerate() if t.name == "hlsproxy-client"]
+        sockets = [socket.create_connection(self.proxy.server_address[:2], timeout=10) for _ in range(100)]
+        wait_for(lambda: len(handlers()) >= 100)  # one thread per connection, all at once
+        for sock in sockets:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in sockets:
+            self.assertEqual(read_answers(sock)[0][0], 200)
+            sock.close()
+        wait_for(lambda: len(handlers()) <= hlsproxy._Workers.max_spare, timeout=5)
+        self.assertLessEqual(hlsproxy._Workers.max_spare, 16)
 
     def test_metrics_token(self):
         proxy = self.start_proxy(metrics_token="m-token")
@@ -4391,6 +4462,15 @@ class OperationsTest(ProxyTestCase):
         self.assertIn("const HLSJS", page)
         self.assertNotIn("page-secret", page)
         self.assertNotIn('id="referer"', page)  # a signed URL carries its own headers: no field at all
+
+    def test_a_shared_address_is_read_by_the_page_never_written_into_it(self):
+        # Issue 21: /?url=…&referer=… fills the form in the browser (e2e plays it in Chromium, hostile
+        # values included); the server's page is the same bytes whatever the query holds.
+        _, plain = self.request("/")
+        hostile = quote('"><script>alert(1)</script>', safe="")
+        response, shared = self.request("/?url=%s&referer=%s" % (hostile, hostile))
+        self.assertEqual((response.status, shared), (200, plain))
+        self.assertIn(b'new URLSearchParams(location.search)', plain)
 
     def test_health_check_touches_no_upstream(self):
         response, body = self.request("/healthz")
@@ -4486,9 +4566,35 @@ class MainTest(unittest.TestCase):
             process.stderr.close()
         self.addCleanup(stop)
         line = process.stdout.readline()
+        if "json" in args:  # under --log-format json the first line is a JSON object too
+            line = json.loads(line)["message"]
         match = re.match(r"hlsproxy \S+ serving on (http://127\.0\.0\.1:(\d+))/ - play \1/proxy\?url=", line)
         self.assertTrue(match, line)
         return process, int(match.group(2))
+
+    def test_json_logs_are_json_from_the_first_line(self):
+        # Issue 21: the first line was plain text, and times looked like "2026-12-07 18:14:36,748".
+        process, port = self.start("--log-format", "json", "--host", "127.0.0.1")
+        self.exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.exchange(port, b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n")
+        output = self.stop_and_read(process)
+        lines = output.splitlines()
+        self.assertGreaterEqual(len(lines), 2, output)  # the rest of stdout, then stderr
+        for line in lines:
+            with self.subTest(line=line):
+                record = json.loads(line)
+                self.assertRegex(record["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+                stamp = calendar.timegm(time.strptime(record["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+                self.assertLess(abs(stamp - time.time()), 120)  # UTC, not local time
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        out = subprocess.run([sys.executable, os.path.join(HERE, "hlsproxy.py"), "--log-format", "json", "--port",
+                              str(taken.getsockname()[1])], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=30)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("cannot listen", json.loads(out.stderr)["message"])
 
     def test_first_line_says_where(self):
         process, port = self.start("--quiet")

@@ -102,6 +102,18 @@ async function check(page, c, response, deadline, consoleErrors) {
     const prefixed = !c.proxiedPrefix || s.proxied.startsWith(c.proxiedPrefix);
     return { ok: s.t > 3 && !s.status && prefixed, detail: `t=${s.t.toFixed(1)}s via ${how}; ${s.status || "no error"}; proxied ${s.proxied.slice(0, 60)}...` };
   }
+  if (c.expect === "shared" || c.expect === "shared-inert") {  // the page opened at /?url=…: nothing typed
+    const read = () => page.evaluate(() => ({
+      t: document.getElementById("video").currentTime, status: document.getElementById("status").textContent,
+      url: document.getElementById("url").value, referer: (document.getElementById("referer") || {}).value,
+      ran: document.documentElement.getAttribute("data-ran") === "1" }));
+    let s = await read();
+    const done = (s) => s.ran || (c.expect === "shared" ? s.t > 3 || s.status : Date.now() > deadline - 12000);
+    while (Date.now() < deadline && !done(s)) { await sleep(200); s = await read(); }
+    const filled = s.url === c.url;
+    const ok = !s.ran && filled && (c.expect === "shared-inert" || (s.t > 3 && !s.status));
+    return { ok, detail: `field ${filled ? "holds the address's url" : "holds " + JSON.stringify(s.url)}; referer ${JSON.stringify(s.referer).slice(0, 40)}; t=${s.t.toFixed(1)}s; ${s.status || "no error"}; ${s.ran ? "a script from the address RAN" : "nothing from the address ran"}` };
+  }
   if (c.expect === "inert" || c.expect === "runs") {  // a document opened as is: did its script run?
     const ran = () => page.evaluate(() => document.documentElement.getAttribute("data-ran") === "1");
     let seen = await ran();

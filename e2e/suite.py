@@ -822,6 +822,20 @@ def main():
              "viewport": {"width": 375, "height": 812}, "timeout": 20,
              "screenshot": os.path.join(SHOTS, "page-secret-375px.png")},
         ]
+        # Issue 21: the page can be shared. Its address fills the form and plays; what comes from the
+        # address is data, so a hostile one runs nothing (each payload would set data-ran if it ran).
+        shared = o + "/referer/c/index.m3u8"
+        cases.append({"name": "page at /?url=…&referer=…: a shared address fills the form and plays",
+                      "page": "%s/?url=%s&referer=%s" % (proxy.base, quote(shared, safe=""), quote(REFERER, safe="")),
+                      "url": shared, "expect": "shared", "timeout": 30})
+        ran = "document.documentElement.setAttribute('data-ran','1')"
+        for payload in ['"><script>%s</script>' % ran, "javascript:%s//https://x.example/" % ran,
+                        'http://127.0.0.1:1/x.m3u8"><img src=x onerror="%s">' % ran,
+                        "</script><svg onload=\"%s\">" % ran]:
+            cases.append({"name": "page at /?url=%s: fills the field as text, runs nothing" % payload[:24],
+                          "page": "%s/?url=%s&referer=%s" % (proxy.base, quote(payload, safe=""),
+                                                             quote(payload, safe="")),
+                          "url": payload, "expect": "shared-inert", "timeout": 15})
         for document in sorted(EVIL):  # each relayed document, and the same straight from its origin
             cases.append({"name": "baseline: %s straight from its origin runs its script" % document,
                           "page": o + "/evil/" + document, "expect": "runs", "timeout": 10})

@@ -507,11 +507,12 @@ _COOKIE_UNSAFE = re.compile(r"[;\x00-\x1f\x7f]")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
 _SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
 # A relative reference that resolves by plain concatenation onto the playlist's
-# directory: no scheme, no leading "/", "." or "?", only characters that need no
-# quoting, and a non-empty query if any. Dot segments are ruled out separately.
-# The fast path of the rewriter: urljoin costs ~10 us, 20,000 times a playlist.
+# directory: no scheme, no leading "/", "." or "?", no dot segment in its path
+# ("/." before any "?"), only characters that need no quoting, and a non-empty
+# query if any. The one test of that (the rewriter's fast path: urljoin costs
+# ~10 us, 20,000 times a playlist), used as ``_SIMPLE_RELATIVE.match``.
 _SIMPLE_RELATIVE = re.compile(
-    r"[A-Za-z0-9_~!$&'()*+,;=@%-][A-Za-z0-9._~!$&'()*+,;=@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
+    r"(?![^?]*/\.)[A-Za-z0-9_~!$&'()*+,;=@%-][A-Za-z0-9._~!$&'()*+,;=@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
 #: An absolute http(s) URL that urljoin and quoting would leave exactly as it
 #: is: lower-case scheme, a plain host, only characters that need no quoting,
 #: no dot segments, no fragment, a non-empty query if any. The fast path for
@@ -1072,6 +1073,19 @@ def _parse_with_environment(parser: argparse.ArgumentParser, argv: Optional[List
 # merged into the upstream URL. /proxy?url=... is the hand-written form.
 # ---------------------------------------------------------------------------
 
+class StreamCookie(NamedTuple):
+    """One of a stream's cookies, as its proxy URLs carry it (see "Stream
+    cookies"): what http.cookiejar needs to send it back where RFC 6265 says."""
+
+    name: str
+    value: str
+    domain: str
+    host_only: bool  #: set without a Domain attribute: its own host only
+    path: str
+    secure: bool
+    expires: int  #: Unix time; 0 for a session cookie
+
+
 @dataclasses.dataclass(frozen=True)
 class ProxyTarget:
     """What a proxy URL asks for: an upstream URL and the per-URL options."""
@@ -1089,9 +1103,8 @@ class ProxyTarget:
     #: segments are named .vtt when upstream's names say nothing.
     subtitles: bool = False
     #: The stream's cookies, set by the upstream answers of its playlists and
-    #: carried in its proxy URLs: (name, value, domain, host_only, path,
-    #: secure, expires) records (see "Stream cookies").
-    cookies: Tuple[Tuple, ...] = ()
+    #: carried in its proxy URLs (see "Stream cookies").
+    cookies: Tuple[StreamCookie, ...] = ()
 
     @property
     def key(self) -> str:
@@ -1116,7 +1129,7 @@ def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, s
 
 
 def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...],
-               secret: Optional[str] = None, expires: int = 0, kind: str = "", cookies: Tuple[Tuple, ...] = ()) -> str:
+               secret: Optional[str] = None, expires: int = 0, kind: str = "", cookies: Tuple[StreamCookie, ...] = ()) -> str:
     # The token: the URL; then, when there are any, its options and the
     # stream's state (a subtitles mark, the stream's cookies), each urlencoded.
     payload = upstream_url
@@ -1131,7 +1144,7 @@ def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], .
 
 
 @functools.lru_cache(maxsize=64)
-def _token_state(subtitles: bool, cookies: Tuple[Tuple, ...]) -> str:
+def _token_state(subtitles: bool, cookies: Tuple[StreamCookie, ...]) -> str:
     """The token's third line; the same for every URI of a playlist, so made once."""
     state = ([("vtt", "1")] if subtitles else []) + (
         [("cookies", json.dumps(cookies, separators=(",", ":")))] if cookies else [])
@@ -1273,7 +1286,7 @@ def _quote_url(url: str) -> str:
     return urlunsplit((scheme, netloc, quote(path, safe=safe), quote(query, safe=safe), ""))
 
 
-def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, Tuple[Tuple, ...]]:
+def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, Tuple[StreamCookie, ...]]:
     if not _TOKEN.match(token):
         raise BadRequest("malformed proxy URL")
     try:
@@ -1289,21 +1302,21 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, T
     return url, options, state.get("vtt") == "1", _cookie_records(state.get("cookies"))
 
 
-def _cookie_records(text: Optional[str]) -> Tuple[Tuple, ...]:
+def _cookie_records(text: Optional[str]) -> Tuple[StreamCookie, ...]:
     """The stream cookies a token carries (ProxyTarget.cookies), checked: a
     token can be forged by hand, and these become a Cookie header."""
     if not text:
         return ()
     try:
         records = json.loads(text)
-        checked = tuple((name, value, domain, bool(host_only), path, bool(secure), int(expires))
+        checked = tuple(StreamCookie(name, value, domain, bool(host_only), path, bool(secure), int(expires))
                         for name, value, domain, host_only, path, secure, expires in records)
     except (ValueError, TypeError):
         raise BadRequest("malformed proxy URL") from None
-    for name, value, domain, _, path, _, _ in checked:
-        if not (isinstance(value, str) and _HEADER_NAME.match(name if isinstance(name, str) else "")
-                and isinstance(domain, str) and isinstance(path, str)
-                and not _COOKIE_UNSAFE.search(value + domain + path)):
+    for c in checked:
+        if not (isinstance(c.value, str) and _HEADER_NAME.match(c.name if isinstance(c.name, str) else "")
+                and isinstance(c.domain, str) and isinstance(c.path, str)
+                and not _COOKIE_UNSAFE.search(c.value + c.domain + c.path)):
             raise BadRequest("malformed proxy URL")
     return checked
 
@@ -1474,7 +1487,7 @@ def _rewrite_lines(text: str, base_url: str, make_uri: Callable[[str, str], str]
             if not uri:
                 continue  # a blank or whitespace-only line is not a URI
             if len(uri) == len(line):
-                if simple(uri) and "/." not in uri:  # the common cases, inline: 20,000 times a VOD playlist
+                if simple(uri):  # the common cases, inline: 20,000 times a VOD playlist
                     lines[index] = make_uri(base_directory + uri, line_kind)
                 elif absolute(uri):
                     lines[index] = make_uri(uri, line_kind)
@@ -1522,7 +1535,7 @@ def _directory_of(base_url: str) -> str:
 
 def _resolve(uri: str, base_url: str, base_directory: str) -> str:
     """urljoin(base_url, uri), quoted; by concatenation when that is the same."""
-    if _SIMPLE_RELATIVE.match(uri) and ("/." not in uri or "/." not in uri.partition("?")[0]):
+    if _SIMPLE_RELATIVE.match(uri):
         return base_directory + uri
     return _quote_url(urljoin(base_url, uri))
 
@@ -1535,7 +1548,7 @@ def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callabl
         if _VARIABLE_REFERENCE.search(resolved):
             return uri  # the player substitutes; percent-encoding would break it
         uri = resolved
-    if _SIMPLE_RELATIVE.match(uri) and "/." not in uri:
+    if _SIMPLE_RELATIVE.match(uri):
         return make_uri(base_directory + uri, kind)  # the common case, made cheap
     if _SIMPLE_ABSOLUTE.match(uri):
         return make_uri(uri, kind)  # resolving and quoting would change nothing
@@ -1667,7 +1680,7 @@ def playlist_max_age(text: str, default: float) -> float:
     start = _find_tag(text, "#EXT-X-PART-INF:")
     if start != -1:
         line = text[start:text.find("\n", start) % (len(text) + 1)]
-        part_target = _number(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
+        part_target = _number_or_none(_attribute_values(line, len("#EXT-X-PART-INF:")).get("PART-TARGET", ""))
     return (part_target or target) / 2
 
 
@@ -1703,7 +1716,7 @@ def playlist_target_duration(text: str) -> Optional[float]:
     if start == -1:
         return None
     end = text.find("\n", start)
-    return _number(text[start + len("#EXT-X-TARGETDURATION:"):end if end != -1 else len(text)])
+    return _number_or_none(text[start + len("#EXT-X-TARGETDURATION:"):end if end != -1 else len(text)])
 
 
 def _find_tag(text: str, tag: str) -> int:
@@ -1714,7 +1727,8 @@ def _find_tag(text: str, tag: str) -> int:
     return found + 1 if found != -1 else -1
 
 
-def _number(text: str) -> Optional[float]:
+def _number_or_none(text: str) -> Optional[float]:
+    """A decimal number written in a playlist or a header, or None."""
     try:
         return float(text.strip())
     except ValueError:
@@ -1747,7 +1761,7 @@ class Resource:
     serial: int = 0
     #: The stream's cookies after this answer: what the URIs written into a
     #: playlist carry (see "Stream cookies").
-    cookies: Tuple[Tuple, ...] = ()
+    cookies: Tuple[StreamCookie, ...] = ()
 
 
 class _SharedKey(str):
@@ -1863,8 +1877,8 @@ class DocumentKind:
     name: str
     #: (Content-Type, first bytes) -> True, False, or None while more bytes are needed.
     detect: Callable[[Optional[str], bytes], Optional[bool]]
-    #: (text, base URL, make_uri(url, kind), compact) -> the rewritten text, or None to send
-    #: it as it came; ``compact``: relative URIs the player can resolve may stay.
+    #: (text, base URL, make_uri(url, kind), keep_relative) -> the rewritten text, or None to
+    #: send it as it came; ``keep_relative``: relative URIs the player can resolve may stay.
     rewrite: Callable[[str, str, Callable[[str, str], str], bool], Optional[str]]
     #: (config, text) -> seconds the proxy, and a browser, may keep it.
     lifetime: Callable[["Config", str], float]
@@ -1897,10 +1911,11 @@ def _playlist_type(content_type: str) -> str:
 #: The documents the proxy rewrites, in the order they are tried.
 DOCUMENT_KINDS = types.MappingProxyType({kind.name: kind for kind in (
     DocumentKind("playlist", _playlist_verdict,
-                 lambda text, base, make_uri, compact: rewrite_playlist(text, base, make_uri, True, compact),
+                 lambda text, base, make_uri, keep_relative: rewrite_playlist(text, base, make_uri, True,
+                                                                              keep_relative),
                  lambda config, text: playlist_max_age(text, config.playlist_ttl), _playlist_type),
     # Steering manifests say their own TTL in the body: browsers need not hold them.
-    DocumentKind("json", _json_verdict, lambda text, base, make_uri, compact: rewrite_json_document(
+    DocumentKind("json", _json_verdict, lambda text, base, make_uri, keep_relative: rewrite_json_document(
                  text, base, make_uri, kinds=True),
                  lambda config, text: 0.0,
                  lambda content_type: content_type or "application/json"),
@@ -1927,13 +1942,12 @@ class RewrittenDocument(NamedTuple):
 
 
 def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str, str], str],
-                     compact: bool = False) -> RewrittenDocument:
+                     keep_relative: bool = False) -> RewrittenDocument:
     """Rewrite a playlist or other document by its row in DOCUMENT_KINDS;
-    ``make_uri(url, kind)`` as for rewrite_playlist with kinds; ``compact``
-    as its keep_relative."""
+    ``make_uri(url, kind)`` and ``keep_relative`` as for rewrite_playlist with kinds."""
     kind = DOCUMENT_KINDS[resource.kind]
     text = resource.body.decode("utf-8", "surrogateescape")
-    rewritten = kind.rewrite(text, resource.url, make_uri, compact)
+    rewritten = kind.rewrite(text, resource.url, make_uri, keep_relative)
     data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
     duration = playlist_target_duration(text) if resource.kind == "playlist" else None
     return RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
@@ -1988,7 +2002,7 @@ def client_cache_control(lifetime: float, upstream_cache_control: Optional[str],
 
 
 def _capped(lifetime: float, directives: Mapping[str, str]) -> float:
-    upstream_age = _number(directives.get("max-age", ""))
+    upstream_age = _number_or_none(directives.get("max-age", ""))
     if upstream_age is not None and upstream_age >= 0:
         return float(min(lifetime, upstream_age))
     return float(lifetime)
@@ -2870,26 +2884,25 @@ def upstream_request_headers(config: Config, target: ProxyTarget,
 MAX_STREAM_COOKIE_BYTES = 4096
 
 
-def _jar_from(records: Tuple[Tuple, ...]) -> http.cookiejar.CookieJar:
-    """A jar holding a stream's cookies: (name, value, domain, host_only, path,
-    secure, expires; 0 for a session cookie) records."""
+def _jar_from(records: Tuple["StreamCookie", ...]) -> http.cookiejar.CookieJar:
+    """A jar holding a stream's cookies."""
     jar = http.cookiejar.CookieJar()
-    for name, value, domain, host_only, path, secure, expires in records:
+    for c in records:
         jar.set_cookie(http.cookiejar.Cookie(
-            0, name, value, None, False, domain, not host_only, domain.startswith("."), path, True, secure,
-            expires or None, not expires, None, None, {}))
+            0, c.name, c.value, None, False, c.domain, not c.host_only, c.domain.startswith("."), c.path, True,
+            c.secure, c.expires or None, not c.expires, None, None, {}))
     return jar
 
 
-def _records_of(jar: http.cookiejar.CookieJar) -> Tuple[Tuple, ...]:
+def _records_of(jar: http.cookiejar.CookieJar) -> Tuple["StreamCookie", ...]:
     """The unexpired cookies of ``jar`` as sorted records (the same cookies
     make the same proxy URLs), at most MAX_STREAM_COOKIE_BYTES of them."""
     now, records, size = time.time(), [], 0
     for cookie in sorted(jar, key=lambda c: (c.domain, c.path, c.name)):
         if cookie.is_expired(now):
             continue
-        record = (cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified, cookie.path,
-                  bool(cookie.secure), int(cookie.expires or 0))
+        record = StreamCookie(cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified,
+                              cookie.path, bool(cookie.secure), int(cookie.expires or 0))
         size += len(json.dumps(record)) + 1
         if size > MAX_STREAM_COOKIE_BYTES:
             logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
@@ -2925,7 +2938,7 @@ class _CookieProcessor(urllib.request.BaseHandler):
 
 
 def open_upstream(opener: urllib.request.OpenerDirector, url: str,
-                  headers: Dict[str, str], timeout: float, cookies: Tuple[Tuple, ...] = ()):
+                  headers: Dict[str, str], timeout: float, cookies: Tuple[StreamCookie, ...] = ()):
     """GET ``url`` with the stream's ``cookies``; return the response, with the
     stream's cookies after it as ``response.stream_cookies``, or raise an
     HlsProxyError that says why."""
@@ -3063,17 +3076,19 @@ class UpstreamBody:
                 return self._inflate(data, n)
             raise UpstreamError("upstream sent a corrupt compressed body") from None
 
-    def read_all(self, limit: int, head: bytes = b"", deadline: Optional[float] = None) -> bytes:
-        """Read the whole body (after ``head``), refusing more than ``limit`` bytes,
-        and giving up (504) at ``deadline`` (a time.monotonic() value): a server
-        that drips a playlist slowly enough to dodge the read timeout still ends."""
+    def read_document(self, head: bytes, limit: int, timeout: float) -> bytes:
+        """Read a whole document (a playlist, a JSON document) after ``head``:
+        more than ``limit`` bytes is refused (--max-playlist-mb), and it must all
+        come within 3 x ``timeout``, so a server that drips it slowly enough to
+        dodge the read timeout still ends (504)."""
+        deadline = time.monotonic() + 3 * timeout
         parts, size, chunk = [], 0, head
         while True:
             size += len(chunk)
             if size > limit:  # the head counts too: a small limit may be passed by it alone
                 raise UpstreamError("playlist larger than %g MiB (--max-playlist-mb)" % round(limit / 1048576, 3))
             parts.append(chunk)
-            if deadline is not None and time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise UpstreamError("upstream too slow to send the whole playlist", HTTPStatus.GATEWAY_TIMEOUT)
             chunk = self.read1(CHUNK_SIZE)
             if not chunk:
@@ -3413,10 +3428,20 @@ class _Workers:
                         return
 
 
-def _rewrite_key(serial: int, base: Tuple[str, int, bool, bool]) -> str:
-    """The cache key of a kept copy's rewrite for ``base``: a string (see
-    ``shared_key``) that no target's key can be (those start with a scheme or "(")."""
-    return "rewritten %d %d %d %d %s" % (serial, base[1], base[2], base[3], base[0])
+class RewriteBase(NamedTuple):
+    """What a document's rewrite depends on besides the document: the same
+    upstream copy rewritten for another base is another rewrite."""
+
+    public_url: str  #: the proxy's URL as this client reached it
+    expires: int  #: the signatures' expiry (0: none)
+    subtitles: bool  #: a WebVTT rendition: its segments are named .vtt
+    keep_relative: bool  #: plain relative URIs stay (rewrite_playlist's keep_relative)
+
+    def cache_key(self, serial: int) -> str:
+        """The cache key of the rewrite of kept copy ``serial``: a string (see
+        ``shared_key``) that no target's key can be (those start with a scheme or "(")."""
+        return "rewritten %d %d %d %d %s" % (serial, self.expires, self.subtitles, self.keep_relative,
+                                             self.public_url)
 
 
 class Fetcher:
@@ -3486,7 +3511,7 @@ class Fetcher:
                     opened, body = Opened(response, body, kind, head), None
                     return flight, True, opened
                 if kind != MEDIA:
-                    data = body.read_all(self.config.max_playlist_bytes, head, time.monotonic() + 3 * timeout)
+                    data = body.read_document(head, self.config.max_playlist_bytes, timeout)
                     resource = self.store(key, make_resource(kind, response, data))
                     flight.finish(resource)  # after store: whoever comes after finds it cached
                     return flight, True, None
@@ -3568,20 +3593,18 @@ class Fetcher:
         kept = dataclasses.replace(resource, serial=serial)
         return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
 
-    def kept_rewrite(self, resource: Resource, base: Tuple[str, int, bool, bool]) -> Optional[RewrittenDocument]:
-        """The rewrite of a kept ``resource`` for ``base`` (public URL, signature
-        expiry, whether it is a subtitles rendition, whether it is compact), if
-        it is kept too."""
-        entry = self.cache.get(_rewrite_key(resource.serial, base)) if resource.serial else None
+    def kept_rewrite(self, resource: Resource, base: RewriteBase) -> Optional[RewrittenDocument]:
+        """The rewrite of a kept ``resource`` for ``base``, if it is kept too."""
+        entry = self.cache.get(base.cache_key(resource.serial)) if resource.serial else None
         return entry.value if entry is not None else None
 
-    def keep_rewrite(self, resource: Resource, base: Tuple[str, int, bool, bool], rewritten: RewrittenDocument,
+    def keep_rewrite(self, resource: Resource, base: RewriteBase, rewritten: RewrittenDocument,
                      age: float) -> None:
         """Keep the rewrite of a kept ``resource`` as a cache entry of its own,
         counted like any other, and never outliving the copy it was made from."""
         if resource.serial:
             ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
-            self.cache.put(_rewrite_key(resource.serial, base), rewritten._replace(text=""),
+            self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
                            len(rewritten.data) + ENTRY_OVERHEAD, ttl)
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
@@ -3595,7 +3618,7 @@ class Fetcher:
     # -- prefetch: the fetcher with no consumer ---------------------------------------
 
     def prefetch(self, playlist_text: str, base_url: str, options: Tuple[Tuple[str, str], ...],
-                 cookies: Tuple[Tuple, ...] = ()) -> int:
+                 cookies: Tuple[StreamCookie, ...] = ()) -> int:
         """Queue the next ``config.prefetch`` uncached segments of a media playlist
         for a background fetch into the cache; return how many were queued.
 
@@ -3672,6 +3695,39 @@ BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML
                       "Chrome/130.0 Safari/537.36")
 
 
+@dataclasses.dataclass
+class DiagnosisStep:
+    """One request of a diagnosis (or a note about the walk), as the report
+    shows it; ``text``, ``final`` and ``cookies`` are what the walk goes on
+    with (a playlist's text, its URL after redirects, its cookies), never shown."""
+
+    what: str
+    url: Optional[str] = None  #: None for a note
+    ok: bool = False
+    status: Optional[int] = None  #: the upstream's, when it answered
+    content_type: Optional[str] = None
+    bytes: int = 0
+    redirects: int = 0
+    ms: Optional[float] = None
+    conclusion: str = ""
+    redirected_to: Optional[str] = None
+    retried: Optional[int] = None  #: the status of the variation that worked
+    text: Optional[str] = None
+    final: Optional[str] = None
+    cookies: Tuple[StreamCookie, ...] = ()
+
+    def report(self) -> Dict[str, object]:
+        """The step as the JSON report has it."""
+        if self.url is None:
+            return {"what": self.what, "ok": self.ok, "conclusion": self.conclusion}
+        shown = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                 if field.name not in ("text", "final", "cookies")}
+        for optional in ("redirected_to", "retried"):
+            if shown[optional] is None:
+                del shown[optional]
+        return shown
+
+
 class Diagnosis:
     """One walk of one stream; ``run()`` returns the JSON-ready report."""
 
@@ -3687,7 +3743,7 @@ class Diagnosis:
         self.started = clock()
         self.deadline = self.started + max(20.0, 4 * self.config.timeout)
         self.requests = 0
-        self.steps = []  # type: List[Dict[str, object]]
+        self.steps = []  # type: List[DiagnosisStep]
         origin = urlsplit(target.url)
         self.page_origin = "%s://%s/" % (origin.scheme, origin.netloc)
         #: Header names this stream sends already (--headers and the URL's options), in lower case.
@@ -3695,29 +3751,28 @@ class Diagnosis:
 
     def run(self) -> Dict[str, object]:
         start = self.step("start playlist", self.target.url, "playlist", self.target.cookies)
-        if start and start.get("text") is not None:
-            uris = playlist_uris(start["text"], start["final"])
+        if start and start.text is not None:
+            uris = playlist_uris(start.text, start.final)
             media = [url for url, kind in uris if kind in ("playlist", "subtitles")]
             if media:
                 for number, url in enumerate(media[:self.max_playlists], 1):
-                    playlist = self.step("media playlist %d" % number, url, "playlist", start["cookies"])
-                    if playlist and playlist.get("text") is not None:
+                    playlist = self.step("media playlist %d" % number, url, "playlist", start.cookies)
+                    if playlist and playlist.text is not None:
                         self.walk_media(playlist, "%d: " % number)
                 if len(media) > self.max_playlists:
                     self.note("%d more media playlists not looked at" % (len(media) - self.max_playlists))
             else:
                 self.walk_media(start, "")
-        failed = [step for step in self.steps if not step["ok"]]
+        failed = [step for step in self.steps if not step.ok]
         return {
             "url": one_line(self.target.url), "ok": not failed,
-            "verdict": failed[0]["conclusion"] if failed else "every request answered as a player needs",
+            "verdict": failed[0].conclusion if failed else "every request answered as a player needs",
             "requests": self.requests, "seconds": round(self.clock() - self.started, 3),
-            "steps": [{name: value for name, value in step.items() if name not in ("text", "final", "cookies")}
-                      for step in self.steps],
+            "steps": [step.report() for step in self.steps],
         }
 
-    def walk_media(self, playlist: Dict[str, object], prefix: str) -> None:
-        uris = playlist_uris(playlist["text"], playlist["final"])
+    def walk_media(self, playlist: DiagnosisStep, prefix: str) -> None:
+        uris = playlist_uris(playlist.text, playlist.final)
         keys = [url for url, kind in uris if kind == "key"]
         inits = [url for url, kind in uris if kind == "init"]
         segments = [url for url, kind in uris if kind in ("segment", "fmp4")]
@@ -3725,20 +3780,20 @@ class Diagnosis:
                  ("first segment", segments[:1]), ("last segment", segments[1:][-1:])]
         for what, urls in picks:
             for url in urls:
-                self.step(prefix + what, url, "media", playlist["cookies"])
+                self.step(prefix + what, url, "media", playlist.cookies)
 
-    def step(self, what: str, url: str, expect: str, cookies: Tuple[Tuple, ...]) -> Optional[Dict[str, object]]:
+    def step(self, what: str, url: str, expect: str, cookies: Tuple[StreamCookie, ...]) -> Optional[DiagnosisStep]:
         """Fetch ``url`` (and, refused, its variations); record what came of it."""
         if self.requests >= self.max_requests or self.clock() > self.deadline:
             self.note("%s not fetched: the diagnosis stops at %d requests or %.0f s"
                       % (what, self.max_requests, self.deadline - self.started))
             return None
         target = dataclasses.replace(self.target, url=url, cookies=cookies)
-        record = dict({"what": what, "url": one_line(url)}, **self.fetch(target, expect))
-        if record["ok"] and what.endswith("key") and record["bytes"] != 16:
-            record.update(ok=False, conclusion="the key is %d bytes; AES-128 wants 16 (an error page?)"
-                          % record["bytes"])
-        if record["ok"] or record.get("status") not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        record = self.fetch(target, expect)
+        record.what, record.url = what, one_line(url)
+        if record.ok and what.endswith("key") and record.bytes != 16:
+            record.ok, record.conclusion = False, "the key is %d bytes; AES-128 wants 16 (an error page?)" % record.bytes
+        if record.ok or record.status not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             self.steps.append(record)
             return record
         tried = []
@@ -3746,16 +3801,17 @@ class Diagnosis:
             if self.requests >= self.max_requests:
                 break
             retry = self.fetch(dataclasses.replace(target, options=target.options + headers), expect)
-            tried.append("retried with %s: %s" % (change, retry.get("status") or retry["conclusion"]))
-            if retry["ok"]:
+            tried.append("retried with %s: %s" % (change, retry.status or retry.conclusion))
+            if retry.ok:
                 option = "&".join("%s=%s" % ({"Referer": "referer", "Origin": "origin", "User-Agent": "ua"}[name],
                                              quote(value, safe="")) for name, value in headers)
-                record.update(retried=retry["status"], conclusion="%s answered %s %s; %s; add %s to the proxy URL" % (
-                    what, record["status"], self.missing(), "; ".join(tried), "&" + option))
+                record.retried = retry.status
+                record.conclusion = "%s answered %s %s; %s; add %s to the proxy URL" % (
+                    what, record.status, self.missing(), "; ".join(tried), "&" + option)
                 break
         else:
-            record["conclusion"] = "%s answered %s %s%s" % (what, record["status"], self.missing(),
-                                                           "; " + "; ".join(tried) if tried else "")
+            record.conclusion = "%s answered %s %s%s" % (what, record.status, self.missing(),
+                                                        "; " + "; ".join(tried) if tried else "")
         self.steps.append(record)
         return record
 
@@ -3773,36 +3829,37 @@ class Diagnosis:
         absent = [name for name in ("Referer", "User-Agent") if name.lower() not in self.sent]
         return "without a %s" % " or a ".join(absent) if absent else "with the headers given"
 
-    def fetch(self, target: ProxyTarget, expect: str) -> Dict[str, object]:
+    def fetch(self, target: ProxyTarget, expect: str) -> DiagnosisStep:
+        """One upstream request of the walk, and what came of it."""
         self.requests += 1
         started = self.clock()
-        record = {"ok": False, "status": None, "content_type": None, "bytes": 0, "redirects": 0}
+        record = DiagnosisStep(what="", url=target.url)
         try:
             response = self.fetcher.open(target, upstream_request_headers(self.config, target, []),
                                          self.config.timeout)
         except HlsProxyError as error:
-            record.update(status=getattr(error, "upstream_status", None), conclusion=error.reason,
-                          ms=self.ms(started))
+            record.status, record.conclusion = getattr(error, "upstream_status", None), error.reason
+            record.ms = self.ms(started)
             return record
         body = UpstreamBody(response)
         try:
-            record.update(status=response.status, content_type=response.headers.get("Content-Type"),
-                          redirects=len(getattr(response, "hops", ())), cookies=response.stream_cookies,
-                          final=response.url)
+            record.status, record.content_type = response.status, response.headers.get("Content-Type")
+            record.redirects, record.cookies = len(getattr(response, "hops", ())), response.stream_cookies
+            record.final = response.url
             if response.url != target.url:
-                record["redirected_to"] = one_line(response.url)
+                record.redirected_to = one_line(response.url)
             kind, head = classify(response, body)
             if kind == "playlist":
-                data = body.read_all(self.config.max_playlist_bytes, head, self.clock() + 3 * self.config.timeout)
-                record.update(text=data.decode("utf-8", "surrogateescape"), bytes=len(data))
+                data = body.read_document(head, self.config.max_playlist_bytes, self.config.timeout)
+                record.text, record.bytes = data.decode("utf-8", "surrogateescape"), len(data)
             else:
-                record["bytes"] = len(head) + self.drain(body)
-            record["ok"], record["conclusion"] = self.judge(expect, kind, head, record)
+                record.bytes = len(head) + self.drain(body)
+            record.ok, record.conclusion = self.judge(expect, kind, head, record)
         except HlsProxyError as error:
-            record["conclusion"] = error.reason
+            record.conclusion = error.reason
         finally:
             body.close()
-        record["ms"] = self.ms(started)
+        record.ms = self.ms(started)
         return record
 
     def drain(self, body: UpstreamBody) -> int:
@@ -3815,29 +3872,29 @@ class Diagnosis:
         return size
 
     @staticmethod
-    def judge(expect: str, kind: str, head: bytes, record: Dict[str, object]) -> Tuple[bool, str]:
+    def judge(expect: str, kind: str, head: bytes, record: DiagnosisStep) -> Tuple[bool, str]:
         """Whether an answer is what a player wants here, and a sentence saying so."""
         if expect == "playlist":
             if kind != "playlist":
                 return False, "a player wanted a playlist here and got %s" % _what_it_looks_like(head)
-            text = record["text"]
+            text = record.text
             if "#EXT-X-STREAM-INF" in text:
                 return True, "master playlist: %d variants" % text.count("#EXT-X-STREAM-INF")
-            segments = sum(1 for url, kind in playlist_uris(text, record["final"]) if kind in ("segment", "fmp4"))
+            segments = sum(1 for url, kind in playlist_uris(text, record.final) if kind in ("segment", "fmp4"))
             live = "VOD" if "#EXT-X-ENDLIST" in text else "live"
             return True, "media playlist (%s): %d segments, target duration %s s" % (
                 live, segments, _number_text(playlist_target_duration(text) or 0))
         what = _media_kind(head)
-        size = record["bytes"]
+        size = record.bytes
         if kind != MEDIA:
             return False, "a player wanted media here and got a %s" % kind
-        if record["status"] not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
-            return False, "answered %s" % record["status"]
+        if record.status not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
+            return False, "answered %s" % record.status
         return True, "%s, %s bytes%s" % (what, "{:,}".format(size), " read" if size >= Diagnosis.segment_read_limit
                                           else "")
 
     def note(self, text: str) -> None:
-        self.steps.append({"what": "note", "ok": True, "conclusion": text})
+        self.steps.append(DiagnosisStep("note", ok=True, conclusion=text))
 
     def ms(self, started: float) -> float:
         return round((self.clock() - started) * 1000, 1)
@@ -4505,8 +4562,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Answer with an upstream answer that is this request's alone."""
         response, body = opened.response, opened.body
         if opened.kind != MEDIA:
-            deadline = time.monotonic() + 3 * self._timeout_for(target)
-            data = body.read_all(self.server.config.max_playlist_bytes, opened.head, deadline)
+            data = body.read_document(opened.head, self.server.config.max_playlist_bytes, self._timeout_for(target))
             return self._serve_resource(target, make_resource(opened.kind, response, data), "MISS", 0.0)
         resource = make_resource(MEDIA, response, b"")
         headers = self._media_headers(resource, "MISS", 0.0)
@@ -4606,13 +4662,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # against the token's URL, with the token's options and cookies. Not when
         # that URL redirected (the base differs), when this answer set cookies the
         # URIs must carry, or under --secret (a signature covers one file).
-        compact = not config.secret and resource.url == target.url and resource.cookies == target.cookies \
+        keep_relative = not config.secret and resource.url == target.url and resource.cookies == target.cookies \
             and self._routed.startswith("/p/")
-        base = (self._public_base(), self.server.url_expiry(), target.subtitles, compact)
+        base = RewriteBase(self._public_base(), self.server.url_expiry(), target.subtitles, keep_relative)
         rewritten = fetcher.kept_rewrite(resource, base)
         if rewritten is None:
             self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
-            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies, base), compact)
+            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies, base),
+                                         keep_relative)
             fetcher.keep_rewrite(resource, base, rewritten, age)
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
@@ -4626,14 +4683,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                  resource.cookies)
         self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
-    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[Tuple, ...],
-                   base: Tuple[str, int, bool, bool]) -> Callable[[str, str], str]:
+    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[StreamCookie, ...],
+                   base: RewriteBase) -> Callable[[str, str], str]:
         # Per-URL options travel with every URI of the playlist, so segments,
         # keys and variants are fetched with the same headers, and so do the
         # stream's ``cookies``. A WebVTT rendition's segments are named .vtt,
         # which only its master could tell.
-        public_base, expires = base[:2]  # as _send_document made it: the answer's public URL and expiry
-        prefix, options, secret = public_base.rstrip("/") + "/p/", target.options, self.server.config.secret
+        prefix, options, secret = base.public_url.rstrip("/") + "/p/", target.options, self.server.config.secret
+        expires = base.expires
         segment = "vtt" if target.subtitles else "segment"
         return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
                                             segment if kind == "segment" else kind, cookies)

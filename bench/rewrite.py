@@ -35,10 +35,10 @@ def naive(text):
                      if line and not line.startswith("#") else line for line in text.split("\n"))
 
 
-def proxy(text, compact):
+def proxy(text, keep_relative):
     def make_uri(url, kind):
         return hlsproxy._proxy_url(PROXY + "/p/", url, (), None, 0, kind)
-    return hlsproxy.rewrite_playlist(text, BASE, make_uri, kinds=True, keep_relative=compact)
+    return hlsproxy.rewrite_playlist(text, BASE, make_uri, kinds=True, keep_relative=keep_relative)
 
 
 def best(function, repetitions=9):
@@ -60,9 +60,9 @@ def main():
         text = playlist(absolute)
         baseline = best(lambda text=text: naive(text))
         cells = []
-        for compact in (False, True):
-            spent = best(lambda text=text, compact=compact: proxy(text, compact))
-            size = len(proxy(text, compact)) / len(text)
+        for keep_relative in (False, True):
+            spent = best(lambda text=text, keep_relative=keep_relative: proxy(text, keep_relative))
+            size = len(proxy(text, keep_relative)) / len(text)
             cells.append("%.1f ms (%.3fx), size %.2fx" % (spent * 1000, spent / baseline, size))
         print("| 20,000 %s URIs | %.1f ms, size %.2fx | %s | %s | %s |" % (
             "absolute" if absolute else "relative", baseline * 1000, len(naive(text)) / len(text),

@@ -2028,6 +2028,29 @@ _UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-
 
 
 # ---------------------------------------------------------------------------
+# CORS (pure): which origins may read an answer
+# ---------------------------------------------------------------------------
+
+def cors_headers(config: Config, origin: Optional[str]) -> List[Tuple[str, str]]:
+    """The CORS headers of every answer, for a request from ``origin`` (its
+    Origin header, if any): the one place they are decided."""
+    open_to_all = "*" in config.allow_origins
+    headers = []
+    if config.allow_credentials or not open_to_all:
+        # Credentials and "*" never go together (browsers reject it): echo
+        # the exact Origin, and tell caches the answer depends on it.
+        headers.append(("Vary", "Origin"))
+        if origin and (open_to_all or origin in config.allow_origins):
+            headers.append(("Access-Control-Allow-Origin", origin))
+            if config.allow_credentials:
+                headers.append(("Access-Control-Allow-Credentials", "true"))
+    else:
+        headers.append(("Access-Control-Allow-Origin", "*"))
+    headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+    return headers
+
+
+# ---------------------------------------------------------------------------
 # HTTP/1.1 framing and conditions (pure: bytes and headers in, decisions out)
 #
 # A proxy shares connections: nginx in front keeps one open to us for many
@@ -2227,6 +2250,92 @@ def parse_chunk_size(line: bytes) -> int:
     if not match:
         raise BadRequest("malformed chunk in the request body")
     return int(match.group(1), 16)
+
+
+def read_request_head(rfile, max_line: int = 16 * 1024,
+                      seen_method: Callable[[str], None] = lambda method: None) -> Optional[RequestHead]:
+    """Read a request line and its header lines from ``rfile`` and parse them
+    (parse_request_head); None if the client closed first. A head too large is
+    refused (414, 431) as soon as it is, never read whole. ``seen_method``
+    hears the method as soon as the line shows one: the log line of a refusal
+    names it."""
+    line = rfile.readline(max_line + 1)
+    for _ in range(4):  # empty lines before a request line are ignored (RFC 9112 section 2.2)
+        if line != b"\r\n":
+            break
+        line = rfile.readline(max_line + 1)
+    method = line.split(b" ", 1)[0]
+    if 0 < len(method) <= 16 and _HEADER_NAME.match(method.decode("latin-1")):
+        seen_method(method.decode("ascii"))
+    if len(line) > max_line:
+        raise HlsProxyError("request line longer than %d KiB" % (max_line // 1024), HTTPStatus.REQUEST_URI_TOO_LONG)
+    if not line.endswith(b"\n"):
+        return None
+    fields, size = [], 0
+    while True:
+        field = rfile.readline(MAX_HEADER_BYTES + 1)
+        if field == b"\r\n":
+            return parse_request_head(line, fields)
+        size += len(field)
+        if size > MAX_HEADER_BYTES or len(fields) >= MAX_HEADER_LINES:
+            raise HlsProxyError("request header fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+        if not field.endswith(b"\n"):
+            return None
+        fields.append(field)
+
+
+def discard_request_body(rfile, head: RequestHead, send_continue: Callable[[], None] = lambda: None) -> bool:
+    """Read the body ``head`` announces from ``rfile`` to its end and drop it;
+    False if the client left first. ``send_continue`` answers a client that
+    waits for 100 Continue, once the body's size is known to be acceptable.
+
+    Read, not left on the connection: its bytes would be taken for the next
+    request, and behind nginx that request is another viewer's.
+    """
+    if head.body_length > MAX_REQUEST_BODY:
+        raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    if head.expects_continue:
+        send_continue()
+    if head.body_length != CHUNKED:
+        return len(rfile.read(head.body_length)) == head.body_length
+    total = 0
+    while True:
+        line = rfile.readline(1024)
+        if not line.endswith(b"\n") and len(line) < 1024:
+            return False
+        size = parse_chunk_size(line)
+        if size == 0:
+            break
+        total += size
+        if total > MAX_REQUEST_BODY:
+            raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        data = rfile.read(size + 2)
+        if len(data) < size + 2:
+            return False
+        if not data.endswith(b"\r\n"):
+            raise BadRequest("malformed chunk in the request body")
+    for _ in range(MAX_HEADER_LINES):  # the trailer section, dropped too
+        line = rfile.readline(MAX_HEADER_BYTES + 1)
+        if line == b"\r\n":
+            return True
+        if not line.endswith(b"\n") and len(line) <= MAX_HEADER_BYTES:
+            return False
+        parse_field_line(line)
+    raise HlsProxyError("request trailer fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+
+
+def close_after_input(sock: socket.socket) -> None:
+    """Before closing a connection that was refused: stop sending, then read
+    what the client is still sending, briefly. Closing with unread data sends a
+    TCP reset, which can destroy the answer in flight."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(1.0)
+        for _ in range(64):
+            if not sock.recv(65536):
+                break
+    except OSError:
+        pass
 
 
 def check_response_framing(headers) -> None:
@@ -3023,15 +3132,18 @@ def _tls_failure(error) -> str:
 
 
 class UpstreamBody:
-    """The upstream body, decoded (gzip/deflate) and read in bounded chunks.
+    """An upstream answer: its ``response`` (status and headers, as urllib has
+    them) and its body, decoded (gzip/deflate) and read in bounded chunks.
 
     ``read1`` returns what has arrived (up to ``n`` bytes) rather than waiting
     for ``n``, so bytes reach the client as the upstream sends them; at the end
     it returns b"" and ``truncated`` says whether the body fell short.
+    ``before_blocking`` runs before each read, which may wait (see Turnstile).
     """
 
-    def __init__(self, response) -> None:
-        self._response = response
+    def __init__(self, response, before_blocking: Callable[[], None] = lambda: None) -> None:
+        self.response = response
+        self._before_blocking = before_blocking
         encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
         self.decoded = encoding in ("gzip", "x-gzip", "deflate")
         # 47 = 32 + 15: zlib detects a gzip or zlib header itself.
@@ -3057,10 +3169,11 @@ class UpstreamBody:
         inflater = self._inflater
         if inflater is not None and inflater.unconsumed_tail:
             return self._inflate(inflater.unconsumed_tail, n)
-        data = self._response.read1(n)
+        self._before_blocking()
+        data = self.response.read1(n)
         if not data:
             self._ended = True
-            remaining = getattr(self._response, "length", None)
+            remaining = getattr(self.response, "length", None)
             self.truncated = bool(remaining) or (inflater is not None and not inflater.eof)
             return inflater.flush() if inflater is not None else b""
         return self._inflate(data, n) if inflater is not None else data
@@ -3098,7 +3211,7 @@ class UpstreamBody:
         return b"".join(parts)
 
     def close(self) -> None:
-        self._response.close()
+        self.response.close()
 
 
 def _is_whole_range(response) -> bool:
@@ -3188,6 +3301,26 @@ def make_resource(kind: str, response, body: bytes) -> Resource:
                     cookies=getattr(response, "stream_cookies", ()))
 
 
+def media_headers(config: Config, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
+    """The headers of a media answer: the same for a HIT, MISS, COALESCED and a relay."""
+    lifetime = kind_lifetime(config, MEDIA)
+    headers = list(resource.headers) + [
+        ("Content-Type", resource.content_type), ("X-Cache", x_cache), ("Accept-Ranges", "bytes"),
+        ("Cache-Control", client_cache_control(lifetime, resource.cache_control, age))]
+    if x_cache == "HIT":
+        headers.append(("Age", str(int(age))))
+    return headers
+
+
+def relayed_media_headers(config: Config, response) -> List[Tuple[str, str]]:
+    """The headers of a media answer relayed for one request: media_headers,
+    with the upstream's own range (its Content-Range and Accept-Ranges), not ours."""
+    headers = [field for field in media_headers(config, make_resource(MEDIA, response, b""), "MISS", 0.0)
+               if field[0] != "Accept-Ranges"]
+    return headers + [(name, response.headers[name]) for name in ("Content-Range", "Accept-Ranges")
+                      if response.headers.get(name)]
+
+
 def _content_length(response) -> Optional[int]:
     length = (response.headers.get("Content-Length") or "").strip()
     return int(length) if _DIGITS.match(length) else None
@@ -3208,7 +3341,11 @@ class Flight:
 
     PENDING, STREAMING, DONE, FAILED, RELEASED = "pending", "streaming", "done", "failed", "released"
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 30.0, before_blocking: Callable[[], None] = lambda: None) -> None:
+        #: How long a consumer waits between events (the header, then each byte).
+        self.timeout = timeout
+        #: Called before a consumer waits: gives the calling thread's turn back.
+        self.before_blocking = before_blocking
         self._changed = threading.Condition()
         self.state = Flight.PENDING
         self.resource = None  # type: Optional[Resource]
@@ -3266,10 +3403,12 @@ class Flight:
                 self.state = Flight.RELEASED
                 self._changed.notify_all()
 
-    def wait_started(self, timeout: float) -> str:
+    def wait_started(self) -> str:
         """Wait until the flight is no longer pending; return its state."""
         with self._changed:
-            self._changed.wait_for(lambda: self.state != Flight.PENDING, timeout)
+            if self.state == Flight.PENDING:
+                self.before_blocking()
+                self._changed.wait_for(lambda: self.state != Flight.PENDING, self.timeout)
             return self.state
 
     def wait_ended(self, timeout: float) -> str:
@@ -3278,14 +3417,14 @@ class Flight:
             self._changed.wait_for(lambda: self.state not in (Flight.PENDING, Flight.STREAMING), timeout)
             return self.state
 
-    def read(self, offset: int, timeout: float, before_waiting: Callable[[], None] = lambda: None):
+    def read(self, offset: int):
         """The body's bytes from ``offset`` on that have arrived (at most a chunk),
         waiting up to ``timeout`` for some; b"" at the body's end. Raises the
-        flight's error if it failed. ``before_waiting`` runs before any wait."""
+        flight's error if it failed."""
         with self._changed:
             if self._size <= offset and self.state == Flight.STREAMING:
-                before_waiting()
-                self._changed.wait_for(lambda: self._size > offset or self.state != Flight.STREAMING, timeout)
+                self.before_blocking()
+                self._changed.wait_for(lambda: self._size > offset or self.state != Flight.STREAMING, self.timeout)
             if self._size > offset:
                 if self._body is not None:
                     return memoryview(self._body)[offset:]
@@ -3300,11 +3439,13 @@ class Flight:
 
 
 class Flights:
-    """The fetches under way, by cache key."""
+    """The fetches under way, by cache key; each new Flight gets ``timeout``
+    and ``before_blocking`` (see Flight)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 30.0, before_blocking: Callable[[], None] = lambda: None) -> None:
         self._lock = threading.Lock()
         self._flights = {}  # type: Dict[object, Flight]
+        self._new = functools.partial(Flight, timeout, before_blocking)
 
     def join(self, key) -> Tuple[Flight, bool]:
         """The flight for ``key`` and whether the caller leads it (must fetch).
@@ -3317,7 +3458,7 @@ class Flights:
             flight = self._flights.get(key)
             if flight is not None and flight.state in (Flight.PENDING, Flight.STREAMING):
                 return flight, False
-            flight = self._flights[shared_key(key)] = Flight()
+            flight = self._flights[shared_key(key)] = self._new()
             return flight, True
 
     def leave(self, key, flight: Flight) -> None:
@@ -3336,18 +3477,17 @@ class Flights:
             return len(self._flights)
 
 
-@dataclasses.dataclass
-class Opened:
-    """An upstream answer opened for one request alone (it may not be shared):
-    the request relays it, and closes ``body``."""
+class UnsharedAnswer(NamedTuple):
+    """An upstream answer for one request alone (it may not be shared): the
+    request relays it, and closes ``body``. ``head``: the body's first bytes,
+    read to classify it (``kind``)."""
 
-    response: object
     body: UpstreamBody
     kind: str
     head: bytes
 
 
-class _Memo:
+class _BoundedMemo:
     """A dict with a fixed bound whatever its keys: once the keys held pass
     ``max_bytes`` in all, it forgets everything and starts again."""
 
@@ -3450,7 +3590,7 @@ class Fetcher:
 
     ``fetch`` joins the shared fetch of an object under way or starts one. The
     caller then reads the Flight like every other consumer, or, for an answer
-    that may not be shared, relays the Opened answer it is handed alone. A
+    that may not be shared, relays the UnsharedAnswer it is handed alone. A
     shared media body is read into its flight on a thread of its own (the
     pump), as fast as the upstream sends it, and kept in the cache once whole.
     """
@@ -3459,20 +3599,22 @@ class Fetcher:
     prefetch_wait = 120.0
 
     def __init__(self, config: Config, metrics: "Metrics", clock: Callable[[], float] = time.monotonic,
-                 assert_free: Callable[[str], None] = lambda what: None) -> None:
+                 before_blocking: Callable[[], None] = lambda: None) -> None:
         self.config = config
         self.metrics = metrics
         self.clock = clock
-        #: Called before every upstream request: Turnstile.assert_free in debug runs.
-        self.assert_free = assert_free
+        #: Called before everything here that may block (an upstream request, a
+        #: read of its body, a wait on a flight, a long rewrite): the server's
+        #: Turnstile.give, so a caller's turn goes back exactly when it must.
+        self.before_blocking = before_blocking
         self.cache = TTLCache(int(config.cache_mb * 1024 * 1024), clock)
         self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
-        self.flights = Flights()
-        self.pool = ConnectionPool()
-        self.opener = build_opener(config, self.pool)
         #: How long a consumer waits on a flight between events.
         self.flight_timeout = max(30.0, 3 * config.timeout)
-        self._durations = _Memo()  # playlist URL -> target duration, to time blocking reloads
+        self.flights = Flights(self.flight_timeout, before_blocking)
+        self.pool = ConnectionPool()
+        self.opener = build_opener(config, self.pool)
+        self._durations = _BoundedMemo()  # playlist URL -> target duration, to time blocking reloads
         self._serials = itertools.count(1)
         self._pumps = _Workers("hlsproxy-fetch")
         self._lock = threading.Lock()  # guards the prefetch worker list and the serials
@@ -3482,14 +3624,14 @@ class Fetcher:
     # -- the shared fetch ---------------------------------------------------------
 
     def fetch(self, target: ProxyTarget, client_headers: List[Tuple[str, str]],
-              timeout: float) -> Tuple[Flight, bool, Optional[Opened]]:
+              timeout: float) -> Tuple[Flight, bool, Optional[UnsharedAnswer]]:
         """Join the fetch of ``target`` under way, or start one.
 
         Returns the flight, whether this call started it, and, when the answer
-        may not be shared, the Opened answer for this caller alone (the flight
-        is then RELEASED, and anyone who joined it fetches their own). The
-        whole object is fetched: a client's Range is answered from the flight.
-        Blocks until the answer's headers are in (a document: until it is whole).
+        may not be shared, the answer for this caller alone (the flight is then
+        RELEASED, and anyone who joined it fetches their own). The whole object
+        is fetched: a client's Range is answered from the flight. A leader blocks
+        until the answer's headers are in (a document: until it is whole).
         """
         key = target.key
         flight, leader = self.flights.join(key)
@@ -3502,14 +3644,14 @@ class Fetcher:
                 flight.finish(entry.value)
                 return flight, True, None
             whole = [(name, value) for name, value in client_headers if name.lower() not in ("range", "if-range")]
-            response = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
-            body = UpstreamBody(response)  # type: Optional[UpstreamBody]
+            body = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
+            response = body.response
             try:
                 kind, head = classify(response, body)
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
                     flight.release()
-                    opened, body = Opened(response, body, kind, head), None
-                    return flight, True, opened
+                    unshared, body = UnsharedAnswer(body, kind, head), None
+                    return flight, True, unshared
                 if kind != MEDIA:
                     data = body.read_document(head, self.config.max_playlist_bytes, timeout)
                     resource = self.store(key, make_resource(kind, response, data))
@@ -3563,9 +3705,10 @@ class Fetcher:
             body.close()
             self.flights.leave(key, flight)
 
-    def open(self, target: ProxyTarget, headers: Dict[str, str], timeout: float):
-        """open_upstream() for ``target`` (with its stream's cookies), timed and counted for /metrics."""
-        self.assert_free("an upstream request")
+    def open(self, target: ProxyTarget, headers: Dict[str, str], timeout: float) -> UpstreamBody:
+        """open_upstream() for ``target`` (with its stream's cookies), timed and
+        counted for /metrics: the answer, its body still to read (the caller closes it)."""
+        self.before_blocking()
         started = time.monotonic()
         try:
             response = open_upstream(self.opener, target.url, headers, timeout, target.cookies)
@@ -3573,7 +3716,16 @@ class Fetcher:
             self.metrics.observe_upstream(time.monotonic() - started, error.upstream_status)
             raise
         self.metrics.observe_upstream(time.monotonic() - started, response.status)
-        return response
+        return UpstreamBody(response, self.before_blocking)
+
+    def timeout_for(self, target: ProxyTarget) -> float:
+        """The upstream timeout of ``target``: --timeout, or longer for an LL-HLS
+        blocking reload, which may be held upstream for up to about three target
+        durations (draft-pantos-hls-rfc8216bis section 6.2.5.2)."""
+        timeout = self.config.timeout
+        if target.player_query and "_HLS_msn=" in target.url:
+            timeout = max(timeout, 3 * self.target_duration(target.url.partition("?")[0]) + 1)
+        return timeout
 
     # -- the cache ------------------------------------------------------------------
 
@@ -3593,19 +3745,31 @@ class Fetcher:
         kept = dataclasses.replace(resource, serial=serial)
         return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
 
-    def kept_rewrite(self, resource: Resource, base: RewriteBase) -> Optional[RewrittenDocument]:
-        """The rewrite of a kept ``resource`` for ``base``, if it is kept too."""
+    def rewritten(self, target: ProxyTarget, resource: Resource, base: RewriteBase,
+                  make_uri: Callable[[str, str], str], age: float) -> RewrittenDocument:
+        """``resource``, a document served for ``target``, rewritten for ``base``
+        with ``make_uri``. The rewrite of a kept copy is kept too, as a cache
+        entry of its own, counted like any other and never outliving the copy it
+        was made from. A playlist's target duration is remembered (to time
+        blocking reloads), and its next segments prefetched if --prefetch says so."""
         entry = self.cache.get(base.cache_key(resource.serial)) if resource.serial else None
-        return entry.value if entry is not None else None
-
-    def keep_rewrite(self, resource: Resource, base: RewriteBase, rewritten: RewrittenDocument,
-                     age: float) -> None:
-        """Keep the rewrite of a kept ``resource`` as a cache entry of its own,
-        counted like any other, and never outliving the copy it was made from."""
-        if resource.serial:
-            ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
-            self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
-                           len(rewritten.data) + ENTRY_OVERHEAD, ttl)
+        if entry is not None:
+            rewritten = entry.value
+        else:
+            self.before_blocking()  # 20,000 lines take tens of ms: hits need not wait for them
+            rewritten = rewrite_document(self.config, resource, make_uri, base.keep_relative)
+            if resource.serial:
+                ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
+                self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
+                               len(rewritten.data) + ENTRY_OVERHEAD, ttl)
+        if rewritten.target_duration:
+            self.remember_target_duration(resource.url.partition("?")[0], rewritten.target_duration)
+            self.remember_target_duration(target.url.partition("?")[0], rewritten.target_duration)
+            if self.config.prefetch:
+                self.before_blocking()  # reads the whole playlist again
+                self.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options,
+                              resource.cookies)
+        return rewritten
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
         """Remember a playlist's target duration (bounded), to time blocking reloads."""
@@ -3660,9 +3824,9 @@ class Fetcher:
             if target is None:
                 return
             try:
-                flight, _, opened = self.fetch(target, [], self.config.timeout)
-                if opened is not None:
-                    opened.body.close()  # not shareable: nothing to keep
+                flight, _, unshared = self.fetch(target, [], self.config.timeout)
+                if unshared is not None:
+                    unshared.body.close()  # not shareable: nothing to keep
                 flight.wait_ended(self.prefetch_wait)  # at most one fetch per worker at a time
             except Exception as error:  # a prefetch is a guess: log, and go on
                 logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
@@ -3765,7 +3929,7 @@ class Diagnosis:
                 self.walk_media(start, "")
         failed = [step for step in self.steps if not step.ok]
         return {
-            "url": one_line(self.target.url), "ok": not failed,
+            "url": redacted(self.target.url), "ok": not failed,
             "verdict": failed[0].conclusion if failed else "every request answered as a player needs",
             "requests": self.requests, "seconds": round(self.clock() - self.started, 3),
             "steps": [step.report() for step in self.steps],
@@ -3790,7 +3954,7 @@ class Diagnosis:
             return None
         target = dataclasses.replace(self.target, url=url, cookies=cookies)
         record = self.fetch(target, expect)
-        record.what, record.url = what, one_line(url)
+        record.what, record.url = what, redacted(url)
         if record.ok and what.endswith("key") and record.bytes != 16:
             record.ok, record.conclusion = False, "the key is %d bytes; AES-128 wants 16 (an error page?)" % record.bytes
         if record.ok or record.status not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
@@ -3835,19 +3999,18 @@ class Diagnosis:
         started = self.clock()
         record = DiagnosisStep(what="", url=target.url)
         try:
-            response = self.fetcher.open(target, upstream_request_headers(self.config, target, []),
-                                         self.config.timeout)
+            body = self.fetcher.open(target, upstream_request_headers(self.config, target, []), self.config.timeout)
         except HlsProxyError as error:
             record.status, record.conclusion = getattr(error, "upstream_status", None), error.reason
             record.ms = self.ms(started)
             return record
-        body = UpstreamBody(response)
+        response = body.response
         try:
             record.status, record.content_type = response.status, response.headers.get("Content-Type")
             record.redirects, record.cookies = len(getattr(response, "hops", ())), response.stream_cookies
             record.final = response.url
             if response.url != target.url:
-                record.redirected_to = one_line(response.url)
+                record.redirected_to = redacted(response.url)
             kind, head = classify(response, body)
             if kind == "playlist":
                 data = body.read_document(head, self.config.max_playlist_bytes, self.config.timeout)
@@ -3935,35 +4098,47 @@ class Turnstile:
     72% of the samples of a cached-playlist run (W1, perf); with the queue's
     get W1 went from 5.9-6.3k to 7.3-7.6k req/s there (no change under the GIL).
 
-    A turn is for work that does not block: it is never held across upstream
-    I/O, a wait for a fetch, or a client that stopped reading. With ``checked``
-    (ProxyServer.check_turns: debug runs and the tests), ``assert_free`` says
-    so before each such wait, by knowing which threads hold a turn.
+    A turn is a thread's (``take``, ``give``), and is for work that does not
+    block: every call that may block gives the calling thread's turn back
+    first, the way Flight.read and UpstreamBody.read1 do (the Fetcher passes
+    ``give`` on to them as their ``before_blocking``), so the handler never
+    has to remember to.
     """
 
-    def __init__(self, slots: int = 1, checked: bool = False) -> None:
+    def __init__(self, slots: int = 1) -> None:
         self._lock = threading.Lock()
         self._free = slots
-        self._waiters = deque()  # one lock per waiting thread, oldest first
-        self._holders = set() if checked else None  # type: Optional[set]
+        self._waiters = deque()  # one queue per waiting thread, oldest first
+        self._mine = threading.local()  # .held: whether this thread holds a turn
+
+    def take(self) -> None:
+        """This thread's turn, waited for in arrival order (at once if it has one)."""
+        if not getattr(self._mine, "held", False):
+            self.acquire()
+            self._mine.held = True
+
+    def give(self) -> None:
+        """This thread's turn back, if it holds one: before anything that may block."""
+        if getattr(self._mine, "held", False):
+            self._mine.held = False
+            self.release()
+
+    def holds(self) -> bool:
+        """Whether this thread holds a turn."""
+        return getattr(self._mine, "held", False)
 
     def acquire(self) -> None:
+        """A slot, in arrival order (``take`` is the way for a thread's turn)."""
         with self._lock:
             if self._free:
                 self._free -= 1
-                self._held()
                 return
             waiter = queue.SimpleQueue()
             self._waiters.append(waiter)
         waiter.get()  # until release() hands this waiter the slot
-        if self._holders is not None:
-            with self._lock:
-                self._held()
 
     def release(self) -> None:
         with self._lock:
-            if self._holders is not None:
-                self._holders.discard(threading.get_ident())
             if self._waiters:
                 self._waiters.popleft().put(None)  # the slot passes on, never back to the pool
             else:
@@ -3973,15 +4148,6 @@ class Turnstile:
         """How many threads wait for a slot."""
         with self._lock:
             return len(self._waiters)
-
-    def assert_free(self, before: str) -> None:
-        """In a checked turnstile, fail loudly if this thread holds a turn."""
-        if self._holders is not None and threading.get_ident() in self._holders:
-            raise AssertionError("a turn is held across a blocking wait: " + before)
-
-    def _held(self) -> None:
-        if self._holders is not None:
-            self._holders.add(threading.get_ident())
 
 
 def turn_slots() -> int:
@@ -4026,7 +4192,6 @@ class ClientWriter:
         self._sock = sock
         self._turns = turnstile
         self._server = "Server: " + server
-        self.has_turn = False
         self.closed = False
         self._date = (0, "")
         self.reset()
@@ -4039,29 +4204,13 @@ class ClientWriter:
         self._chunked = False
         #: Writes take turns. An answer copied from a fetch under way is paced by
         #: the upstream, not by the CPU: it writes without queueing for a turn at
-        #: every chunk (which cost W3 two thirds of its throughput), as each
-        #: chunk is a few syscalls' work.
-        self.fair = True
+        #: every chunk (which cost W3 two thirds of its throughput, bench/README.md),
+        #: as each chunk is a few syscalls' work.
+        self.takes_turns = True
 
     @property
     def started(self) -> bool:
         return self.status is not None
-
-    # -- turns ---------------------------------------------------------------------
-
-    def take_turn(self) -> None:
-        if not self.has_turn:
-            self._turns.acquire()
-            self.has_turn = True
-
-    def give_turn(self) -> None:
-        if self.has_turn:
-            self.has_turn = False
-            self._turns.release()
-
-    def before_blocking(self, what: str) -> None:
-        """Give the turn up before a wait that may block (``what``, for the reader)."""
-        self.give_turn()
 
     # -- an answer -------------------------------------------------------------------
 
@@ -4141,11 +4290,11 @@ class ClientWriter:
         (--idle-timeout) is gone."""
         sock, view = self._sock, memoryview(data)
         try:
-            if not self.fair:
+            if not self.takes_turns:
                 while view:  # in the socket's timeout mode: each send waits for room
                     view = view[sock.send(view):]
                 return
-            self.take_turn()
+            self._turns.take()
             timeout = sock.gettimeout()
             sock.settimeout(0.0)  # send what fits now; EAGAIN instead of waiting
             try:
@@ -4155,11 +4304,11 @@ class ClientWriter:
                         continue
                     except _SEND_WOULD_BLOCK:
                         pass  # over TLS the same bytes are offered again, as OpenSSL wants
-                    self.before_blocking("a client's socket is full")
+                    self._turns.give()  # the client's socket is full: wait for room without a turn
                     sock.settimeout(timeout)
                     view = view[sock.send(view):]  # waits for room, up to the timeout
                     sock.settimeout(0.0)
-                    self.take_turn()
+                    self._turns.take()
             finally:
                 sock.settimeout(timeout)
         except (OSError, ValueError) as error:  # ValueError: the socket was closed under us
@@ -4180,16 +4329,106 @@ class ClientWriter:
         self.closed = True
 
 
+class _PublicUrls:
+    """How clients reach this proxy, and the URLs it writes for them: the
+    --public-url path prefix a reverse proxy passes on, the proxy URLs asked
+    for (parsed once, and remembered with a fixed bound), the public base and
+    signature expiry written into rewritten documents.
+
+    ``server_url`` is where the server listens, for a request whose Host
+    header cannot be trusted to say.
+    """
+
+    def __init__(self, config: Config, server_url: str) -> None:
+        self.config = config
+        self.server_url = server_url
+        self.scheme = urlsplit(server_url).scheme
+        #: The --public-url path (``/hls``), routed as the root; "" when none.
+        self.prefix = urlsplit(config.public_url or "").path.rstrip("/")
+        self._targets = _BoundedMemo()  # request path -> ProxyTarget
+
+    def route(self, path: str) -> str:
+        """The request path with the --public-url path prefix removed: behind a
+        reverse proxy that passes /hls/… on as it is, /hls/healthz is /healthz."""
+        prefix = self.prefix
+        if prefix and (path.startswith(prefix + "/") or path.split("?", 1)[0] == prefix):
+            return path[len(prefix):] if path[len(prefix):len(prefix) + 1] == "/" else "/"
+        return path
+
+    def target(self, path: str) -> ProxyTarget:
+        """parse_proxy_path, remembered for the paths players ask for again and again."""
+        target = self._targets.get(path)
+        if target is None or (target.expires and target.expires < time.time()):
+            target = parse_proxy_path(path, secret=self.config.secret)
+            self._targets.put(path, target)
+        return target
+
+    def rewrite_base(self, target: ProxyTarget, resource: Resource, routed: str, headers) -> RewriteBase:
+        """What ``resource``, served for ``target`` at ``routed``, is rewritten for.
+
+        Served at /p/<token>/<name>, a playlist can keep its plain relative URIs:
+        the player resolves them to /p/<token>/<path>, and the proxy the path
+        against the token's URL, with the token's options and cookies. Not when
+        that URL redirected (the base differs), when this answer set cookies the
+        URIs must carry, or under --secret (a signature covers one file).
+        """
+        keep_relative = not self.config.secret and resource.url == target.url \
+            and resource.cookies == target.cookies and routed.startswith("/p/")
+        return RewriteBase(self.public_base(headers), self.expiry(), target.subtitles, keep_relative)
+
+    def public_base(self, headers) -> str:
+        """The proxy's URL as the client reached it: --public-url, or what a
+        trusted reverse proxy forwarded, or the Host header when it is sane."""
+        config = self.config
+        if config.public_url:
+            return config.public_url
+        if config.trust_forwarded:
+            forwarded = forwarded_base(headers)
+            if forwarded:
+                return forwarded
+        host = headers.get("Host", "")
+        if not _HOST_HEADER.match(host):
+            return self.server_url
+        return self.scheme + "://" + host
+
+    def expiry(self) -> int:
+        """The expiry to sign into the URLs written now (0: never).
+
+        Rounded up to a bucket of half the TTL, so that the URLs of one playlist,
+        and of playlists served close together, are the same (deterministic
+        mapping); each stays valid between one and one and a half TTLs.
+        """
+        ttl = self.config.url_ttl
+        if not (self.config.secret and ttl):
+            return 0
+        bucket = max(1, int(ttl / 2))
+        return (int(time.time() + ttl) // bucket + 1) * bucket
+
+    def uri_maker(self, target: ProxyTarget, cookies: Tuple[StreamCookie, ...],
+                  base: RewriteBase) -> Callable[[str, str], str]:
+        """The rewriter's hook for a document of ``target``: per-URL options
+        travel with every URI of it, so segments, keys and variants are fetched
+        with the same headers, and so do the stream's ``cookies``. A WebVTT
+        rendition's segments are named .vtt, which only its master could tell."""
+        prefix, options, secret = base.public_url.rstrip("/") + "/p/", target.options, self.config.secret
+        expires = base.expires
+        segment = "vtt" if target.subtitles else "segment"
+        return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
+                                            segment if kind == "segment" else kind, cookies)
+
+
 # ---------------------------------------------------------------------------
-# HTTP handler: routing, CORS, the one error path, accounting
+# HTTP handler: routing, the one way an answer starts, the one error path
 # ---------------------------------------------------------------------------
 
 class ProxyHandler(BaseHTTPRequestHandler):
-    """Answers /proxy and /p/ requests; reads its Config from ``self.server``.
+    """Answers /proxy and /p/ requests, the page, /healthz, /metrics and /diagnose.
 
-    It reads requests (strictly: parse_request_head), routes them, and answers
-    through its ClientWriter, every answer with CORS headers (_answer); what
-    to fetch it asks of ``server.fetcher``.
+    It reads a request (read_request_head, strictly), routes it, and answers
+    through its ClientWriter, every answer with CORS headers (_answer) and
+    every error the same way (_send_failure). It reads four members of its
+    server: ``config``, ``fetcher`` (what to fetch), ``urls`` (PublicUrls) and
+    ``connections`` (Connections: deadlines, requests in flight, turns).
     """
 
     protocol_version = "HTTP/1.1"  # keep-alive: every answer has a length or is chunked
@@ -4204,27 +4443,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout
         super().setup()
-        self.writer = self.wfile = ClientWriter(self.connection, self.server.turnstile,
-                                                self.version_string())
+        self.turns = self.server.connections.turnstile
+        self.writer = self.wfile = ClientWriter(self.connection, self.turns, self.version_string())
         self._reset()
 
     def handle(self) -> None:
-        if self.server.certificate is None or self._handshake():
+        if self.server.connections.handshake(self.connection, self.client_address[0]):
             super().handle()
-
-    def _handshake(self) -> bool:
-        """The TLS handshake, within --header-timeout (the watchdog cuts a
-        client that stalls it); False, logged at debug, when it fails: port
-        scanners and plain-HTTP clients are no error of ours."""
-        self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
-        try:
-            self.connection.do_handshake()
-            return True
-        except (OSError, ValueError) as error:
-            logger.debug("TLS handshake with %s failed: %s", self.client_address[0], error)
-            return False
-        finally:
-            self.server.unwatch(self.connection)
 
     def _reset(self) -> None:
         """Forget the last request on this connection before reading the next."""
@@ -4237,7 +4462,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.writer.reset()
 
     def handle_one_request(self) -> None:
-        """Read one request (see _read_request), answer it, and account for it."""
+        """Read one request (see _read_request), answer it in turn, and account for it."""
+        connections = self.server.connections
         try:
             self._reset()
             arrived = self.rfile.peek(1)  # an idle keep-alive connection waits here, up to idle_timeout
@@ -4246,18 +4472,18 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
             if not self._read_request(arrived):
                 return
-            self.server.begin_request()
-            self.writer.take_turn()  # given up before anything that may block
+            connections.begin_request()
+            self.turns.take()  # every call that may block gives it back (see Turnstile)
             try:
                 getattr(self, "do_" + self.command)()
             finally:
                 self._account()  # counted and logged while still in flight: a drain waits for it
-                self.server.end_request()
+                connections.end_request()
         except socket.timeout:
             self.close_connection = True
         finally:
             self._account()  # an answer given before dispatch (400, 405, 414, ...), if any
-            self.writer.give_turn()
+            self.turns.give()
 
     def _read_request(self, arrived: bytes) -> bool:
         """Read a request head and drop its body; True when it is ready to answer.
@@ -4266,109 +4492,42 @@ class ProxyHandler(BaseHTTPRequestHandler):
         answered with its error and the connection closed. From the first byte,
         the head and any body must arrive within ``header_timeout``, enforced by
         the server's watchdog: a slowloris client cannot hold a thread by
-        sending one byte at a time.
+        sending one byte at a time. A head that came whole in its first packet
+        (the usual case) is parsed in turn: that cannot block.
         """
-        watched = b"\r\n\r\n" not in arrived  # usually the whole head came in one packet
-        if watched:
-            self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
-        else:
-            self.writer.take_turn()  # the head is all here: parsing it cannot block
         try:
-            head = self._read_head()
-            if head is None:  # the client closed, or the watchdog cut it, mid-head
-                self.close_connection = True
-                return False
-            self.command, self.path, self.request_version = head.method, head.target, head.version
-            self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may carry secrets
-            self.headers = RequestFields(head.fields)
-            self.close_connection, self._head_only = head.close, head.method == "HEAD"
-            if head.body_length:
-                self.writer.give_turn()  # the body may not be here yet
-                if not watched:
-                    watched = True
-                    self.server.watch(self.connection, time.monotonic() + self.server.config.header_timeout)
-                if not self._discard_body(head):
+            with self.server.connections.deadline(self.connection, watched=b"\r\n\r\n" not in arrived) as watch:
+                if not watch.watched:
+                    self.turns.take()
+                head = read_request_head(self.rfile, self.max_request_line, self._seen_method)
+                if head is None:  # the client closed, or the watchdog cut it, mid-head
                     self.close_connection = True
                     return False
-            return True
+                self.command, self.path, self.request_version = head.method, head.target, head.version
+                self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may hold secrets
+                self.headers = RequestFields(head.fields)
+                self.close_connection, self._head_only = head.close, head.method == "HEAD"
+                if head.body_length:
+                    self.turns.give()  # the body may not be here yet
+                    watch.start()
+                    if not discard_request_body(self.rfile, head, lambda: self.writer.interim(HTTPStatus.CONTINUE)):
+                        self.close_connection = True
+                        return False
+                return True
         except HlsProxyError as error:
             self._refuse(error)
             return False
-        finally:
-            if watched:
-                self.server.unwatch(self.connection)
 
-    def _read_head(self) -> Optional[RequestHead]:
-        """Read a request line and its header lines; None if the client closed first."""
-        line = self.rfile.readline(self.max_request_line + 1)
-        for _ in range(4):  # empty lines before a request line are ignored (RFC 9112 section 2.2)
-            if line != b"\r\n":
-                break
-            line = self.rfile.readline(self.max_request_line + 1)
-        method = line.split(b" ", 1)[0]
-        if 0 < len(method) <= 16 and _HEADER_NAME.match(method.decode("latin-1")):
-            self.command = method.decode("ascii")  # for the log line, should the rest be refused
-        if len(line) > self.max_request_line:
-            raise HlsProxyError("request line longer than 16 KiB", HTTPStatus.REQUEST_URI_TOO_LONG)
-        if not line.endswith(b"\n"):
-            return None
-        fields, size = [], 0
-        while True:
-            field = self.rfile.readline(MAX_HEADER_BYTES + 1)
-            if field == b"\r\n":
-                return parse_request_head(line, fields)
-            size += len(field)
-            if size > MAX_HEADER_BYTES or len(fields) >= MAX_HEADER_LINES:
-                raise HlsProxyError("request header fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
-            if not field.endswith(b"\n"):
-                return None
-            fields.append(field)
-
-    def _discard_body(self, head: RequestHead) -> bool:
-        """Read a request body to its end and drop it; False if the client left first.
-
-        Read, not left on the connection: its bytes would be taken for the
-        next request, and behind nginx that request is another viewer's.
-        """
-        if head.body_length > MAX_REQUEST_BODY:
-            raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        if head.expects_continue:
-            self.writer.interim(HTTPStatus.CONTINUE)
-            self.writer.give_turn()
-        if head.body_length != CHUNKED:
-            return len(self.rfile.read(head.body_length)) == head.body_length
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\n") and len(line) < 1024:
-                return False
-            size = parse_chunk_size(line)
-            if size == 0:
-                break
-            total += size
-            if total > MAX_REQUEST_BODY:
-                raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-            data = self.rfile.read(size + 2)
-            if len(data) < size + 2:
-                return False
-            if not data.endswith(b"\r\n"):
-                raise BadRequest("malformed chunk in the request body")
-        for _ in range(MAX_HEADER_LINES):  # the trailer section, dropped too
-            line = self.rfile.readline(MAX_HEADER_BYTES + 1)
-            if line == b"\r\n":
-                return True
-            if not line.endswith(b"\n") and len(line) <= MAX_HEADER_BYTES:
-                return False
-            parse_field_line(line)
-        raise HlsProxyError("request trailer fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+    def _seen_method(self, method: str) -> None:
+        self.command = method  # for the log line, should the rest of the head be refused
 
     def _refuse(self, error: HlsProxyError) -> None:
         """Answer a request that could not be read safely, then close: what
         follows it on the connection cannot be trusted to be a request."""
         self.close_connection = True
         self._send_failure(error)
-        self.writer.give_turn()
-        self._discard_input()
+        self.turns.give()  # the client may take its time to finish sending
+        close_after_input(self.connection)
 
     def _account(self) -> None:
         """Count the answer for /metrics and write its access log line.
@@ -4380,17 +4539,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         status = self.writer.status
         if status is None:
             return
-        self.server.metrics.answered(status, self.writer.sent, self._cache_result)
+        self.server.connections.metrics.answered(status, self.writer.sent, self._cache_result)
         if access_logger.isEnabledFor(logging.INFO):
-            fields = {
-                "client": self.client_address[0], "method": self.command or "-",
-                "path": _loggable_path(self.path), "status": status, "bytes": self.writer.sent,
-                "ms": round((time.monotonic() - self._started) * 1000, 1),
-                "cache": self._cache_result or "-",
-                "upstream": (urlsplit(self._upstream_url).hostname or "-") if self._upstream_url else "-",
-            }
-            access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s "
-                               "%(upstream)s", fields, extra={"access": fields})
+            log_access(self.client_address[0], self.command, self.path, status, self.writer.sent,
+                       time.monotonic() - self._started, self._cache_result, self._upstream_url)
         self.writer.status = None
 
     def log_request(self, code="-", size="-") -> None:
@@ -4399,21 +4551,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
         # http.server's own messages (log_error) may carry a raw request line,
         # token and query and all: they are logged redacted, like every line.
-        logger.warning("%s %s", self.client_address[0], one_line(format % args))
+        logger.warning("%s %s", self.client_address[0], redacted(format % args))
 
-    def _discard_input(self) -> None:
-        """Read what the client is still sending before closing, briefly: closing
-        with unread data sends a TCP reset, which can destroy our answer in flight."""
-        try:
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(1.0)
-            for _ in range(64):
-                if not self.connection.recv(65536):
-                    break
-        except OSError:
-            pass
-
-    # -- verbs ---------------------------------------------------------------
+    # -- verbs and routes --------------------------------------------------------
 
     def do_GET(self) -> None:
         self._serve()
@@ -4430,11 +4570,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             ("Access-Control-Max-Age", "86400"),
         ])
 
-    # -- routing ---------------------------------------------------------------
-
     def _serve(self) -> None:
         try:
-            path = self._routed = self._route_path()
+            path = self._routed = self.server.urls.route(self.path)
             route = path.split("?", 1)[0]
             if route == "/" and not self.server.config.no_ui:
                 return self._send_page()
@@ -4444,7 +4582,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return self._send_metrics()
             if route == "/diagnose" or route.startswith("/diagnose/"):
                 return self._send_diagnosis(path[len("/diagnose"):])
-            target = self.server.parse_target(path)
+            target = self.server.urls.target(path)
             self._upstream_url = target.url
             self._proxy(target)
         except HlsProxyError as error:
@@ -4466,9 +4604,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def _send_diagnosis(self, rest: str) -> None:
         """GET /diagnose?url=… (or /diagnose/p/… for a signed URL): a Diagnosis, as JSON."""
-        target = self.server.parse_target(rest if rest.startswith("/p/") else "/proxy" + rest)
+        target = self.server.urls.target(rest if rest.startswith("/p/") else "/proxy" + rest)
         self._upstream_url = target.url
-        self.writer.before_blocking("a diagnosis")
         report = Diagnosis(self.server.fetcher, target).run()
         self._send_whole(HTTPStatus.OK, [("Content-Type", "application/json; charset=utf-8"),
                                          ("Cache-Control", "no-store")],
@@ -4479,17 +4616,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         offered = (self.headers.get("Authorization") or "").partition("Bearer ")[2].strip()
         if token and not hmac.compare_digest(offered.encode(), token.encode()):
             raise HlsProxyError("/metrics needs 'Authorization: Bearer <token>'", HTTPStatus.UNAUTHORIZED)
-        data = self.server.metrics.render(self.server.fetcher.cache).encode("utf-8")
+        data = self.server.connections.metrics.render(self.server.fetcher.cache).encode("utf-8")
         self._send_whole(HTTPStatus.OK, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                                          ("Cache-Control", "no-store")], data)
-
-    def _route_path(self) -> str:
-        """The request path with the --public-url path prefix removed: behind a
-        reverse proxy that passes /hls/… on as it is, /hls/healthz is /healthz."""
-        prefix = self.server.prefix
-        if prefix and (self.path.startswith(prefix + "/") or self.path.split("?", 1)[0] == prefix):
-            return self.path[len(prefix):] if self.path[len(prefix):len(prefix) + 1] == "/" else "/"
-        return self.path
 
     # -- proxying: the cache, a flight, or a relay of our own ------------------------
 
@@ -4498,28 +4627,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
         started here), or from an upstream answer of its own."""
         fetcher = self.server.fetcher
         if target.player_query:  # LL-HLS answers belong to their moment: never shared
-            self.writer.before_blocking("an upstream request")
             return self._relay_direct(target)
         entry = fetcher.cached(target.key)
         if entry is not None:
             return self._serve_resource(target, entry.value, "HIT", max(0.0, fetcher.clock() - entry.stored))
-        self.writer.before_blocking("an upstream request")
-        flight, led, opened = fetcher.fetch(target, list(self.headers.items()), self._timeout_for(target))
-        if opened is None:
+        flight, led, unshared = fetcher.fetch(target, list(self.headers.items()), fetcher.timeout_for(target))
+        if unshared is None:
             return self._follow(target, flight, "MISS" if led else "COALESCED")
-        if opened.kind == MEDIA and "Range" in self.headers:
-            opened.body.close()  # too big, or not shareable: ask upstream for just the range
+        if unshared.kind == MEDIA and "Range" in self.headers:
+            unshared.body.close()  # too big, or not shareable: ask upstream for just the range
             return self._relay_direct(target)
         try:
-            self._relay_opened(target, opened)
+            self._relay(target, unshared)
         finally:
-            opened.body.close()
+            unshared.body.close()
 
     def _follow(self, target: ProxyTarget, flight: Flight, x_cache: str) -> None:
         """Answer from a shared fetch, with its bytes as they arrive, at this client's pace."""
-        fetcher = self.server.fetcher
-        self.writer.before_blocking("a shared fetch")
-        state = flight.wait_started(fetcher.flight_timeout)
+        state = flight.wait_started()
         if state == Flight.RELEASED:
             return self._relay_direct(target)  # not shareable: fetch our own
         if state == Flight.FAILED:
@@ -4528,13 +4653,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
         if state == Flight.DONE:
             return self._serve_resource(target, flight.resource, x_cache, 0.0)
-        writer = self.writer
-
-        def read(offset: int):
-            return flight.read(offset, fetcher.flight_timeout, lambda: writer.before_blocking("a shared fetch"))
-        writer.give_turn()
-        writer.fair = False  # paced by the upstream (see ClientWriter.reset)
-        self._send_media(flight.resource, x_cache, 0.0, flight.length, read, flight.size)
+        self.turns.give()
+        self.writer.takes_turns = False  # paced by the upstream (see ClientWriter.reset)
+        self._send_media(flight.resource, x_cache, 0.0, flight.length, flight.read, flight.size)
 
     def _relay_direct(self, target: ProxyTarget, whole: bool = False) -> None:
         """Fetch for this request alone (LL-HLS, a Range on what may not be shared,
@@ -4544,31 +4665,29 @@ class ProxyHandler(BaseHTTPRequestHandler):
         whole, and answered 200, which a client that asked for a range must accept
         (RFC 9110 section 14.2). ffmpeg and VLC ask for ``bytes=0-`` on everything.
         """
+        fetcher = self.server.fetcher
         client_headers = [(name, value) for name, value in self.headers.items()
                           if not (whole and name.lower() in ("range", "if-range"))]
         headers = upstream_request_headers(self.server.config, target, client_headers)
-        response = self.server.fetcher.open(target, headers, self._timeout_for(target))
-        body = UpstreamBody(response)
+        body = fetcher.open(target, headers, fetcher.timeout_for(target))
         try:
-            kind, head = classify(response, body)
-            if kind != MEDIA and response.status == HTTPStatus.PARTIAL_CONTENT and not _is_whole_range(response):
+            kind, head = classify(body.response, body)
+            if kind != MEDIA and body.response.status == HTTPStatus.PARTIAL_CONTENT \
+                    and not _is_whole_range(body.response):
                 body.close()
                 return self._relay_direct(target, whole=True)  # a part of a playlist cannot be rewritten
-            self._relay_opened(target, Opened(response, body, kind, head))
+            self._relay(target, UnsharedAnswer(body, kind, head))
         finally:
             body.close()
 
-    def _relay_opened(self, target: ProxyTarget, opened: Opened) -> None:
+    def _relay(self, target: ProxyTarget, answer: UnsharedAnswer) -> None:
         """Answer with an upstream answer that is this request's alone."""
-        response, body = opened.response, opened.body
-        if opened.kind != MEDIA:
-            data = body.read_document(opened.head, self.server.config.max_playlist_bytes, self._timeout_for(target))
-            return self._serve_resource(target, make_resource(opened.kind, response, data), "MISS", 0.0)
-        resource = make_resource(MEDIA, response, b"")
-        headers = self._media_headers(resource, "MISS", 0.0)
-        headers = [field for field in headers if field[0] != "Accept-Ranges"]
-        headers += [(name, response.headers[name]) for name in ("Content-Range", "Accept-Ranges")
-                    if response.headers.get(name)]  # the upstream's range, not ours
+        body, response = answer.body, answer.body.response
+        if answer.kind != MEDIA:
+            data = body.read_document(answer.head, self.server.config.max_playlist_bytes,
+                                      self.server.fetcher.timeout_for(target))
+            return self._serve_resource(target, make_resource(answer.kind, response, data), "MISS", 0.0)
+        headers = relayed_media_headers(self.server.config, response)
         if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             return self._answer(response.status, _not_modified_headers(headers))
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
@@ -4576,26 +4695,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._answer(response.status, headers, None if body.decoded else _content_length(response))
         if not self.writer.body:  # HEAD: the body is not read (its connection is not reused)
             return
-        writer, pieces = self.writer, [opened.head]
+        head = [answer.head]
 
         def read(offset: int) -> bytes:
-            if pieces:
-                return pieces.pop() or read(offset)
-            writer.before_blocking("an upstream body")
-            return body.read1(CHUNK_SIZE)
-        writer.copy(read, 0, None)
+            return (head.pop() if head else b"") or body.read1(CHUNK_SIZE)
+        self.writer.copy(read, 0, None)
         if body.truncated:
             raise UpstreamError("upstream body ended early")
-        writer.end()
-
-    def _timeout_for(self, target: ProxyTarget) -> float:
-        # An LL-HLS blocking reload may be held upstream for up to about three
-        # target durations (draft-pantos-hls-rfc8216bis section 6.2.5.2).
-        timeout = self.server.config.timeout
-        if target.player_query and "_HLS_msn=" in target.url:
-            base = target.url.partition("?")[0]
-            timeout = max(timeout, 3 * self.server.fetcher.target_duration(base) + 1)
-        return timeout
+        self.writer.end()
 
     # -- answers from whole resources and flights -------------------------------------
 
@@ -4605,24 +4712,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         body = resource.body
         self._send_media(resource, x_cache, age, len(body), lambda offset: memoryview(body)[offset:], len(body))
 
-    def _media_headers(self, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
-        """The headers of a media answer: the same for a HIT, MISS, COALESCED and a relay."""
-        lifetime = kind_lifetime(self.server.config, MEDIA)
-        headers = list(resource.headers) + [
-            ("Content-Type", resource.content_type), ("X-Cache", x_cache), ("Accept-Ranges", "bytes"),
-            ("Cache-Control", client_cache_control(lifetime, resource.cache_control, age))]
-        if x_cache == "HIT":
-            headers.append(("Age", str(int(age))))
-        return headers
-
     def _send_media(self, resource: Resource, x_cache: str, age: float, size: Optional[int],
                     read: Callable[[int], bytes], arrived: int) -> None:
         """Send a media body of ``size`` bytes that ``read(offset)`` returns in
         pieces, of which ``arrived`` are here already, or the part a Range asks
         for (RFC 9110 section 14), or 304."""
-        headers = self._media_headers(resource, x_cache, age)
-        if self.writer.fair:
-            self.writer.take_turn()
+        headers = media_headers(self.server.config, resource, x_cache, age)
         if self._answered_not_modified(headers):
             return
         span = requested_range(self.headers, _validators(headers), size) if size is not None else None
@@ -4654,61 +4749,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
         return True
 
     def _send_document(self, target: ProxyTarget, resource: Resource, x_cache: str, age: float) -> None:
-        """A playlist or other document, rewritten for this request's public base
-        (the rewrite of a kept copy is kept too, as a cache entry of its own)."""
-        config, fetcher = self.server.config, self.server.fetcher
-        # Served at /p/<token>/<name>, a playlist can keep its plain relative URIs:
-        # the player resolves them to /p/<token>/<path>, and the proxy the path
-        # against the token's URL, with the token's options and cookies. Not when
-        # that URL redirected (the base differs), when this answer set cookies the
-        # URIs must carry, or under --secret (a signature covers one file).
-        keep_relative = not config.secret and resource.url == target.url and resource.cookies == target.cookies \
-            and self._routed.startswith("/p/")
-        base = RewriteBase(self._public_base(), self.server.url_expiry(), target.subtitles, keep_relative)
-        rewritten = fetcher.kept_rewrite(resource, base)
-        if rewritten is None:
-            self.writer.before_blocking("a long rewrite")  # 20,000 lines: ~35 ms; hits need not wait
-            rewritten = rewrite_document(config, resource, self._uri_maker(target, resource.cookies, base),
-                                         keep_relative)
-            fetcher.keep_rewrite(resource, base, rewritten, age)
+        """A playlist or other document, rewritten for this request's public base."""
+        urls = self.server.urls
+        base = urls.rewrite_base(target, resource, self._routed, self.headers)
+        rewritten = self.server.fetcher.rewritten(target, resource, base,
+                                                  urls.uri_maker(target, resource.cookies, base), age)
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
             ("Cache-Control", client_cache_control(rewritten.lifetime, resource.cache_control, age))]
-        if rewritten.target_duration:
-            fetcher.remember_target_duration(resource.url.partition("?")[0], rewritten.target_duration)
-            fetcher.remember_target_duration(target.url.partition("?")[0], rewritten.target_duration)
-            if config.prefetch:
-                self.writer.give_turn()  # reads the whole playlist again
-                fetcher.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options,
-                                 resource.cookies)
         self._send_whole(HTTPStatus.OK, headers, rewritten.data)
 
-    def _uri_maker(self, target: ProxyTarget, cookies: Tuple[StreamCookie, ...],
-                   base: RewriteBase) -> Callable[[str, str], str]:
-        # Per-URL options travel with every URI of the playlist, so segments,
-        # keys and variants are fetched with the same headers, and so do the
-        # stream's ``cookies``. A WebVTT rendition's segments are named .vtt,
-        # which only its master could tell.
-        prefix, options, secret = base.public_url.rstrip("/") + "/p/", target.options, self.server.config.secret
-        expires = base.expires
-        segment = "vtt" if target.subtitles else "segment"
-        return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
-                                            segment if kind == "segment" else kind, cookies)
-
-    def _public_base(self) -> str:
-        config = self.server.config
-        if config.public_url:
-            return config.public_url
-        if config.trust_forwarded:
-            forwarded = forwarded_base(self.headers)
-            if forwarded:
-                return forwarded
-        host = self.headers.get("Host", "")
-        if not _HOST_HEADER.match(host):
-            return self.server.url
-        return self.server.scheme + "://" + host
-
-    # -- sending: the one CORS writer and the one error path -------------------------------
+    # -- sending: the one way an answer starts, and the one error path -------------------
 
     def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None,
                 guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD, data: bytes = b"") -> None:
@@ -4718,14 +4769,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
         for name, value in headers:
             if name == "X-Cache":
                 self._cache_result = value
-        self.close_connection = self.writer.start(status, self._cors_headers() + headers + list(guard), length,
-                                                  self.request_version, self.close_connection, self._head_only,
-                                                  data)
+        origin = self.headers.get("Origin") if self.headers is not None else None
+        self.close_connection = self.writer.start(
+            status, cors_headers(self.server.config, origin) + headers + list(guard), length,
+            self.request_version, self.close_connection, self._head_only, data)
 
     def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes,
                     guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
         """A whole answer, in one turn."""
-        self.writer.take_turn()
+        self.turns.take()
         self._answer(status, headers, len(data), guard, data)
 
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
@@ -4740,14 +4792,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
             # The status is gone; a short body must not look whole, so cut the
             # connection rather than end the response cleanly.
             logger.warning("%s %s %s aborted: %s", self.client_address[0], self.command or "-",
-                           _loggable_path(self.path), one_line(error.reason))
+                           _loggable_path(self.path), redacted(error.reason))
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        reason = one_line(error.reason)
+        reason = redacted(error.reason)
         # What a user must see under --quiet: an upstream that failed, an address refused.
         level = logging.WARNING if isinstance(error, (UpstreamError, Forbidden)) else logging.INFO
         logger.log(level, "%s %s %s -> %d %s", self.client_address[0], self.command or "-",
@@ -4764,24 +4816,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except ValueError:
             reason = "error"
         self._refuse(HlsProxyError(str(reason), code))
-
-    def _cors_headers(self) -> List[Tuple[str, str]]:
-        config = self.server.config
-        origin = self.headers.get("Origin") if self.headers is not None else None
-        open_to_all = "*" in config.allow_origins
-        headers = []
-        if config.allow_credentials or not open_to_all:
-            # Credentials and "*" never go together (browsers reject it): echo
-            # the exact Origin, and tell caches the answer depends on it.
-            headers.append(("Vary", "Origin"))
-            if origin and (open_to_all or origin in config.allow_origins):
-                headers.append(("Access-Control-Allow-Origin", origin))
-                if config.allow_credentials:
-                    headers.append(("Access-Control-Allow-Credentials", "true"))
-        else:
-            headers.append(("Access-Control-Allow-Origin", "*"))
-        headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
-        return headers
 
 
 def render_page(config: Config) -> str:
@@ -4824,6 +4858,18 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
+               cache: Optional[str], upstream_url: Optional[str]) -> None:
+    """The access log line of one answer: as text, and as fields for --log-format json."""
+    fields = {
+        "client": client, "method": method or "-", "path": _loggable_path(path), "status": status, "bytes": sent,
+        "ms": round(seconds * 1000, 1), "cache": cache or "-",
+        "upstream": (urlsplit(upstream_url).hostname or "-") if upstream_url else "-",
+    }
+    access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s %(upstream)s",
+                       fields, extra={"access": fields})
+
+
 def _loggable_path(path: Optional[str]) -> str:
     """A request path fit for a log: no query, no token (``/p/…/seg12.ts``);
     "-" when there is none (a request refused before its line was read)."""
@@ -4833,7 +4879,7 @@ def _loggable_path(path: Optional[str]) -> str:
     return route[:200] or "-"
 
 
-def one_line(text: str, limit: int = 300) -> str:
+def redacted(text: str, limit: int = 300) -> str:
     """Text fit for a log line and an error body: every proxy token and query
     string cut out (they carry per-URL headers, signatures and CDN tokens), no
     control characters (an origin's reason phrase is its own text), and short."""
@@ -5036,125 +5082,83 @@ def _number_text(value: float) -> str:
 # Server
 # ---------------------------------------------------------------------------
 
-class ProxyServer(ThreadingHTTPServer):
-    """A threading HTTP server that owns the Config, the Metrics, the Fetcher
-    (and through it the cache, the fetches under way and the upstream pool) and
-    the Turnstile.
+class _Deadline:
+    """A connection the watchdog cuts if it is still watched at its deadline:
+    watched from ``start()`` (at once, with ``watched``) to the end of the block."""
 
-    State lives on the server instance, never in module globals, so two
-    servers in one process do not interfere.
-    """
+    def __init__(self, connections: "_Connections", connection: socket.socket, watched: bool) -> None:
+        self._connections, self._connection = connections, connection
+        self.watched = False
+        if watched:
+            self.start()
 
-    daemon_threads = True
-    # socketserver's default backlog of 5 drops connections under a burst.
-    request_queue_size = 1024
-    #: Debug runs (and the tests): fail loudly when a turn is held across a blocking wait.
-    check_turns = False
+    def start(self) -> None:
+        if not self.watched:
+            self.watched = True
+            self._connections.watch(self._connection, time.monotonic() + self._connections.header_timeout)
+
+    def __enter__(self) -> "_Deadline":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.watched:
+            self._connections.unwatch(self._connection)
+
+
+class _Connections:
+    """The bookkeeping of a server's client connections: at most
+    --max-connections at once (a slot each; beyond that a 503 at once, from the
+    accepting thread, which never waits), a handler thread each (kept a while
+    for the next), the watchdog that cuts a connection whose head is late
+    (--header-timeout: slowloris) and closes refused ones a moment after their
+    503, the requests in flight (what a drain waits for), the turns their
+    writes take, and the Metrics they are counted in."""
+
     #: Refused connections waiting for the watchdog to close them, at most.
     max_lingering = 1024
 
-    def __init__(self, config: Config, handler=ProxyHandler,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.config = config
-        #: The --public-url path (``/hls``), routed as the root; "" when none.
-        self.prefix = urlsplit(config.public_url or "").path.rstrip("/")
-        self.metrics = Metrics()
-        self.turnstile = Turnstile(turn_slots(), checked=self.check_turns)
-        self.fetcher = Fetcher(config, self.metrics, clock, self.turnstile.assert_free)
-        self._targets = _Memo()  # request path -> ProxyTarget
-        self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
+    def __init__(self, config: Config, metrics: "Metrics", turnstile: Turnstile) -> None:
+        self.metrics = metrics
+        self.turnstile = turnstile
+        self.header_timeout = config.header_timeout
+        self._cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in config.allow_origins else b""
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._handlers = _Workers("hlsproxy-client")  # a connection's thread, kept for the next
-        self._requests = ThreadCounts()  # requests begun, less those ended: what a drain waits for
+        self._requests = ThreadCounts()  # requests begun, less those ended
+        self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._watched = {}  # type: Dict[socket.socket, float]
         self._lingering = []  # type: List[Tuple[float, socket.socket]]
         self._watchdog = None  # type: Optional[threading.Thread]
         self._closing = threading.Event()
-        #: With --tls-cert: the certificate new connections are wrapped in (checked here, before binding).
-        self.certificate = ServerCertificate(config.tls_cert, config.tls_key) if config.tls_cert else None
-        if ":" in config.host:
-            self.address_family = socket.AF_INET6
-        super().__init__((config.host, config.port), handler)
 
-    #: Set in a pre-fork worker: the parent it must not outlive.
-    parent_pid = None  # type: Optional[int]
-
-    def service_actions(self) -> None:
-        # Called by serve_forever() every poll: a worker whose parent died (even
-        # by SIGKILL, which it cannot forward) stops instead of lingering.
-        if self.parent_pid is not None and os.getppid() != self.parent_pid:
-            self.parent_pid = None
-            threading.Thread(target=self.shutdown, daemon=True).start()
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup
-        # that can hang for seconds on a host without DNS (routers, CI boxes).
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    @property
-    def scheme(self) -> str:
-        """"https" with --tls-cert, else "http"."""
-        return "http" if self.certificate is None else "https"
-
-    @property
-    def url(self) -> str:
-        """The base URL this server answers on."""
-        host, port = self.server_address[:2]
-        return "%s://%s:%d" % (self.scheme, "[%s]" % host if ":" in host else host, port)
-
-    def get_request(self):
-        # The TLS handshake is the handler thread's (ProxyHandler.handle, under
-        # the header deadline): the accepting thread never waits on a client.
-        request, client_address = super().get_request()
-        if self.certificate is not None:
-            try:
-                request = self.certificate.current().wrap_socket(request, server_side=True,
-                                                                 do_handshake_on_connect=False)
-            except OSError:
-                request.close()
-                raise
-        return request, client_address
-
-    @property
-    def cache(self) -> TTLCache:
-        """The fetcher's cache (for /metrics, tests and library users)."""
-        return self.fetcher.cache
-
-    # -- connections -------------------------------------------------------------
-
-    def process_request(self, request, client_address) -> None:
-        # At most max_connections at once, so a flood cannot start a thread per
-        # connection. The thread that accepts never waits: a connection beyond
-        # the limit is answered 503 at once, and closed later by the watchdog.
+    def admit(self, request: socket.socket, serve: Callable[[], None], tls: bool) -> None:
+        """Serve ``request`` on a handler thread, or refuse it at once (503;
+        unanswered over ``tls``, which would need a handshake) when every slot is taken."""
         if not self._slots.acquire(blocking=False):
-            self._refuse_busy(request)
+            self._refuse_busy(request, tls)
             return
         try:
-            self._handlers.run(self.process_request_thread, request, client_address)
+            self._handlers.run(self._serve, serve)
         except BaseException:
             self._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:
+    def _serve(self, serve: Callable[[], None]) -> None:
         self.metrics.connections(+1)
         try:
-            super().process_request_thread(request, client_address)
+            serve()
         finally:
             self.metrics.connections(-1)
             self._slots.release()
 
-    def _refuse_busy(self, request) -> None:
-        if self.certificate is not None:
-            # A 503 over TLS needs a handshake, and the accepting thread never
-            # waits on a client: the connection is closed unanswered.
+    def _refuse_busy(self, request: socket.socket, tls: bool) -> None:
+        if tls:
             request.close()
             return
         body = b"too many connections\n"
-        cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in self.config.allow_origins else b""
         try:
             request.setblocking(False)  # ~250 bytes: a new socket's buffer takes them at once
-            request.send(b"HTTP/1.1 503 Service Unavailable\r\n" + cors +
+            request.send(b"HTTP/1.1 503 Service Unavailable\r\n" + self._cors +
                          b"Retry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\n"
                          b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
                          % (len(body), body))
@@ -5170,12 +5174,7 @@ class ProxyServer(ThreadingHTTPServer):
                 return
         request.close()
 
-    def handle_error(self, request, client_address) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, socket.timeout)):
-            logger.debug("client %s went away: %s", client_address, error)
-        else:
-            logger.exception("error handling request from %s", client_address)
+    # -- requests in flight ------------------------------------------------------------
 
     def begin_request(self) -> None:
         self._requests.add([(None, 1)])
@@ -5197,6 +5196,27 @@ class ProxyServer(ThreadingHTTPServer):
                 return False
             time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
         return True
+
+    # -- the watchdog ---------------------------------------------------------------------
+
+    def handshake(self, connection: socket.socket, client: str) -> bool:
+        """A TLS connection's handshake (True at once for plain HTTP), within
+        --header-timeout: the watchdog cuts a client that stalls it. False,
+        logged at debug, when it fails: port scanners and plain-HTTP clients
+        are no error of ours."""
+        if ssl is None or not isinstance(connection, ssl.SSLSocket):
+            return True
+        try:
+            with self.deadline(connection):
+                connection.do_handshake()
+            return True
+        except (OSError, ValueError) as error:
+            logger.debug("TLS handshake with %s failed: %s", client, error)
+            return False
+
+    def deadline(self, connection: socket.socket, watched: bool = True) -> _Deadline:
+        """A --header-timeout deadline for ``connection`` (see _Deadline)."""
+        return _Deadline(self, connection, watched)
 
     def watch(self, connection: socket.socket, deadline: float) -> None:
         """Cut ``connection`` if it is still watched at ``deadline`` (time.monotonic())."""
@@ -5233,38 +5253,120 @@ class ProxyServer(ThreadingHTTPServer):
             for sock in done:
                 sock.close()
 
-    def server_close(self) -> None:
+    def close(self) -> None:
+        """Stop the watchdog, end the idle handler threads, close refused connections."""
         self._closing.set()
-        super().server_close()
         self._handlers.close()
-        self.fetcher.close()
         with self._lock:
             lingering, self._lingering = self._lingering, []
         for _, sock in lingering:
             sock.close()
 
-    # -- requests ------------------------------------------------------------------
 
-    def parse_target(self, path: str) -> ProxyTarget:
-        """parse_proxy_path, remembered (with a fixed bound) for the paths players ask for again and again."""
-        target = self._targets.get(path)
-        if target is None or (target.expires and target.expires < time.time()):
-            target = parse_proxy_path(path, secret=self.config.secret)
-            self._targets.put(path, target)
-        return target
+class ProxyServer(ThreadingHTTPServer):
+    """A threading HTTP server that owns the Config, the Fetcher (and through
+    it the cache, the fetches under way and the upstream pool), its client
+    connections (_Connections: slots, deadlines, turns, Metrics) and the URLs
+    clients reach it by (_PublicUrls): the four things its handlers read.
 
-    def url_expiry(self) -> int:
-        """The expiry to sign into the URLs written now (0: never).
+    State lives on the server instance, never in module globals, so two
+    servers in one process do not interfere.
+    """
 
-        Rounded up to a bucket of half the TTL, so that the URLs of one playlist,
-        and of playlists served close together, are the same (deterministic
-        mapping); each stays valid between one and one and a half TTLs.
-        """
-        ttl = self.config.url_ttl
-        if not (self.config.secret and ttl):
-            return 0
-        bucket = max(1, int(ttl / 2))
-        return (int(time.time() + ttl) // bucket + 1) * bucket
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections under a burst.
+    request_queue_size = 1024
+
+    def __init__(self, config: Config, handler=ProxyHandler,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        metrics, turnstile = Metrics(), Turnstile(turn_slots())
+        self.fetcher = Fetcher(config, metrics, clock, turnstile.give)
+        self.connections = _Connections(config, metrics, turnstile)
+        #: With --tls-cert: the certificate new connections are wrapped in (checked here, before binding).
+        self.certificate = ServerCertificate(config.tls_cert, config.tls_key) if config.tls_cert else None
+        if ":" in config.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((config.host, config.port), handler)
+        self.urls = _PublicUrls(config, self.url)
+
+    #: Set in a pre-fork worker: the parent it must not outlive.
+    parent_pid = None  # type: Optional[int]
+
+    def service_actions(self) -> None:
+        # Called by serve_forever() every poll: a worker whose parent died (even
+        # by SIGKILL, which it cannot forward) stops instead of lingering.
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            self.parent_pid = None
+            threading.Thread(target=self.shutdown, daemon=True).start()
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup
+        # that can hang for seconds on a host without DNS (routers, CI boxes).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    @property
+    def scheme(self) -> str:
+        """"https" with --tls-cert, else "http"."""
+        return "http" if self.certificate is None else "https"
+
+    @property
+    def url(self) -> str:
+        """The base URL this server answers on."""
+        host, port = self.server_address[:2]
+        return "%s://%s:%d" % (self.scheme, "[%s]" % host if ":" in host else host, port)
+
+    @property
+    def cache(self) -> TTLCache:
+        """The fetcher's cache (for /metrics, tests and library users)."""
+        return self.fetcher.cache
+
+    @property
+    def metrics(self) -> "Metrics":
+        return self.connections.metrics
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now."""
+        return self.connections.in_flight
+
+    def drain(self, grace: float) -> bool:
+        """Wait up to ``grace`` seconds for the requests in flight; True if none is left."""
+        return self.connections.drain(grace)
+
+    # -- connections -------------------------------------------------------------
+
+    def get_request(self):
+        # The TLS handshake is the handler thread's (ProxyHandler.handle, under
+        # the header deadline): the accepting thread never waits on a client.
+        request, client_address = super().get_request()
+        if self.certificate is not None:
+            try:
+                request = self.certificate.current().wrap_socket(request, server_side=True,
+                                                                 do_handshake_on_connect=False)
+            except OSError:
+                request.close()
+                raise
+        return request, client_address
+
+    def process_request(self, request, client_address) -> None:
+        # At most max_connections at once, so a flood cannot start a thread per
+        # connection; the thread that accepts never waits (see _Connections).
+        self.connections.admit(request, functools.partial(self.process_request_thread, request, client_address),
+                               tls=self.certificate is not None)
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, socket.timeout)):
+            logger.debug("client %s went away: %s", client_address, error)
+        else:
+            logger.exception("error handling request from %s", client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.connections.close()
+        self.fetcher.close()
 
 
 def server_tls_context(certificate: str, key: Optional[str] = None):

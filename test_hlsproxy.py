@@ -1101,7 +1101,7 @@ class TTLCacheTest(unittest.TestCase):
         # On a free-threaded build a read of a key another thread stored takes the
         # dict's lock unless that key has had a weak reference (see shared_key);
         # a plain str cannot have one. Each shared dict keeps such a copy.
-        flights, memo = hlsproxy.Flights(), hlsproxy._Memo()
+        flights, memo = hlsproxy.Flights(), hlsproxy._BoundedMemo()
         key = "".join(["http://origin.test/", "a.m3u8"])  # a str of this thread's, as a request's is
         self.cache.put(key, resource(), 10, ttl=60)
         flights.join(key)
@@ -1472,29 +1472,58 @@ class TurnstileTest(unittest.TestCase):
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True):  # a 3.13t build
             self.assertEqual(hlsproxy.turn_slots(), (os.cpu_count() or 1) + 1)
 
-    def test_a_checked_turnstile_knows_who_holds_a_turn(self):
-        turnstile = hlsproxy.Turnstile(1, checked=True)
-        turnstile.assert_free("nothing held")
-        turnstile.acquire()
-        with self.assertRaises(AssertionError):
-            turnstile.assert_free("an upstream request")
-        other = threading.Thread(target=turnstile.assert_free, args=("another thread",))
-        other.start()  # another thread holds no turn: no error there
+    def test_a_turn_is_a_threads(self):
+        turnstile = hlsproxy.Turnstile(1)
+        self.assertFalse(turnstile.holds())
+        turnstile.take()
+        turnstile.take()  # it has one: no second slot taken
+        self.assertTrue(turnstile.holds())
+        seen = []
+        other = threading.Thread(target=lambda: seen.append(turnstile.holds()))
+        other.start()
         other.join(5)
+        self.assertEqual(seen, [False])  # another thread's turn is its own
+        turnstile.give()
+        turnstile.give()  # none held: nothing given twice
+        self.assertFalse(turnstile.holds())
+        turnstile.acquire()  # the one slot is free again, exactly once
+        self.assertEqual(turnstile.waiting(), 0)
         turnstile.release()
-        turnstile.assert_free("released")
-        hlsproxy.Turnstile(1).acquire()  # unchecked: no bookkeeping, no error
-        hlsproxy.Turnstile(1).assert_free("unchecked")
 
-    def test_an_upstream_request_in_a_turn_fails_loudly_in_a_checked_server(self):
-        server = CheckedProxyServer(hlsproxy.Config(port=0, allow_private=True, quiet=True))
+    def test_calls_that_block_give_the_callers_turn_back(self):
+        # Issue 21: the turn is given back inside the blocking calls themselves (an upstream request, a
+        # wait on a flight, a read of an upstream body), never by the handler before them.
+        origin = serve_in_thread(self, Origin())
+
+        def slow_body(handler):  # five bytes, then nothing until the test ends
+            handler.send_response(200)
+            handler.send_header("Content-Length", "10")
+            handler.end_headers()
+            handler.wfile.write(b"first")
+            handler.wfile.flush()
+            origin.release.wait(10)
+        origin.routes["/slow-body.ts"] = slow_body
+        server = hlsproxy.ProxyServer(hlsproxy.Config(port=0, allow_private=True, quiet=True))
         self.addCleanup(server.server_close)
-        server.turnstile.acquire()
-        try:
-            with self.assertRaises(AssertionError):
-                server.fetcher.open("http://127.0.0.1:9/", {}, 1.0)
-        finally:
-            server.turnstile.release()
+        turnstile, fetcher = server.connections.turnstile, server.fetcher
+        target = hlsproxy.ProxyTarget(origin.base + "/slow-body.ts")
+        turnstile.take()
+        body = fetcher.open(target, {}, 5.0)  # the request and its head: given back before the connect
+        self.addCleanup(body.close)
+        self.assertFalse(turnstile.holds())
+        turnstile.take()
+        taken = []
+        other = threading.Thread(target=lambda: (turnstile.take(), taken.append(True), turnstile.give()))
+        other.start()  # waits: this thread holds the one turn
+        wait_for(lambda: turnstile.waiting() == 1)
+        self.assertEqual(body.read1(), b"first")  # a read of the body gives it back: the other gets its turn
+        other.join(5)
+        self.assertEqual(taken, [True])
+        self.assertFalse(turnstile.holds())
+        flight, leader = hlsproxy.Flights(0.05, turnstile.give).join("a key")  # as the fetcher's, but briefly
+        turnstile.take()
+        self.assertEqual(flight.wait_started(), hlsproxy.Flight.PENDING)  # timed out: it waited, without a turn
+        self.assertFalse(turnstile.holds())
 
     def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(self):
         # threading.Semaphore fails this: the releasing thread takes the slot
@@ -1631,6 +1660,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((self.path, dict(self.headers.items())))
         route = self.server.routes.get(path)
+        if callable(route):  # a route a test registered beside itself: it answers with this handler
+            return route(self)
         special = getattr(self, "route_" + path.strip("/").replace("/", "_").replace(".", "_"), None)
         if special:
             return special()
@@ -1981,13 +2012,6 @@ def serve_in_thread(test, server):
     return server
 
 
-class CheckedProxyServer(hlsproxy.ProxyServer):
-    """The proxy as the integration tests run it: a turn held across a blocking
-    wait fails the request (500) instead of slowing everyone a little."""
-
-    check_turns = True
-
-
 class ProxyTestCase(unittest.TestCase):
     """An origin and a proxy (allow_private, since the origin is on loopback)."""
 
@@ -2001,7 +2025,7 @@ class ProxyTestCase(unittest.TestCase):
         options = dict(host="127.0.0.1", port=0, allow_private=True, quiet=True)
         options.update(overrides)
         config = hlsproxy.Config(**options)
-        return serve_in_thread(self, CheckedProxyServer(config, clock=clock or time.monotonic))
+        return serve_in_thread(self, hlsproxy.ProxyServer(config, clock=clock or time.monotonic))
 
     def request(self, path, method="GET", headers=None, proxy=None, read=True):
         proxy = proxy or self.proxy
@@ -2950,7 +2974,7 @@ class IoCoreTest(ProxyTestCase):
         self.assertEqual(active.getresponse().read(), KEY)
         idle = socket.create_connection((host, port), timeout=10)
         self.addCleanup(idle.close)
-        wait_for(lambda: proxy._slots._value == 0)
+        wait_for(lambda: proxy.connections._slots._value == 0)
         started = time.monotonic()
         for _ in range(20):
             with socket.create_connection((host, port), timeout=10) as refused:
@@ -3337,7 +3361,7 @@ class ConcurrencyTest(ProxyTestCase):
     def test_a_connections_thread_serves_the_next_connection(self):
         # Thread.start() waits until the new thread runs: a closed connection's
         # thread, idle, takes the next connection instead (issue 14, W7).
-        handlers = self.proxy._handlers
+        handlers = self.proxy.connections._handlers
         before = {thread for thread in threading.enumerate() if thread.name == "hlsproxy-client"}
         for _ in range(3):
             connection = self.keep_alive(self.proxy)
@@ -3466,17 +3490,16 @@ class ConcurrencyTest(ProxyTestCase):
 
     def test_connections_beyond_the_limit_get_503(self):
         proxy = self.start_proxy(max_connections=2, idle_timeout=5)
-        proxy.connection_wait = 0.1
         held = [socket.create_connection(proxy.server_address[:2], timeout=5) for _ in range(2)]
         try:
-            wait_for(lambda: proxy._slots._value == 0)
+            wait_for(lambda: proxy.connections._slots._value == 0)
             response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
             self.assertEqual((response.status, body), (503, b"too many connections\n"))
             self.assertEqual(response.getheader("Access-Control-Allow-Origin"), "*")
         finally:
             for sock in held:
                 sock.close()
-        wait_for(lambda: proxy._slots._value == 2)
+        wait_for(lambda: proxy.connections._slots._value == 2)
         response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
         self.assertEqual(body, KEY)
 

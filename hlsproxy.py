@@ -52,15 +52,15 @@ rules hold with the GIL and without it (free-threaded 3.13t, -X gil=0): every
 shared structure below is changed only under its lock, and what is read without
 one is a single dict read or one attribute, atomic in both builds. The keys of
 the dicts every request reads (cache, flights, memos) are stored as
-``shared_key`` copies, or on 3.13t each read would take the dict's own lock.
+``_shared_key`` copies, or on 3.13t each read would take the dict's own lock.
 - TTLCache._lock: the entries and the byte count. A hit reads the dict without
   it, and takes it only to move an entry it has not moved for a second (the
   entry's ``used`` stamp: a race there only blurs the order within a second).
-- Flights._lock: the fetches under way. Each Flight's condition: its state and
+- _Flights._lock: the fetches under way. Each Flight's condition: its state and
   chunks (consumers wait on it for bytes; the pump alone appends).
-- ConnectionPool._lock: idle upstream connections (a connection is used by one
+- _ConnectionPool._lock: idle upstream connections (a connection is used by one
   request at a time: taken out under the lock, given back under it).
-- ThreadCounts._lock: the threads' tallies and what ended threads left;
+- _ThreadCounts._lock: the threads' tallies and what ended threads left;
   each tally (Metrics' counters, ProxyServer._requests: the requests in
   flight) is written by its own thread alone, with no lock, and copied whole
   by a reader. Metrics._lock: its latency histogram.
@@ -70,7 +70,7 @@ the dicts every request reads (cache, flights, memos) are stored as
   names one kept copy: two alike would hand one copy's rewrite to another).
 - _Workers._lock: its idle count, beside its queue. Turnstile._lock: slots and
   waiters. ProxyServer._lock: watched and refused connections.
-No lock: ServerCertificate (--tls-cert), whose only caller is the accepting
+No lock: _ServerCertificate (--tls-cert), whose only caller is the accepting
 thread; a ClientWriter and its handler, their connection's own; each upstream
 request's cookie jar and redirect list, its own; the functools.lru_cache memos
 (token state, Cache-Control directives), thread-safe in both builds. A
@@ -91,7 +91,7 @@ ClientWriter takes the turn for each write and gives it up whenever a write
 would block, and the handler gives it up before every wait above. With
 ProxyServer.check_turns (the tests run so) a turn held into an upstream request
 fails loudly. Under the GIL there is one turn; a free-threaded build has one
-more than its cores (turn_slots says what was measured).
+more than its cores (_turn_slots says what was measured).
 
 Memory. Everything kept is a counted entry of the one TTLCache (bodies, and the
 rewrites of kept playlists) or has a fixed bound: the memos (1 MiB of keys
@@ -166,43 +166,34 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
 __version__ = "0.1.0"
 __all__ = [
-    "Config",
-    "ConfigError",
-    "HlsProxyError",
-    "BadRequest",
-    "Forbidden",
-    "UpstreamError",
-    "ProxyTarget",
-    "make_proxy_url",
-    "parse_proxy_path",
-    "is_playlist",
-    "rewrite_playlist",
-    "rewrite_json_document",
-    "playlist_max_age",
-    "check_address",
-    "parse_request_head",
-    "byte_range",
-    "requested_range",
-    "not_modified",
-    "if_range_matches",
-    "DocumentKind",
-    "may_share",
-    "cache_ttl",
-    "client_cache_control",
-    "TTLCache",
-    "Fetcher",
-    "ClientWriter",
-    "ProxyHandler",
-    "ProxyServer",
-    "make_server",
-    "render_page",
-    "Metrics",
-    "forwarded_base",
-    "main",
+    # errors and configuration
+    "HlsProxyError", "BadRequest", "Forbidden", "UpstreamError", "Config", "ConfigError", "parse_header_line",
+    # the proxy-URL codec
+    "ProxyTarget", "StreamCookie", "OPTION_PARAMETERS", "make_proxy_url", "parse_proxy_path", "host_allowed",
+    "validate_upstream_url",
+    # the playlist rewriter
+    "HLS_CONTENT_TYPES", "URI_ATTRIBUTE_TAGS", "URI_KINDS", "URI_KIND_EXTENSIONS", "RECOGNISED_EXTENSIONS",
+    "is_playlist", "rewrite_playlist", "rewrite_json_document", "playlist_max_age", "playlist_target_duration",
+    "playlist_uris",
+    # the cache and its policy, CORS
+    "Resource", "CacheEntry", "TTLCache", "DocumentKind", "MEDIA", "DOCUMENT_KINDS", "kind_lifetime", "may_share",
+    "cache_ttl", "client_cache_control", "EXPOSED_HEADERS", "cors_headers",
+    # HTTP framing and conditions
+    "RequestHead", "parse_request_head", "read_request_head", "discard_request_body", "check_response_framing",
+    "not_modified", "if_range_matches", "byte_range", "requested_range",
+    # upstream
+    "HOP_BY_HOP_HEADERS", "FORWARDED_REQUEST_HEADERS", "FORWARDED_RESPONSE_HEADERS", "FORBIDDEN_UPSTREAM_HEADERS",
+    "check_address", "strip_hop_by_hop", "upstream_request_headers", "open_upstream", "UpstreamBody",
+    "Flight", "Fetcher", "Diagnosis",
+    # the client side, the handler and the server
+    "Turnstile", "ClientWriter", "Metrics", "ProxyHandler", "ProxyServer", "make_server", "render_page",
+    "forwarded_base", "redacted", "serve_until_signalled", "serve_prefork",
+    # the command line
+    "main", "sign_main",
 ]
 
-logger = logging.getLogger("hlsproxy")
-access_logger = logging.getLogger("hlsproxy.access")  # one line per request, at INFO
+_logger = logging.getLogger("hlsproxy")
+_access_logger = logging.getLogger("hlsproxy.access")  # one line per request, at INFO
 
 
 # ---------------------------------------------------------------------------
@@ -324,7 +315,7 @@ OPTION_PARAMETERS = types.MappingProxyType({
 })
 
 #: Used when upstream sends no Content-Type, or the useless octet-stream.
-MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
+_MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
     ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
     ".m4v": "video/mp4", ".m4a": "audio/mp4", ".cmfv": "video/mp4",
     ".cmfa": "audio/mp4", ".aac": "audio/aac", ".mp3": "audio/mpeg",
@@ -333,13 +324,13 @@ MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
     ".json": "application/json", ".jpg": "image/jpeg", ".png": "image/png",
 })
 
-PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+_PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 #: Where the page at / loads hls.js from when the browser cannot play HLS itself.
-DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
+_DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
 
 #: The page at /: paste a stream URL (and a Referer), see the proxied URL, play it.
 #: Self-contained; the one outside resource is hls.js, and the page says where from.
-UI_PAGE = r"""<!doctype html>
+_UI_PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hlsproxy</title>
 <style>*{box-sizing:border-box}
@@ -482,14 +473,14 @@ if (given.get("url")) {
 #: On every answer but the page's own: whatever an upstream sends (an HTML page,
 #: an SVG, a script) is served from the proxy's origin, the page's origin, so a
 #: browser must neither guess its type nor run anything in it.
-CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
+_CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
                  ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
-CHUNK_SIZE = 256 * 1024
+_CHUNK_SIZE = 256 * 1024
 #: Bytes a cache entry is counted for beyond its body: the entry, its key, its headers.
-ENTRY_OVERHEAD = 512
+_ENTRY_OVERHEAD = 512
 #: How much of a body is read, at most, to decide whether it is a playlist.
-SNIFF_LIMIT = 4096
-MAX_REDIRECTS = 5
+_SNIFF_LIMIT = 4096
+_MAX_REDIRECTS = 5
 
 _TAG_NAME = re.compile(r"#(EXT[A-Z0-9-]*)(?::|$)")
 # One attribute of an attribute list (RFC 8216 section 4.2), matched at a
@@ -866,7 +857,7 @@ class Config:
     no_ui: bool = _setting(False, "no page at / (it answers 404)", _flag)
     hlsjs_url: Optional[str] = _setting(
         None, "where the page at / loads hls.js from (an http(s) URL or a /path)", _hlsjs_url, "URL",
-        shown=DEFAULT_HLSJS_URL)
+        shown=_DEFAULT_HLSJS_URL)
     quiet: bool = _setting(False, "log warnings and errors only (no access log)", _flag)
 
     def __post_init__(self) -> None:
@@ -1110,7 +1101,7 @@ class ProxyTarget:
     def key(self) -> str:
         """What the cache and the shared fetches know this target by: the
         answer depends on the URL, the headers sent and the cookies sent. A
-        string (see ``shared_key``): the URL alone when nothing else is sent,
+        string (see ``_shared_key``): the URL alone when nothing else is sent,
         else the repr of all three (which starts "(", where a URL cannot)."""
         if not (self.options or self.cookies):
             return self.url
@@ -1410,12 +1401,12 @@ def _playlist_verdict(content_type: Optional[str], head: bytes) -> Optional[bool
     body = body.lstrip(b" \t\r\n")
     if body.startswith(b"#EXTM3U"):
         return True
-    if b"#EXTM3U".startswith(body) and len(head) < SNIFF_LIMIT:
+    if b"#EXTM3U".startswith(body) and len(head) < _SNIFF_LIMIT:
         return None
     return False
 
 
-def claims_playlist(content_type: Optional[str]) -> bool:
+def _claims_playlist(content_type: Optional[str]) -> bool:
     """The Content-Type is one of the HLS playlist types."""
     return bool(content_type) and content_type.split(";")[0].strip().lower() in HLS_CONTENT_TYPES
 
@@ -1684,7 +1675,7 @@ def playlist_max_age(text: str, default: float) -> float:
     return (part_target or target) / 2
 
 
-def segment_uris(text: str, base_url: str) -> List[str]:
+def _segment_uris(text: str, base_url: str) -> List[str]:
     """The absolute URLs of a media playlist's segments (its URI lines), in order,
     as rewrite_playlist resolves them."""
     uris = []
@@ -1765,10 +1756,10 @@ class Resource:
 
 
 class _SharedKey(str):
-    """A str that has had a weak reference: see ``shared_key``."""
+    """A str that has had a weak reference: see ``_shared_key``."""
 
 
-def shared_key(text: str) -> str:
+def _shared_key(text: str) -> str:
     """``text`` as it should be stored in a dict that other threads read.
 
     On a free-threaded build a dict read takes no lock only if it can take a
@@ -1804,7 +1795,7 @@ class TTLCache:
     takes no lock (a dict read is atomic, under the GIL and without it): the
     order is least recently used to the second, and the hits that every
     viewer of a stream makes do not queue on one lock. Keys are strings, kept
-    as ``shared_key`` makes them. ``clock`` is injectable so tests can move
+    as ``_shared_key`` makes them. ``clock`` is injectable so tests can move
     time without sleeping.
     """
 
@@ -1846,7 +1837,7 @@ class TTLCache:
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            self._entries[shared_key(key)] = CacheEntry(value, size, now, now + ttl)
+            self._entries[_shared_key(key)] = CacheEntry(value, size, now, now + ttl)
             self.bytes += size
             while self.bytes > self.max_bytes:
                 self._drop(next(iter(self._entries)))
@@ -1900,12 +1891,12 @@ def _json_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
         return False
     start = head.lstrip(b" \t\r\n")
     if not start:
-        return None if len(head) < SNIFF_LIMIT else False
+        return None if len(head) < _SNIFF_LIMIT else False
     return start.startswith(b"{")
 
 
 def _playlist_type(content_type: str) -> str:
-    return content_type if claims_playlist(content_type) else PLAYLIST_CONTENT_TYPE
+    return content_type if _claims_playlist(content_type) else _PLAYLIST_CONTENT_TYPE
 
 
 #: The documents the proxy rewrites, in the order they are tried.
@@ -1930,7 +1921,7 @@ def kind_lifetime(config: Config, kind: str, text: str = "") -> float:
     return float(document.lifetime(config, text)) if document is not None else float(config.segment_ttl)
 
 
-class RewrittenDocument(NamedTuple):
+class _RewrittenDocument(NamedTuple):
     """A document rewritten for one public base: its bytes, and what the
     handler needs of its text without reading it again."""
 
@@ -1941,8 +1932,8 @@ class RewrittenDocument(NamedTuple):
     text: str = ""  #: the upstream text (not kept)
 
 
-def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str, str], str],
-                     keep_relative: bool = False) -> RewrittenDocument:
+def _rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str, str], str],
+                     keep_relative: bool = False) -> _RewrittenDocument:
     """Rewrite a playlist or other document by its row in DOCUMENT_KINDS;
     ``make_uri(url, kind)`` and ``keep_relative`` as for rewrite_playlist with kinds."""
     kind = DOCUMENT_KINDS[resource.kind]
@@ -1950,7 +1941,7 @@ def rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str
     rewritten = kind.rewrite(text, resource.url, make_uri, keep_relative)
     data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
     duration = playlist_target_duration(text) if resource.kind == "playlist" else None
-    return RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
+    return _RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
 
 
 def may_share(status: int, headers, kind: str, max_object: int) -> bool:
@@ -2063,18 +2054,18 @@ def cors_headers(config: Config, origin: Optional[str]) -> List[Tuple[str, str]]
 
 #: The methods the proxy answers (each a ``do_`` verb); any other gets 405 with
 #: these in ``Allow``, and a preflight lists them.
-ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+_ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 #: A request body means nothing here (GET, HEAD, OPTIONS), but a client may
 #: send one: it is read to its end and dropped, up to this size; past it, 413.
-MAX_REQUEST_BODY = 64 * 1024
+_MAX_REQUEST_BODY = 64 * 1024
 #: Request header limits: lines and bytes (431 past either), as http.server's.
-MAX_HEADER_LINES = 100
-MAX_HEADER_BYTES = 64 * 1024
+_MAX_HEADER_LINES = 100
+_MAX_HEADER_BYTES = 64 * 1024
 #: ``RequestHead.body_length`` for a chunked body (its length is not known).
-CHUNKED = -1
+_CHUNKED = -1
 #: Headers a 304 (or a relayed 204) carries: validators and caching, no
 #: representation metadata (RFC 9110 section 15.4.5).
-NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires", "vary", "age",
+_NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires", "vary", "age",
                                   "x-cache", "retry-after"})
 
 # The target is "anything but a space" here: \S would also stop at NBSP or NEL,
@@ -2089,7 +2080,7 @@ _FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*((?:[^\x00-\x08\
 _HOST_VALUE = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
 _ABSOLUTE_FORM = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://([^/?#]*)([^#]*)\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n\Z")
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n\Z")
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 
 
@@ -2101,7 +2092,7 @@ class RequestHead(NamedTuple):
     target: str
     version: str  #: "HTTP/1.0" or "HTTP/1.1"
     fields: Tuple[Tuple[str, str], ...]
-    #: Bytes of body that follow: 0 for none, a count, or CHUNKED.
+    #: Bytes of body that follow: 0 for none, a count, or _CHUNKED.
     body_length: int
     #: The client asked to close after this answer (or, on HTTP/1.0, did not ask to keep it).
     close: bool
@@ -2109,7 +2100,7 @@ class RequestHead(NamedTuple):
     expects_continue: bool
 
 
-def parse_request_line(line: bytes) -> Tuple[str, str, str]:
+def _parse_request_line(line: bytes) -> Tuple[str, str, str]:
     """Split a request line (CRLF included) into method, target and version.
 
     Strict (RFC 9112 section 3): one space between three parts, CRLF at the
@@ -2135,7 +2126,7 @@ def parse_request_line(line: bytes) -> Tuple[str, str, str]:
     return method, target, "HTTP/1.0" if minor == "0" else "HTTP/1.1"
 
 
-def parse_field_line(line: bytes) -> Tuple[str, str]:
+def _parse_field_line(line: bytes) -> Tuple[str, str]:
     """One header field line (CRLF included) -> (name, value without OWS).
 
     Refused: obs-fold (a line that starts with white space continues the one
@@ -2161,7 +2152,7 @@ def parse_field_line(line: bytes) -> Tuple[str, str]:
 
 def parse_request_head(request_line: bytes, field_lines: List[bytes]) -> RequestHead:
     """Check a whole request head; raise BadRequest (400) for anything ambiguous,
-    and 405 for a method other than ALLOWED_METHODS.
+    and 405 for a method other than _ALLOWED_METHODS.
 
     A body is framed by exactly one of Content-Length (one number) or
     Transfer-Encoding (exactly ``chunked``), never both (RFC 9112 section 6.3);
@@ -2169,11 +2160,11 @@ def parse_request_head(request_line: bytes, field_lines: List[bytes]) -> Request
     absolute-form target (section 3.2.2) is accepted, and its authority
     replaces Host.
     """
-    method, target, version = parse_request_line(request_line)
-    if method not in ALLOWED_METHODS:  # TRACE and CONNECT too; its body, if any, is never read
+    method, target, version = _parse_request_line(request_line)
+    if method not in _ALLOWED_METHODS:  # TRACE and CONNECT too; its body, if any, is never read
         raise HlsProxyError("method %s is not allowed here" % method, HTTPStatus.METHOD_NOT_ALLOWED,
-                            (("Allow", ", ".join(ALLOWED_METHODS)),))
-    fields = [parse_field_line(line) for line in field_lines]
+                            (("Allow", ", ".join(_ALLOWED_METHODS)),))
+    fields = [_parse_field_line(line) for line in field_lines]
     values = _field_values(fields)
     hosts = values.get("host", [])
     if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
@@ -2197,7 +2188,7 @@ def parse_request_head(request_line: bytes, field_lines: List[bytes]) -> Request
                        bool(expect) and version == "HTTP/1.1")
 
 
-class RequestFields:
+class _RequestFields:
     """A request's header fields as the handler reads them: ``get`` (the first
     value of a name, any case), ``in``, ``items`` in order. What http.server
     builds (an email.message.Message) costs a hit more than its answer does."""
@@ -2236,7 +2227,7 @@ def _body_length(version: str, values: Dict[str, List[str]]) -> int:
             raise BadRequest("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)")
         if [coding.strip().lower() for value in codings for coding in value.split(",")] != ["chunked"]:
             raise BadRequest("unsupported Transfer-Encoding: only chunked is understood")
-        return CHUNKED
+        return _CHUNKED
     if len(lengths) > 1:
         raise BadRequest("more than one Content-Length")
     if lengths and not _DIGITS.match(lengths[0]):
@@ -2244,9 +2235,9 @@ def _body_length(version: str, values: Dict[str, List[str]]) -> int:
     return int(lengths[0]) if lengths else 0
 
 
-def parse_chunk_size(line: bytes) -> int:
+def _parse_chunk_size(line: bytes) -> int:
     """The size in a chunk-size line (CRLF included), extensions ignored."""
-    match = _CHUNK_SIZE.match(line)
+    match = _CHUNK_SIZE_LINE.match(line)
     if not match:
         raise BadRequest("malformed chunk in the request body")
     return int(match.group(1), 16)
@@ -2273,11 +2264,11 @@ def read_request_head(rfile, max_line: int = 16 * 1024,
         return None
     fields, size = [], 0
     while True:
-        field = rfile.readline(MAX_HEADER_BYTES + 1)
+        field = rfile.readline(_MAX_HEADER_BYTES + 1)
         if field == b"\r\n":
             return parse_request_head(line, fields)
         size += len(field)
-        if size > MAX_HEADER_BYTES or len(fields) >= MAX_HEADER_LINES:
+        if size > _MAX_HEADER_BYTES or len(fields) >= _MAX_HEADER_LINES:
             raise HlsProxyError("request header fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
         if not field.endswith(b"\n"):
             return None
@@ -2292,39 +2283,39 @@ def discard_request_body(rfile, head: RequestHead, send_continue: Callable[[], N
     Read, not left on the connection: its bytes would be taken for the next
     request, and behind nginx that request is another viewer's.
     """
-    if head.body_length > MAX_REQUEST_BODY:
+    if head.body_length > _MAX_REQUEST_BODY:
         raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if head.expects_continue:
         send_continue()
-    if head.body_length != CHUNKED:
+    if head.body_length != _CHUNKED:
         return len(rfile.read(head.body_length)) == head.body_length
     total = 0
     while True:
         line = rfile.readline(1024)
         if not line.endswith(b"\n") and len(line) < 1024:
             return False
-        size = parse_chunk_size(line)
+        size = _parse_chunk_size(line)
         if size == 0:
             break
         total += size
-        if total > MAX_REQUEST_BODY:
+        if total > _MAX_REQUEST_BODY:
             raise HlsProxyError("request body larger than 64 KiB", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         data = rfile.read(size + 2)
         if len(data) < size + 2:
             return False
         if not data.endswith(b"\r\n"):
             raise BadRequest("malformed chunk in the request body")
-    for _ in range(MAX_HEADER_LINES):  # the trailer section, dropped too
-        line = rfile.readline(MAX_HEADER_BYTES + 1)
+    for _ in range(_MAX_HEADER_LINES):  # the trailer section, dropped too
+        line = rfile.readline(_MAX_HEADER_BYTES + 1)
         if line == b"\r\n":
             return True
-        if not line.endswith(b"\n") and len(line) <= MAX_HEADER_BYTES:
+        if not line.endswith(b"\n") and len(line) <= _MAX_HEADER_BYTES:
             return False
-        parse_field_line(line)
+        _parse_field_line(line)
     raise HlsProxyError("request trailer fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
 
 
-def close_after_input(sock: socket.socket) -> None:
+def _close_after_input(sock: socket.socket) -> None:
     """Before closing a connection that was refused: stop sending, then read
     what the client is still sending, briefly. Closing with unread data sends a
     TCP reset, which can destroy the answer in flight."""
@@ -2427,7 +2418,7 @@ def _validators(headers: List[Tuple[str, str]]) -> Dict[str, str]:
 
 
 def _not_modified_headers(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    return [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
+    return [(name, value) for name, value in headers if name.lower() in _NOT_MODIFIED_HEADERS]
 
 
 def _weak(tag: str) -> str:
@@ -2620,7 +2611,7 @@ def _check_host_locally(host: str) -> None:
         check_address(info[4][0])
 
 
-class SocksProxy(NamedTuple):
+class _SocksProxy(NamedTuple):
     """A SOCKS5 proxy for upstream connections (``--upstream-proxy socks5://…``)."""
 
     host: str
@@ -2631,7 +2622,7 @@ class SocksProxy(NamedTuple):
     password: Optional[str] = None
 
     @classmethod
-    def from_url(cls, url: str) -> "SocksProxy":
+    def from_url(cls, url: str) -> "_SocksProxy":
         parts = urlsplit(url)
         login = parts.username is not None
         return cls(parts.hostname, parts.port or 1080, parts.scheme == "socks5h",
@@ -2647,7 +2638,7 @@ _SOCKS_REPLIES = types.MappingProxyType({
 
 
 def _socks_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None,
-                             socks: Optional[SocksProxy] = None, allow_private: bool = False):
+                             socks: Optional[_SocksProxy] = None, allow_private: bool = False):
     """A socket to ``address`` through the SOCKS5 proxy ``socks`` (RFC 1928,
     with RFC 1929's user name and password), under the same address guard.
 
@@ -2692,7 +2683,7 @@ def _socks_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, so
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _socks_handshake(sock: socket.socket, socks: SocksProxy, destination: str, port: int) -> int:
+def _socks_handshake(sock: socket.socket, socks: _SocksProxy, destination: str, port: int) -> int:
     """Greet, log in if asked, CONNECT; return the proxy's reply code (0: connected)."""
     methods = b"\x00\x02" if socks.username is not None else b"\x00"
     sock.sendall(b"\x05" + bytes([len(methods)]) + methods)
@@ -2775,7 +2766,7 @@ else:  # pragma: no cover - depends on the build
     _GuardedHTTPSConnection = None
 
 
-class ConnectionPool:
+class _ConnectionPool:
     """Idle upstream connections kept for reuse: at most ``per_origin`` per
     origin, each for at most ``max_idle`` seconds."""
 
@@ -2826,17 +2817,17 @@ class ConnectionPool:
 
 class _PooledHandler(urllib.request.AbstractHTTPHandler):
     """urllib's HTTP(S) handler, with keep-alive: connections come from and go
-    back to a ConnectionPool instead of being closed after each request, and
+    back to a _ConnectionPool instead of being closed after each request, and
     each new one goes through the address guard."""
 
-    def __init__(self, pool: ConnectionPool, config: Config) -> None:
+    def __init__(self, pool: _ConnectionPool, config: Config) -> None:
         super().__init__()
         self._pool = pool
-        self._tls = upstream_tls_context(config)
+        self._tls = _upstream_tls_context(config)
         self._allow_private = config.allow_private
         self._allow_hosts = config.allow_hosts
         proxy = urlsplit(config.upstream_proxy) if config.upstream_proxy else None
-        self._socks = SocksProxy.from_url(config.upstream_proxy) if proxy and proxy.scheme != "http" else None
+        self._socks = _SocksProxy.from_url(config.upstream_proxy) if proxy and proxy.scheme != "http" else None
         #: An HTTP upstream proxy: (host, port).
         self._proxy = (proxy.hostname, proxy.port or 80) if proxy and not self._socks else None
         self._direct = functools.partial(
@@ -2912,7 +2903,7 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     # Each hop opens a new guarded connection, so the address guard runs again.
-    max_redirections = max_repeats = MAX_REDIRECTS
+    max_redirections = max_repeats = _MAX_REDIRECTS
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not newurl.lower().startswith(("http://", "https://")):
@@ -2936,10 +2927,10 @@ class _ErrorProcessor(urllib.request.HTTPErrorProcessor):
     https_response = http_response
 
 
-def build_opener(config: Config, pool: ConnectionPool) -> urllib.request.OpenerDirector:
+def _build_opener(config: Config, pool: _ConnectionPool) -> urllib.request.OpenerDirector:
     """An opener that speaks only HTTP(S), through the address guard, with keep-alive.
 
-    Built by hand, not with build_opener(): no ProxyHandler (an http_proxy in the
+    Built by hand, not with _build_opener(): no ProxyHandler (an http_proxy in the
     environment would connect somewhere other than the checked address), no
     file:, ftp: or data: handlers.
     """
@@ -2990,7 +2981,7 @@ def upstream_request_headers(config: Config, target: ProxyTarget,
 
 #: At most this many bytes of cookies (as JSON) travel with a stream: every
 #: URI of its playlists carries them.
-MAX_STREAM_COOKIE_BYTES = 4096
+_MAX_STREAM_COOKIE_BYTES = 4096
 
 
 def _jar_from(records: Tuple["StreamCookie", ...]) -> http.cookiejar.CookieJar:
@@ -3005,7 +2996,7 @@ def _jar_from(records: Tuple["StreamCookie", ...]) -> http.cookiejar.CookieJar:
 
 def _records_of(jar: http.cookiejar.CookieJar) -> Tuple["StreamCookie", ...]:
     """The unexpired cookies of ``jar`` as sorted records (the same cookies
-    make the same proxy URLs), at most MAX_STREAM_COOKIE_BYTES of them."""
+    make the same proxy URLs), at most _MAX_STREAM_COOKIE_BYTES of them."""
     now, records, size = time.time(), [], 0
     for cookie in sorted(jar, key=lambda c: (c.domain, c.path, c.name)):
         if cookie.is_expired(now):
@@ -3013,9 +3004,9 @@ def _records_of(jar: http.cookiejar.CookieJar) -> Tuple["StreamCookie", ...]:
         record = StreamCookie(cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified,
                               cookie.path, bool(cookie.secure), int(cookie.expires or 0))
         size += len(json.dumps(record)) + 1
-        if size > MAX_STREAM_COOKIE_BYTES:
-            logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
-                           cookie.domain, MAX_STREAM_COOKIE_BYTES)
+        if size > _MAX_STREAM_COOKIE_BYTES:
+            _logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
+                           cookie.domain, _MAX_STREAM_COOKIE_BYTES)
             break
         records.append(record)
     return tuple(records)
@@ -3096,7 +3087,7 @@ _CERTIFICATE_FAILURES = types.MappingProxyType({
 })
 
 
-def upstream_tls_context(config: Config):
+def _upstream_tls_context(config: Config):
     """The one TLS context https upstreams are checked with: the system's CA
     certificates (or SSL_CERT_FILE / SSL_CERT_DIR, which OpenSSL reads), and
     those of --upstream-ca beside them; host names checked."""
@@ -3152,7 +3143,7 @@ class UpstreamBody:
         self._ended = False
         self.truncated = False
 
-    def read1(self, n: int = CHUNK_SIZE) -> bytes:
+    def read1(self, n: int = _CHUNK_SIZE) -> bytes:
         try:
             while not self._ended:
                 chunk = self._read_raw(n)
@@ -3203,7 +3194,7 @@ class UpstreamBody:
             parts.append(chunk)
             if time.monotonic() > deadline:
                 raise UpstreamError("upstream too slow to send the whole playlist", HTTPStatus.GATEWAY_TIMEOUT)
-            chunk = self.read1(CHUNK_SIZE)
+            chunk = self.read1(_CHUNK_SIZE)
             if not chunk:
                 break
         if self.truncated:
@@ -3220,20 +3211,20 @@ def _is_whole_range(response) -> bool:
     return bool(match) and int(match.group(1)) + 1 == int(match.group(2))
 
 
-def media_content_type(content_type: Optional[str], url: str) -> str:
+def _media_content_type(content_type: Optional[str], url: str) -> str:
     """Keep upstream's Content-Type, or infer it from the extension when it is useless."""
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind not in _UNINFORMATIVE_TYPES:
         return content_type
     path = urlsplit(url).path.lower()
-    for extension, media_type in MEDIA_TYPES_BY_EXTENSION.items():
+    for extension, media_type in _MEDIA_TYPES_BY_EXTENSION.items():
         if path.endswith(extension):
             return media_type
     return content_type or "application/octet-stream"
 
 
 # ---------------------------------------------------------------------------
-# The fetcher: every upstream read, shared through Flights
+# The fetcher: every upstream read, shared through _Flights
 #
 # The fetcher produces and handlers consume. A shared fetch reads its upstream
 # into a Flight as fast as the upstream sends, on a thread of its own, and no
@@ -3243,7 +3234,7 @@ def media_content_type(content_type: Optional[str], url: str) -> str:
 # and its own timeout ends it), and a prefetch is a fetch nobody reads yet.
 # ---------------------------------------------------------------------------
 
-def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
+def _classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
     """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
     type and first bytes (never its URL's suffix); return the kind and the bytes
     read to tell it. Kinds are asked in order; one that wants more bytes gets them.
@@ -3264,11 +3255,11 @@ def classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
             if verdict:
                 return kind.name, head
         else:
-            if response.status == HTTPStatus.OK and claims_playlist(content_type):
+            if response.status == HTTPStatus.OK and _claims_playlist(content_type):
                 raise UpstreamError("upstream sent %s, not a playlist (labelled %s, it does not start with #EXTM3U)"
                                     % (_what_it_looks_like(head), content_type.split(";")[0].strip()))
             return MEDIA, head
-        chunk = body.read1(SNIFF_LIMIT - len(head))
+        chunk = body.read1(_SNIFF_LIMIT - len(head))
         ended = not chunk
         head += chunk
 
@@ -3287,21 +3278,21 @@ def _what_it_looks_like(head: bytes) -> str:
     return "something else"
 
 
-def make_resource(kind: str, response, body: bytes) -> Resource:
+def _make_resource(kind: str, response, body: bytes) -> Resource:
     """A Resource from an upstream response and its (whole or empty) body."""
     content_type = response.headers.get("Content-Type") or ""
     document = DOCUMENT_KINDS.get(kind)
     if document is not None:
         content_type = document.content_type(content_type)
     else:
-        content_type = media_content_type(content_type, response.url)
+        content_type = _media_content_type(content_type, response.url)
     headers = tuple((name, value) for name, value in strip_hop_by_hop(list(response.headers.items()))
                     if name.lower() in FORWARDED_RESPONSE_HEADERS)
     return Resource(kind, response.url, body, content_type, headers, response.headers.get("Cache-Control"),
                     cookies=getattr(response, "stream_cookies", ()))
 
 
-def media_headers(config: Config, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
+def _media_headers(config: Config, resource: Resource, x_cache: str, age: float) -> List[Tuple[str, str]]:
     """The headers of a media answer: the same for a HIT, MISS, COALESCED and a relay."""
     lifetime = kind_lifetime(config, MEDIA)
     headers = list(resource.headers) + [
@@ -3312,10 +3303,10 @@ def media_headers(config: Config, resource: Resource, x_cache: str, age: float) 
     return headers
 
 
-def relayed_media_headers(config: Config, response) -> List[Tuple[str, str]]:
-    """The headers of a media answer relayed for one request: media_headers,
+def _relayed_media_headers(config: Config, response) -> List[Tuple[str, str]]:
+    """The headers of a media answer relayed for one request: _media_headers,
     with the upstream's own range (its Content-Range and Accept-Ranges), not ours."""
-    headers = [field for field in media_headers(config, make_resource(MEDIA, response, b""), "MISS", 0.0)
+    headers = [field for field in _media_headers(config, _make_resource(MEDIA, response, b""), "MISS", 0.0)
                if field[0] != "Accept-Ranges"]
     return headers + [(name, response.headers[name]) for name in ("Content-Range", "Accept-Ranges")
                       if response.headers.get(name)]
@@ -3438,7 +3429,7 @@ class Flight:
         raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
 
 
-class Flights:
+class _Flights:
     """The fetches under way, by cache key; each new Flight gets ``timeout``
     and ``before_blocking`` (see Flight)."""
 
@@ -3458,7 +3449,7 @@ class Flights:
             flight = self._flights.get(key)
             if flight is not None and flight.state in (Flight.PENDING, Flight.STREAMING):
                 return flight, False
-            flight = self._flights[shared_key(key)] = self._new()
+            flight = self._flights[_shared_key(key)] = self._new()
             return flight, True
 
     def leave(self, key, flight: Flight) -> None:
@@ -3477,7 +3468,7 @@ class Flights:
             return len(self._flights)
 
 
-class UnsharedAnswer(NamedTuple):
+class _UnsharedAnswer(NamedTuple):
     """An upstream answer for one request alone (it may not be shared): the
     request relays it, and closes ``body``. ``head``: the body's first bytes,
     read to classify it (``kind``)."""
@@ -3506,7 +3497,7 @@ class _BoundedMemo:
                 if self._bytes + len(key) > self.max_bytes:
                     self._values, self._bytes = {}, 0
                 self._bytes += len(key)
-            self._values[shared_key(key)] = value
+            self._values[_shared_key(key)] = value
 
 
 class _Workers:
@@ -3568,7 +3559,7 @@ class _Workers:
                         return
 
 
-class RewriteBase(NamedTuple):
+class _RewriteBase(NamedTuple):
     """What a document's rewrite depends on besides the document: the same
     upstream copy rewritten for another base is another rewrite."""
 
@@ -3579,18 +3570,18 @@ class RewriteBase(NamedTuple):
 
     def cache_key(self, serial: int) -> str:
         """The cache key of the rewrite of kept copy ``serial``: a string (see
-        ``shared_key``) that no target's key can be (those start with a scheme or "(")."""
+        ``_shared_key``) that no target's key can be (those start with a scheme or "(")."""
         return "rewritten %d %d %d %d %s" % (serial, self.expires, self.subtitles, self.keep_relative,
                                              self.public_url)
 
 
 class Fetcher:
     """Every upstream read: the one owner of the cache, the fetches under way
-    (Flights), the connection pool and opener, and the prefetch workers.
+    (_Flights), the connection pool and opener, and the prefetch workers.
 
     ``fetch`` joins the shared fetch of an object under way or starts one. The
     caller then reads the Flight like every other consumer, or, for an answer
-    that may not be shared, relays the UnsharedAnswer it is handed alone. A
+    that may not be shared, relays the _UnsharedAnswer it is handed alone. A
     shared media body is read into its flight on a thread of its own (the
     pump), as fast as the upstream sends it, and kept in the cache once whole.
     """
@@ -3611,9 +3602,9 @@ class Fetcher:
         self.max_object_bytes = int(config.cache_max_object_mb * 1024 * 1024)
         #: How long a consumer waits on a flight between events.
         self.flight_timeout = max(30.0, 3 * config.timeout)
-        self.flights = Flights(self.flight_timeout, before_blocking)
-        self.pool = ConnectionPool()
-        self.opener = build_opener(config, self.pool)
+        self.flights = _Flights(self.flight_timeout, before_blocking)
+        self.pool = _ConnectionPool()
+        self.opener = _build_opener(config, self.pool)
         self._durations = _BoundedMemo()  # playlist URL -> target duration, to time blocking reloads
         self._serials = itertools.count(1)
         self._pumps = _Workers("hlsproxy-fetch")
@@ -3624,7 +3615,7 @@ class Fetcher:
     # -- the shared fetch ---------------------------------------------------------
 
     def fetch(self, target: ProxyTarget, client_headers: List[Tuple[str, str]],
-              timeout: float) -> Tuple[Flight, bool, Optional[UnsharedAnswer]]:
+              timeout: float) -> Tuple[Flight, bool, Optional[_UnsharedAnswer]]:
         """Join the fetch of ``target`` under way, or start one.
 
         Returns the flight, whether this call started it, and, when the answer
@@ -3647,17 +3638,17 @@ class Fetcher:
             body = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
             response = body.response
             try:
-                kind, head = classify(response, body)
+                kind, head = _classify(response, body)
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
                     flight.release()
-                    unshared, body = UnsharedAnswer(body, kind, head), None
+                    unshared, body = _UnsharedAnswer(body, kind, head), None
                     return flight, True, unshared
                 if kind != MEDIA:
                     data = body.read_document(head, self.config.max_playlist_bytes, timeout)
-                    resource = self.store(key, make_resource(kind, response, data))
+                    resource = self.store(key, _make_resource(kind, response, data))
                     flight.finish(resource)  # after store: whoever comes after finds it cached
                     return flight, True, None
-                flight.start(make_resource(MEDIA, response, b""), _content_length(response))
+                flight.start(_make_resource(MEDIA, response, b""), _content_length(response))
                 if head and flight.before_the_end(head):  # (the last piece is the pump's)
                     # The bytes read to classify go out now, from this thread: not
                     # after the pump's thread wakes (a hand-off, 0.45 ms of W7's TTFB).
@@ -3688,10 +3679,10 @@ class Fetcher:
             # the whole body, joined first, so that the join (milliseconds for
             # a 10 MB segment, all of it holding the GIL) is done before the
             # client has its last byte, never while it asks for the next (W7).
-            chunk = head or body.read1(CHUNK_SIZE)
+            chunk = head or body.read1(_CHUNK_SIZE)
             while chunk and flight.before_the_end(chunk):
                 flight.append(chunk)
-                chunk = body.read1(CHUNK_SIZE)
+                chunk = body.read1(_CHUNK_SIZE)
             if body.truncated or flight.size + len(chunk) != flight.length:
                 raise UpstreamError("upstream body ended early")
             resource = self.store(key, dataclasses.replace(flight.resource, body=flight.body(chunk)))
@@ -3699,7 +3690,7 @@ class Fetcher:
         except HlsProxyError as error:
             flight.fail(error)
         except Exception:  # the last line of defence: the consumers get a clean failure
-            logger.exception("fetch from %s failed", urlsplit(flight.resource.url).hostname)
+            _logger.exception("fetch from %s failed", urlsplit(flight.resource.url).hostname)
             flight.fail(UpstreamError("upstream fetch failed"))
         finally:
             body.close()
@@ -3743,10 +3734,10 @@ class Fetcher:
         with self._lock:  # without the GIL, two threads' next() could name two copies alike
             serial = next(self._serials)
         kept = dataclasses.replace(resource, serial=serial)
-        return kept if self.cache.put(key, kept, len(resource.body) + ENTRY_OVERHEAD, ttl) else resource
+        return kept if self.cache.put(key, kept, len(resource.body) + _ENTRY_OVERHEAD, ttl) else resource
 
-    def rewritten(self, target: ProxyTarget, resource: Resource, base: RewriteBase,
-                  make_uri: Callable[[str, str], str], age: float) -> RewrittenDocument:
+    def rewritten(self, target: ProxyTarget, resource: Resource, base: _RewriteBase,
+                  make_uri: Callable[[str, str], str], age: float) -> _RewrittenDocument:
         """``resource``, a document served for ``target``, rewritten for ``base``
         with ``make_uri``. The rewrite of a kept copy is kept too, as a cache
         entry of its own, counted like any other and never outliving the copy it
@@ -3757,11 +3748,11 @@ class Fetcher:
             rewritten = entry.value
         else:
             self.before_blocking()  # 20,000 lines take tens of ms: hits need not wait for them
-            rewritten = rewrite_document(self.config, resource, make_uri, base.keep_relative)
+            rewritten = _rewrite_document(self.config, resource, make_uri, base.keep_relative)
             if resource.serial:
                 ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
                 self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
-                               len(rewritten.data) + ENTRY_OVERHEAD, ttl)
+                               len(rewritten.data) + _ENTRY_OVERHEAD, ttl)
         if rewritten.target_duration:
             self.remember_target_duration(resource.url.partition("?")[0], rewritten.target_duration)
             self.remember_target_duration(target.url.partition("?")[0], rewritten.target_duration)
@@ -3789,7 +3780,7 @@ class Fetcher:
         "Next" is the live edge for a live playlist (the newest segments) and
         the first uncached ones for a VOD playlist.
         """
-        uris = segment_uris(playlist_text, base_url)
+        uris = _segment_uris(playlist_text, base_url)
         if "#EXT-X-ENDLIST" not in playlist_text:
             uris = uris[-self.config.prefetch:]
         queued = 0
@@ -3829,7 +3820,7 @@ class Fetcher:
                     unshared.body.close()  # not shareable: nothing to keep
                 flight.wait_ended(self.prefetch_wait)  # at most one fetch per worker at a time
             except Exception as error:  # a prefetch is a guess: log, and go on
-                logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
+                _logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
 
     def close(self) -> None:
         """Stop the prefetch workers and the idle pumps, and close the idle upstream connections."""
@@ -3855,12 +3846,12 @@ class Fetcher:
 # ---------------------------------------------------------------------------
 
 #: A browser's User-Agent, the one variation a diagnosis tries for it.
-BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+_BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                       "Chrome/130.0 Safari/537.36")
 
 
 @dataclasses.dataclass
-class DiagnosisStep:
+class _DiagnosisStep:
     """One request of a diagnosis (or a note about the walk), as the report
     shows it; ``text``, ``final`` and ``cookies`` are what the walk goes on
     with (a playlist's text, its URL after redirects, its cookies), never shown."""
@@ -3907,7 +3898,7 @@ class Diagnosis:
         self.started = clock()
         self.deadline = self.started + max(20.0, 4 * self.config.timeout)
         self.requests = 0
-        self.steps = []  # type: List[DiagnosisStep]
+        self.steps = []  # type: List[_DiagnosisStep]
         origin = urlsplit(target.url)
         self.page_origin = "%s://%s/" % (origin.scheme, origin.netloc)
         #: Header names this stream sends already (--headers and the URL's options), in lower case.
@@ -3935,7 +3926,7 @@ class Diagnosis:
             "steps": [step.report() for step in self.steps],
         }
 
-    def walk_media(self, playlist: DiagnosisStep, prefix: str) -> None:
+    def walk_media(self, playlist: _DiagnosisStep, prefix: str) -> None:
         uris = playlist_uris(playlist.text, playlist.final)
         keys = [url for url, kind in uris if kind == "key"]
         inits = [url for url, kind in uris if kind == "init"]
@@ -3946,7 +3937,7 @@ class Diagnosis:
             for url in urls:
                 self.step(prefix + what, url, "media", playlist.cookies)
 
-    def step(self, what: str, url: str, expect: str, cookies: Tuple[StreamCookie, ...]) -> Optional[DiagnosisStep]:
+    def step(self, what: str, url: str, expect: str, cookies: Tuple[StreamCookie, ...]) -> Optional[_DiagnosisStep]:
         """Fetch ``url`` (and, refused, its variations); record what came of it."""
         if self.requests >= self.max_requests or self.clock() > self.deadline:
             self.note("%s not fetched: the diagnosis stops at %d requests or %.0f s"
@@ -3986,18 +3977,18 @@ class Diagnosis:
             found.append(("the playlist's origin as Referer and Origin",
                           (("Referer", self.page_origin), ("Origin", self.page_origin.rstrip("/")))))
         if "user-agent" not in self.sent:
-            found.append(("a browser's User-Agent", (("User-Agent", BROWSER_USER_AGENT),)))
+            found.append(("a browser's User-Agent", (("User-Agent", _BROWSER_USER_AGENT),)))
         return found
 
     def missing(self) -> str:
         absent = [name for name in ("Referer", "User-Agent") if name.lower() not in self.sent]
         return "without a %s" % " or a ".join(absent) if absent else "with the headers given"
 
-    def fetch(self, target: ProxyTarget, expect: str) -> DiagnosisStep:
+    def fetch(self, target: ProxyTarget, expect: str) -> _DiagnosisStep:
         """One upstream request of the walk, and what came of it."""
         self.requests += 1
         started = self.clock()
-        record = DiagnosisStep(what="", url=target.url)
+        record = _DiagnosisStep(what="", url=target.url)
         try:
             body = self.fetcher.open(target, upstream_request_headers(self.config, target, []), self.config.timeout)
         except HlsProxyError as error:
@@ -4011,7 +4002,7 @@ class Diagnosis:
             record.final = response.url
             if response.url != target.url:
                 record.redirected_to = redacted(response.url)
-            kind, head = classify(response, body)
+            kind, head = _classify(response, body)
             if kind == "playlist":
                 data = body.read_document(head, self.config.max_playlist_bytes, self.config.timeout)
                 record.text, record.bytes = data.decode("utf-8", "surrogateescape"), len(data)
@@ -4028,14 +4019,14 @@ class Diagnosis:
     def drain(self, body: UpstreamBody) -> int:
         size = 0
         while size < self.segment_read_limit:
-            chunk = body.read1(CHUNK_SIZE)
+            chunk = body.read1(_CHUNK_SIZE)
             if not chunk:
                 break
             size += len(chunk)
         return size
 
     @staticmethod
-    def judge(expect: str, kind: str, head: bytes, record: DiagnosisStep) -> Tuple[bool, str]:
+    def judge(expect: str, kind: str, head: bytes, record: _DiagnosisStep) -> Tuple[bool, str]:
         """Whether an answer is what a player wants here, and a sentence saying so."""
         if expect == "playlist":
             if kind != "playlist":
@@ -4057,7 +4048,7 @@ class Diagnosis:
                                           else "")
 
     def note(self, text: str) -> None:
-        self.steps.append(DiagnosisStep("note", ok=True, conclusion=text))
+        self.steps.append(_DiagnosisStep("note", ok=True, conclusion=text))
 
     def ms(self, started: float) -> float:
         return round((self.clock() - started) * 1000, 1)
@@ -4150,7 +4141,7 @@ class Turnstile:
             return len(self._waiters)
 
 
-def turn_slots() -> int:
+def _turn_slots() -> int:
     """One turn at a time where the GIL allows one thread at a time anyway; on a
     free-threaded build (3.13t), where threads run at once, one more than the
     cores, so that a core is not idle while a holder is in the kernel.
@@ -4169,7 +4160,7 @@ def turn_slots() -> int:
 _STATUS_LINES = types.MappingProxyType({status.value: "HTTP/1.1 %d %s" % (status.value, status.phrase)
                                         for status in HTTPStatus})
 #: A body up to this size goes out in one write with its head (a copy is cheaper than a second send).
-WHOLE_WRITE_LIMIT = 64 * 1024
+_WHOLE_WRITE_LIMIT = 64 * 1024
 
 
 class _ClientGone(ConnectionError):
@@ -4241,7 +4232,7 @@ class ClientWriter:
         lines.extend([name + ": " + value for name, value in framing])
         self.status, self.body = status, not (bodiless or head_only)
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        if data and self.body and not self._chunked and len(data) <= WHOLE_WRITE_LIMIT:
+        if data and self.body and not self._chunked and len(data) <= _WHOLE_WRITE_LIMIT:
             self._send(head + data)
             self.sent += len(data)
         else:
@@ -4363,7 +4354,7 @@ class _PublicUrls:
             self._targets.put(path, target)
         return target
 
-    def rewrite_base(self, target: ProxyTarget, resource: Resource, routed: str, headers) -> RewriteBase:
+    def rewrite_base(self, target: ProxyTarget, resource: Resource, routed: str, headers) -> _RewriteBase:
         """What ``resource``, served for ``target`` at ``routed``, is rewritten for.
 
         Served at /p/<token>/<name>, a playlist can keep its plain relative URIs:
@@ -4374,7 +4365,7 @@ class _PublicUrls:
         """
         keep_relative = not self.config.secret and resource.url == target.url \
             and resource.cookies == target.cookies and routed.startswith("/p/")
-        return RewriteBase(self.public_base(headers), self.expiry(), target.subtitles, keep_relative)
+        return _RewriteBase(self.public_base(headers), self.expiry(), target.subtitles, keep_relative)
 
     def public_base(self, headers) -> str:
         """The proxy's URL as the client reached it: --public-url, or what a
@@ -4405,7 +4396,7 @@ class _PublicUrls:
         return (int(time.time() + ttl) // bucket + 1) * bucket
 
     def uri_maker(self, target: ProxyTarget, cookies: Tuple[StreamCookie, ...],
-                  base: RewriteBase) -> Callable[[str, str], str]:
+                  base: _RewriteBase) -> Callable[[str, str], str]:
         """The rewriter's hook for a document of ``target``: per-URL options
         travel with every URI of it, so segments, keys and variants are fetched
         with the same headers, and so do the stream's ``cookies``. A WebVTT
@@ -4505,7 +4496,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     return False
                 self.command, self.path, self.request_version = head.method, head.target, head.version
                 self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may hold secrets
-                self.headers = RequestFields(head.fields)
+                self.headers = _RequestFields(head.fields)
                 self.close_connection, self._head_only = head.close, head.method == "HEAD"
                 if head.body_length:
                     self.turns.give()  # the body may not be here yet
@@ -4527,7 +4518,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send_failure(error)
         self.turns.give()  # the client may take its time to finish sending
-        close_after_input(self.connection)
+        _close_after_input(self.connection)
 
     def _account(self) -> None:
         """Count the answer for /metrics and write its access log line.
@@ -4540,8 +4531,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if status is None:
             return
         self.server.connections.metrics.answered(status, self.writer.sent, self._cache_result)
-        if access_logger.isEnabledFor(logging.INFO):
-            log_access(self.client_address[0], self.command, self.path, status, self.writer.sent,
+        if _access_logger.isEnabledFor(logging.INFO):
+            _log_access(self.client_address[0], self.command, self.path, status, self.writer.sent,
                        time.monotonic() - self._started, self._cache_result, self._upstream_url)
         self.writer.status = None
 
@@ -4551,7 +4542,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
         # http.server's own messages (log_error) may carry a raw request line,
         # token and query and all: they are logged redacted, like every line.
-        logger.warning("%s %s", self.client_address[0], redacted(format % args))
+        _logger.warning("%s %s", self.client_address[0], redacted(format % args))
 
     # -- verbs and routes --------------------------------------------------------
 
@@ -4565,7 +4556,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """A CORS preflight, answered here: it is never the upstream's business.
         A 204 has no body, so no Content-Length (RFC 9110 section 8.6)."""
         self._answer(HTTPStatus.NO_CONTENT, [
-            ("Access-Control-Allow-Methods", ", ".join(ALLOWED_METHODS)),
+            ("Access-Control-Allow-Methods", ", ".join(_ALLOWED_METHODS)),
             ("Access-Control-Allow-Headers", _requested_headers(self.headers)),
             ("Access-Control-Max-Age", "86400"),
         ])
@@ -4588,10 +4579,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except HlsProxyError as error:
             self._send_failure(error)
         except _ClientGone:
-            logger.debug("client went away during %s", _loggable_path(self.path))
+            _logger.debug("client went away during %s", _loggable_path(self.path))
             self.close_connection = True
         except Exception:  # the last line of defence: log it, answer 500, keep serving
-            logger.exception("unexpected error serving %s", _loggable_path(self.path))
+            _logger.exception("unexpected error serving %s", _loggable_path(self.path))
             self._send_failure(HlsProxyError("internal error", HTTPStatus.INTERNAL_SERVER_ERROR))
 
     def _send_page(self) -> None:
@@ -4600,7 +4591,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache"),
             ("Referrer-Policy", "no-referrer"),
         ], render_page(config).encode("utf-8"),
-            guard=(("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", page_policy(config))))
+            guard=(("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", _page_policy(config))))
 
     def _send_diagnosis(self, rest: str) -> None:
         """GET /diagnose?url=… (or /diagnose/p/… for a signed URL): a Diagnosis, as JSON."""
@@ -4671,23 +4662,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
         headers = upstream_request_headers(self.server.config, target, client_headers)
         body = fetcher.open(target, headers, fetcher.timeout_for(target))
         try:
-            kind, head = classify(body.response, body)
+            kind, head = _classify(body.response, body)
             if kind != MEDIA and body.response.status == HTTPStatus.PARTIAL_CONTENT \
                     and not _is_whole_range(body.response):
                 body.close()
                 return self._relay_direct(target, whole=True)  # a part of a playlist cannot be rewritten
-            self._relay(target, UnsharedAnswer(body, kind, head))
+            self._relay(target, _UnsharedAnswer(body, kind, head))
         finally:
             body.close()
 
-    def _relay(self, target: ProxyTarget, answer: UnsharedAnswer) -> None:
+    def _relay(self, target: ProxyTarget, answer: _UnsharedAnswer) -> None:
         """Answer with an upstream answer that is this request's alone."""
         body, response = answer.body, answer.body.response
         if answer.kind != MEDIA:
             data = body.read_document(answer.head, self.server.config.max_playlist_bytes,
                                       self.server.fetcher.timeout_for(target))
-            return self._serve_resource(target, make_resource(answer.kind, response, data), "MISS", 0.0)
-        headers = relayed_media_headers(self.server.config, response)
+            return self._serve_resource(target, _make_resource(answer.kind, response, data), "MISS", 0.0)
+        headers = _relayed_media_headers(self.server.config, response)
         if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             return self._answer(response.status, _not_modified_headers(headers))
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
@@ -4698,7 +4689,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         head = [answer.head]
 
         def read(offset: int) -> bytes:
-            return (head.pop() if head else b"") or body.read1(CHUNK_SIZE)
+            return (head.pop() if head else b"") or body.read1(_CHUNK_SIZE)
         self.writer.copy(read, 0, None)
         if body.truncated:
             raise UpstreamError("upstream body ended early")
@@ -4717,7 +4708,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Send a media body of ``size`` bytes that ``read(offset)`` returns in
         pieces, of which ``arrived`` are here already, or the part a Range asks
         for (RFC 9110 section 14), or 304."""
-        headers = media_headers(self.server.config, resource, x_cache, age)
+        headers = _media_headers(self.server.config, resource, x_cache, age)
         if self._answered_not_modified(headers):
             return
         span = requested_range(self.headers, _validators(headers), size) if size is not None else None
@@ -4762,7 +4753,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- sending: the one way an answer starts, and the one error path -------------------
 
     def _answer(self, status: int, headers: List[Tuple[str, str]], length: Optional[int] = None,
-                guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD, data: bytes = b"") -> None:
+                guard: Tuple[Tuple[str, str], ...] = _CONTENT_GUARD, data: bytes = b"") -> None:
         """Start every answer: CORS headers, then ``headers``, then the content
         guard (the page passes its own), framed by the writer; ``data``, the
         body's first bytes, may go out with the head."""
@@ -4775,7 +4766,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.request_version, self.close_connection, self._head_only, data)
 
     def _send_whole(self, status: int, headers: List[Tuple[str, str]], data: bytes,
-                    guard: Tuple[Tuple[str, str], ...] = CONTENT_GUARD) -> None:
+                    guard: Tuple[Tuple[str, str], ...] = _CONTENT_GUARD) -> None:
         """A whole answer, in one turn."""
         self.turns.take()
         self._answer(status, headers, len(data), guard, data)
@@ -4791,7 +4782,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self.writer.started:
             # The status is gone; a short body must not look whole, so cut the
             # connection rather than end the response cleanly.
-            logger.warning("%s %s %s aborted: %s", self.client_address[0], self.command or "-",
+            _logger.warning("%s %s %s aborted: %s", self.client_address[0], self.command or "-",
                            _loggable_path(self.path), redacted(error.reason))
             self.close_connection = True
             try:
@@ -4802,7 +4793,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         reason = redacted(error.reason)
         # What a user must see under --quiet: an upstream that failed, an address refused.
         level = logging.WARNING if isinstance(error, (UpstreamError, Forbidden)) else logging.INFO
-        logger.log(level, "%s %s %s -> %d %s", self.client_address[0], self.command or "-",
+        _logger.log(level, "%s %s %s -> %d %s", self.client_address[0], self.command or "-",
                    _loggable_path(self.path), error.status, reason)
         try:
             self._send_text(error.status, reason + "\n", extra=error.headers)
@@ -4821,7 +4812,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
 def render_page(config: Config) -> str:
     """The page at /, for ``config``: with --secret it plays signed URLs only and
     says how to make one, never exposing the secret."""
-    hlsjs = config.hlsjs_url or DEFAULT_HLSJS_URL
+    hlsjs = config.hlsjs_url or _DEFAULT_HLSJS_URL
     signed = bool(config.secret)
     base = _html_escape(config.public_url or "http://THIS-PROXY:PORT")
     note = ("This proxy serves signed URLs only: make one on the proxy's machine with "
@@ -4838,16 +4829,16 @@ def render_page(config: Config) -> str:
         "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
         "__SIGNED__": "true" if signed else "false",
     }
-    page = UI_PAGE
+    page = _UI_PAGE
     for marker, value in replacements.items():
         page = page.replace(marker, value)
     return page
 
 
-def page_policy(config: Config) -> str:
+def _page_policy(config: Config) -> str:
     """The page's own Content-Security-Policy: its inline script and hls.js run,
     nothing else does; it plays from anywhere (a signed URL may name another base)."""
-    hlsjs = urlsplit(config.hlsjs_url or DEFAULT_HLSJS_URL)
+    hlsjs = urlsplit(config.hlsjs_url or _DEFAULT_HLSJS_URL)
     source = "%s://%s" % (hlsjs.scheme, hlsjs.netloc) if hlsjs.netloc else "'self'"
     return ("default-src 'self'; script-src 'unsafe-inline' %s; style-src 'unsafe-inline'; "
             "media-src * blob:; connect-src *; worker-src blob:; img-src 'self' data:; object-src 'none'; "
@@ -4858,7 +4849,7 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
+def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
                cache: Optional[str], upstream_url: Optional[str]) -> None:
     """The access log line of one answer: as text, and as fields for --log-format json."""
     fields = {
@@ -4866,7 +4857,7 @@ def log_access(client: str, method: str, path: str, status: int, sent: int, seco
         "ms": round(seconds * 1000, 1), "cache": cache or "-",
         "upstream": (urlsplit(upstream_url).hostname or "-") if upstream_url else "-",
     }
-    access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s %(upstream)s",
+    _access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s %(upstream)s",
                        fields, extra={"access": fields})
 
 
@@ -4923,7 +4914,7 @@ _STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 class _Tally:
-    """One thread's counts (see ThreadCounts): that thread alone writes them."""
+    """One thread's counts (see _ThreadCounts): that thread alone writes them."""
 
     __slots__ = ("counts", "__weakref__")
 
@@ -4931,7 +4922,7 @@ class _Tally:
         self.counts = {}  # type: Dict[object, float]
 
 
-class ThreadCounts:
+class _ThreadCounts:
     """Counters that every request adds to. Each thread adds to a dict of its
     own without a lock, since it alone writes there; a reader sums the dicts of
     the threads alive and what the threads that ended left (folded in when
@@ -5002,7 +4993,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the upstream latency histogram
-        self._counts = ThreadCounts()  # (name, label) -> count: every answer adds to it
+        self._counts = _ThreadCounts()  # (name, label) -> count: every answer adds to it
         self._latency = [0] * (len(self.BUCKETS) + 1)
         self._latency_sum = 0.0
 
@@ -5124,7 +5115,7 @@ class _Connections:
         self._cors = b"Access-Control-Allow-Origin: *\r\n" if "*" in config.allow_origins else b""
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._handlers = _Workers("hlsproxy-client")  # a connection's thread, kept for the next
-        self._requests = ThreadCounts()  # requests begun, less those ended
+        self._requests = _ThreadCounts()  # requests begun, less those ended
         self._lock = threading.Lock()  # guards _watched, _lingering and the watchdog's start
         self._watched = {}  # type: Dict[socket.socket, float]
         self._lingering = []  # type: List[Tuple[float, socket.socket]]
@@ -5211,7 +5202,7 @@ class _Connections:
                 connection.do_handshake()
             return True
         except (OSError, ValueError) as error:
-            logger.debug("TLS handshake with %s failed: %s", client, error)
+            _logger.debug("TLS handshake with %s failed: %s", client, error)
             return False
 
     def deadline(self, connection: socket.socket, watched: bool = True) -> _Deadline:
@@ -5280,11 +5271,11 @@ class ProxyServer(ThreadingHTTPServer):
     def __init__(self, config: Config, handler=ProxyHandler,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        metrics, turnstile = Metrics(), Turnstile(turn_slots())
+        metrics, turnstile = Metrics(), Turnstile(_turn_slots())
         self.fetcher = Fetcher(config, metrics, clock, turnstile.give)
         self.connections = _Connections(config, metrics, turnstile)
         #: With --tls-cert: the certificate new connections are wrapped in (checked here, before binding).
-        self.certificate = ServerCertificate(config.tls_cert, config.tls_key) if config.tls_cert else None
+        self.certificate = _ServerCertificate(config.tls_cert, config.tls_key) if config.tls_cert else None
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), handler)
@@ -5359,9 +5350,9 @@ class ProxyServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, socket.timeout)):
-            logger.debug("client %s went away: %s", client_address, error)
+            _logger.debug("client %s went away: %s", client_address, error)
         else:
-            logger.exception("error handling request from %s", client_address)
+            _logger.exception("error handling request from %s", client_address)
 
     def server_close(self) -> None:
         super().server_close()
@@ -5369,7 +5360,7 @@ class ProxyServer(ThreadingHTTPServer):
         self.fetcher.close()
 
 
-def server_tls_context(certificate: str, key: Optional[str] = None):
+def _server_tls_context(certificate: str, key: Optional[str] = None):
     """A TLS server context for HTTP/1.1 (TLS 1.2 and newer) with the chain in
     ``certificate`` and the key in ``key`` (or in ``certificate``); a file
     that cannot serve raises ConfigError with a sentence saying which."""
@@ -5400,7 +5391,7 @@ def server_tls_context(certificate: str, key: Optional[str] = None):
     return context
 
 
-class ServerCertificate:
+class _ServerCertificate:
     """The TLS context new client connections are wrapped in, built again when
     the certificate or key file changes (certbot renews every 60-90 days): no
     restart, and connections already open keep the one they began with.
@@ -5418,7 +5409,7 @@ class ServerCertificate:
         self._files = (certificate, key)
         self._clock = clock
         self._stamp = self._refused = self._stamps()
-        self.context = server_tls_context(certificate, key)
+        self.context = _server_tls_context(certificate, key)
         self._checked = clock()
 
     def current(self):
@@ -5429,12 +5420,12 @@ class ServerCertificate:
             stamp = self._stamps()
             if stamp != self._stamp and stamp != self._refused:
                 try:
-                    self.context = server_tls_context(*self._files)
+                    self.context = _server_tls_context(*self._files)
                     self._stamp = stamp
-                    logger.info("TLS certificate reloaded from %s", self._files[0])
+                    _logger.info("TLS certificate reloaded from %s", self._files[0])
                 except ConfigError as error:
                     self._refused = stamp
-                    logger.warning("TLS certificate not reloaded, the one in use is kept: %s %s",
+                    _logger.warning("TLS certificate not reloaded, the one in use is kept: %s %s",
                                    _flag_name(error.field), error.problem)
         return self.context
 
@@ -5467,7 +5458,7 @@ def serve_until_signalled(server: ProxyServer) -> int:
     finally:
         server.socket.close()  # new connections are refused, not queued, while we drain
     if not server.drain(server.config.grace):
-        logger.warning("stopping with requests still in flight after %.0f s", server.config.grace)
+        _logger.warning("stopping with requests still in flight after %.0f s", server.config.grace)
     server.server_close()
     return 0
 
@@ -5479,7 +5470,7 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
     cache. A worker that dies is replaced; SIGTERM or SIGINT stops them all.
     """
     if not hasattr(os, "fork"):
-        logger.error("--workers needs os.fork (Linux, macOS); use --workers 1 here")
+        _logger.error("--workers needs os.fork (Linux, macOS); use --workers 1 here")
         return 2
     children = set()
     stopping = []
@@ -5516,7 +5507,7 @@ def serve_prefork(server: ProxyServer, workers: int) -> int:
             break
         children.discard(pid)
         if not stopping:
-            logger.warning("worker %d exited; starting another", pid)
+            _logger.warning("worker %d exited; starting another", pid)
             spawn()
     server.server_close()
     return 0
@@ -5577,7 +5568,7 @@ def _machine_addresses(family: int) -> List[str]:
     return addresses + ["127.0.0.1" if family == socket.AF_INET else "::1"]
 
 
-def first_line(server: "ProxyServer", addresses: Callable[[int], List[str]]) -> str:
+def _first_line(server: "ProxyServer", addresses: Callable[[int], List[str]]) -> str:
     """The line printed at start: where the proxy listens, and a URL to play
     that someone can use (never http://0.0.0.0:…/): the --public-url, or this
     machine's addresses when it listens on all of them."""
@@ -5592,7 +5583,7 @@ def first_line(server: "ProxyServer", addresses: Callable[[int], List[str]]) -> 
         " (%d workers)" % config.workers if config.workers > 1 else "")
 
 
-def exposure_warnings(config: Config) -> List[str]:
+def _exposure_warnings(config: Config) -> List[str]:
     """What a proxy reachable from other machines exposes, said at start."""
     try:
         loopback = ipaddress.ip_address(config.host.split("%")[0]).is_loopback
@@ -5660,9 +5651,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         _say(config, "hlsproxy: cannot listen on %s:%d: %s" % (config.host, config.port, error.strerror),
              sys.stderr, "ERROR")
         return 1
-    _say(config, first_line(server, _machine_addresses), sys.stdout)
-    for warning in exposure_warnings(config):
-        logger.warning("%s", warning)
+    _say(config, _first_line(server, _machine_addresses), sys.stdout)
+    for warning in _exposure_warnings(config):
+        _logger.warning("%s", warning)
     if config.workers > 1:
         return serve_prefork(server, config.workers)
     return serve_until_signalled(server)

@@ -8,6 +8,7 @@ that sends no CORS headers, and the proxy, each on an ephemeral loopback port),
 then the command line in a subprocess.
 """
 
+import ast
 import base64
 import calendar
 import contextlib
@@ -172,11 +173,37 @@ class TestPki:
 
 class ApiTest(unittest.TestCase):
     def test_all_lists_exactly_the_public_names(self):
-        public = {name for name, value in vars(hlsproxy).items()
-                  if not name.startswith("_") and getattr(value, "__module__", None) == "hlsproxy"}
-        self.assertEqual(set(hlsproxy.__all__) - public, set(), "names in __all__ that do not exist")
+        # Issue 21: every name the module defines without a leading underscore is in __all__ (a new one
+        # fails here until it is listed or underscored), and every name in __all__ exists.
+        with open(os.path.join(HERE, "hlsproxy.py"), encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+        defined = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                defined.update(target.id for target in targets if isinstance(target, ast.Name))
+        public = {name for name in defined if not name.startswith("_")}
+        self.assertEqual(sorted(public - set(hlsproxy.__all__)), [], "public names missing from __all__")
+        self.assertEqual(sorted(set(hlsproxy.__all__) - public), [], "names in __all__ the module does not define")
+        self.assertEqual(len(hlsproxy.__all__), len(set(hlsproxy.__all__)))
         for name in hlsproxy.__all__:
-            self.assertTrue(getattr(hlsproxy, name).__doc__, "%s has no docstring" % name)
+            value = getattr(hlsproxy, name)
+            if callable(value) and getattr(value, "__module__", None) == "hlsproxy":
+                self.assertTrue(value.__doc__, "%s has no docstring" % name)
+
+    def test_no_name_is_defined_twice(self):
+        # Issue 21: a second _number silently replaced the first.
+        with open(os.path.join(HERE, "hlsproxy.py"), encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+        names = []
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.append(node.name)
+            elif isinstance(node, ast.Assign):
+                names.extend(target.id for target in node.targets if isinstance(target, ast.Name))
+        self.assertEqual(sorted(name for name in set(names) if names.count(name) > 1), [])
 
     def test_import_has_no_side_effects(self):
         code = ("import logging, threading, sys; import hlsproxy; "
@@ -1099,9 +1126,9 @@ class TTLCacheTest(unittest.TestCase):
 
     def test_shared_dicts_keep_keys_every_thread_reads_without_a_lock(self):
         # On a free-threaded build a read of a key another thread stored takes the
-        # dict's lock unless that key has had a weak reference (see shared_key);
+        # dict's lock unless that key has had a weak reference (see _shared_key);
         # a plain str cannot have one. Each shared dict keeps such a copy.
-        flights, memo = hlsproxy.Flights(), hlsproxy._BoundedMemo()
+        flights, memo = hlsproxy._Flights(), hlsproxy._BoundedMemo()
         key = "".join(["http://origin.test/", "a.m3u8"])  # a str of this thread's, as a request's is
         self.cache.put(key, resource(), 10, ttl=60)
         flights.join(key)
@@ -1149,7 +1176,7 @@ class TTLCacheTest(unittest.TestCase):
 
 class FlightsTest(unittest.TestCase):
     def test_only_a_fetch_under_way_is_joined(self):
-        flights = hlsproxy.Flights()
+        flights = hlsproxy._Flights()
         first, leads = flights.join("k")
         self.assertTrue(leads)
         self.assertEqual(flights.join("k"), (first, False))  # pending: joined
@@ -1181,7 +1208,7 @@ class RequestHeadTest(unittest.TestCase):
         return hlsproxy.parse_request_head(lines[0], lines[1:-1])
 
     def test_accepted(self):
-        C = hlsproxy.CHUNKED
+        C = hlsproxy._CHUNKED
         cases = [
             # raw head -> (method, target, version, body_length, close, Host)
             (b"GET /p/x HTTP/1.1\r\nHost: a\r\n\r\n", ("GET", "/p/x", "HTTP/1.1", 0, False, "a")),
@@ -1273,7 +1300,7 @@ class RequestHeadTest(unittest.TestCase):
                     self.assertEqual(raised.exception.headers, (("Allow", "GET, HEAD, OPTIONS"),))
 
     def test_field_lines_read_in_one_pass_as_by_the_checks(self):
-        # parse_field_line takes a well-formed line in one pattern and leaves the
+        # _parse_field_line takes a well-formed line in one pattern and leaves the
         # rest to its checks; both ways must read every line alike. The oracle is
         # the checks alone, as they were before the one-pass pattern.
         def by_the_checks(line):
@@ -1287,7 +1314,7 @@ class RequestHeadTest(unittest.TestCase):
 
         def read(line):
             try:
-                return hlsproxy.parse_field_line(line)
+                return hlsproxy._parse_field_line(line)
             except hlsproxy.BadRequest:
                 return None
         table = {b"Host: a\r\n": ("Host", "a"), b"X-A:\r\n": ("X-A", ""), b"X-A: \t \r\n": ("X-A", ""),
@@ -1311,10 +1338,10 @@ class RequestHeadTest(unittest.TestCase):
     def test_chunk_sizes(self):
         for line, size in ((b"0\r\n", 0), (b"1a\r\n", 26), (b"A;name=value\r\n", 10), (b"ff \r\n", 255)):
             with self.subTest(line=line):
-                self.assertEqual(hlsproxy.parse_chunk_size(line), size)
+                self.assertEqual(hlsproxy._parse_chunk_size(line), size)
         for line in (b"\r\n", b"x\r\n", b"-1\r\n", b"1\n", b"123456789\r\n", b" 1\r\n", b"0x1\r\n"):
             with self.subTest(line=line), self.assertRaises(hlsproxy.BadRequest):
-                hlsproxy.parse_chunk_size(line)
+                hlsproxy._parse_chunk_size(line)
 
 
 class ConditionsTest(unittest.TestCase):
@@ -1384,7 +1411,7 @@ class ConditionsTest(unittest.TestCase):
 
 class ThreadCountsTest(unittest.TestCase):
     def test_sums_every_thread_alive_or_ended(self):
-        counts = hlsproxy.ThreadCounts()
+        counts = hlsproxy._ThreadCounts()
         counts.add([("a", 1), ("b", 2.5)])
         go, done = threading.Event(), threading.Barrier(9)
 
@@ -1414,7 +1441,7 @@ class ThreadCountsTest(unittest.TestCase):
     def test_an_ending_thread_never_waits_for_the_lock(self):
         # A tally goes when its thread ends, wherever that runs: even inside a
         # reader holding the lock (a collection in totals()). Its note takes no lock.
-        counts, added, end = hlsproxy.ThreadCounts(), threading.Event(), threading.Event()
+        counts, added, end = hlsproxy._ThreadCounts(), threading.Event(), threading.Event()
 
         def add_then_end():
             counts.add([("a", 1)])
@@ -1436,11 +1463,11 @@ class TurnstileTest(unittest.TestCase):
         # Issue 14: one turn under the GIL; one more than the cores on a free-threaded build.
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True), \
                 mock.patch.object(os, "cpu_count", lambda: 6):
-            self.assertEqual(hlsproxy.turn_slots(), 7)
+            self.assertEqual(hlsproxy._turn_slots(), 7)
         with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
-            self.assertEqual(hlsproxy.turn_slots(), 1)
+            self.assertEqual(hlsproxy._turn_slots(), 1)
         gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-        self.assertEqual(hlsproxy.turn_slots(), 1 if gil else os.cpu_count() + 1)
+        self.assertEqual(hlsproxy._turn_slots(), 1 if gil else os.cpu_count() + 1)
 
     def queue_up(self, turnstile, names, order):
         """Start a thread per name, each queued (in that order) before the next starts."""
@@ -1468,9 +1495,9 @@ class TurnstileTest(unittest.TestCase):
 
     def test_one_turn_at_a_time_under_the_gil(self):
         with mock.patch.object(sys, "_is_gil_enabled", lambda: True, create=True):
-            self.assertEqual(hlsproxy.turn_slots(), 1)
+            self.assertEqual(hlsproxy._turn_slots(), 1)
         with mock.patch.object(sys, "_is_gil_enabled", lambda: False, create=True):  # a 3.13t build
-            self.assertEqual(hlsproxy.turn_slots(), (os.cpu_count() or 1) + 1)
+            self.assertEqual(hlsproxy._turn_slots(), (os.cpu_count() or 1) + 1)
 
     def test_a_turn_is_a_threads(self):
         turnstile = hlsproxy.Turnstile(1)
@@ -1520,7 +1547,7 @@ class TurnstileTest(unittest.TestCase):
         other.join(5)
         self.assertEqual(taken, [True])
         self.assertFalse(turnstile.holds())
-        flight, leader = hlsproxy.Flights(0.05, turnstile.give).join("a key")  # as the fetcher's, but briefly
+        flight, leader = hlsproxy._Flights(0.05, turnstile.give).join("a key")  # as the fetcher's, but briefly
         turnstile.take()
         self.assertEqual(flight.wait_started(), hlsproxy.Flight.PENDING)  # timed out: it waited, without a turn
         self.assertFalse(turnstile.holds())
@@ -2124,7 +2151,7 @@ class ProxyFlowTest(ProxyTestCase):
     def test_redirect_loop_is_a_502(self):
         response, body = self.get("/loop")
         self.assertEqual(response.status, 502)
-        self.assertEqual(self.origin.count("/loop"), hlsproxy.MAX_REDIRECTS + 1)
+        self.assertEqual(self.origin.count("/loop"), hlsproxy._MAX_REDIRECTS + 1)
 
     def test_compressed_playlists_are_decoded(self):
         for path in ("/gzip.m3u8", "/deflate"):
@@ -4472,7 +4499,7 @@ class OperationsTest(ProxyTestCase):
         response, body = self.request("/")
         page = body.decode()
         self.assertEqual((response.status, response.getheader("Content-Type")), (200, "text/html; charset=utf-8"))
-        for part in ('<form id="form">', 'id="url"', 'id="referer"', "<video", hlsproxy.DEFAULT_HLSJS_URL,
+        for part in ('<form id="form">', 'id="url"', 'id="referer"', "<video", hlsproxy._DEFAULT_HLSJS_URL,
                      '"proxy?url=" + encodeURIComponent(url)', 'id="diagnose"'):
             self.assertIn(part, page)
         local = self.start_proxy(hlsjs_url="http://127.0.0.1:1/hls.min.js")
@@ -4829,7 +4856,7 @@ class MainTest(unittest.TestCase):
         ]
         for stand_in, said in cases:
             with self.subTest(host=stand_in.config.host, public_url=stand_in.config.public_url):
-                line = hlsproxy.first_line(stand_in, machine)
+                line = hlsproxy._first_line(stand_in, machine)
                 self.assertEqual(line, "hlsproxy %s %s" % (hlsproxy.__version__, said))
                 self.assertNotIn("0.0.0.0", line)
         self.assertEqual(hlsproxy._machine_addresses(socket.AF_INET)[-1], "127.0.0.1")
@@ -4846,7 +4873,7 @@ class MainTest(unittest.TestCase):
         ]
         for options, said in cases:
             with self.subTest(options=options):
-                warnings = hlsproxy.exposure_warnings(hlsproxy.Config(**options))
+                warnings = hlsproxy._exposure_warnings(hlsproxy.Config(**options))
                 self.assertEqual(len(warnings), len(said), warnings)
                 for warning, words in zip(warnings, said):
                     self.assertIn(words, warning)

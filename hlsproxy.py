@@ -23,11 +23,15 @@ Use it as a library::
     hlsproxy.rewrite_playlist(text, "https://cdn.example/live/index.m3u8",
                               lambda url: "https://me.example/p?u=" + url)
 
-The file reads top to bottom: constants and errors, configuration, the proxy-URL
-codec, the playlist rewriter, the cache and its policy, HTTP framing (all pure);
-then the upstream side with its address guard, the fetcher, the client writer,
-the HTTP handler and server, and last the command line. Importing it does nothing
-visible: no thread, no socket, no logging configuration.
+The file reads top to bottom, in the order data flows, each section under a
+heading that says what it holds: errors, header tables and configuration; HLS's
+URI tables, the proxy-URL codec, redaction and the playlist rewriter; the
+threads' shared pieces, the cache and its policy, HTTP framing (all pure, but
+for the threads); then the upstream side (address guard, SOCKS, cookies, the
+pool and opener, answers), flights and the fetcher, the diagnosis, metrics,
+the client writer, the page, the HTTP handler and the server, and last the
+command line. Importing it does nothing visible: no thread, no socket, no
+logging configuration.
 
 Design note: threads, locks, and where a request may block
 ----------------------------------------------------------
@@ -36,8 +40,9 @@ Threads. The server's thread accepts connections and never waits: past
 handler thread (ThreadingHTTPServer's way) that reads its requests and writes
 their answers. Each shared media fetch gets a pump thread (Fetcher._pump) that
 reads the upstream into a Flight and nothing else. Handler and pump threads are
-kept idle for 30 s after their job, for the next one (_Workers). Up to four
-prefetch workers start fetches nobody reads yet. One watchdog thread cuts
+kept idle for 30 s after their job, for the next one, at most 8 of each kind
+(_Workers.max_spare); the rest end at once. Up to four prefetch workers start
+fetches nobody reads yet. One watchdog thread cuts
 connections whose request head is late (slowloris) and closes refused
 connections a moment after their 503.
 
@@ -61,15 +66,16 @@ the dicts every request reads (cache, flights, memos) are stored as
 - _ConnectionPool._lock: idle upstream connections (a connection is used by one
   request at a time: taken out under the lock, given back under it).
 - _ThreadCounts._lock: the threads' tallies and what ended threads left;
-  each tally (Metrics' counters, ProxyServer._requests: the requests in
+  each tally (Metrics' counters, _Connections._requests: the requests in
   flight) is written by its own thread alone, with no lock, and copied whole
   by a reader. Metrics._lock: its latency histogram.
-- _Memo._lock: puts into the parse and target-duration memos (gets read the
-  dict without it; a reset swaps in a new dict whole).
+- _BoundedMemo._lock: puts into the parse and target-duration memos (gets read
+  the dict without it; a reset swaps in a new dict whole).
 - Fetcher._lock: the prefetch worker list and the copies' serials (a serial
   names one kept copy: two alike would hand one copy's rewrite to another).
 - _Workers._lock: its idle count, beside its queue. Turnstile._lock: slots and
-  waiters. ProxyServer._lock: watched and refused connections.
+  waiters (which thread holds a turn is that thread's own: a threading.local).
+  _Connections._lock: watched and refused connections.
 No lock: _ServerCertificate (--tls-cert), whose only caller is the accepting
 thread; a ClientWriter and its handler, their connection's own; each upstream
 request's cookie jar and redirect list, its own; the functools.lru_cache memos
@@ -86,12 +92,14 @@ and a /diagnose walk (at most 30 upstream requests, max(20, 4 x --timeout) s).
 Why the turnstile. CPython's GIL goes to whichever thread grabs it first, and a
 thread coming back from a socket call usually wins; with a couple of hundred
 busy viewers some answers waited seconds while the median waited 30 ms. So
-handlers serve cache hits and write to clients in FIFO turns (Turnstile); the
-ClientWriter takes the turn for each write and gives it up whenever a write
-would block, and the handler gives it up before every wait above. With
-ProxyServer.check_turns (the tests run so) a turn held into an upstream request
-fails loudly. Under the GIL there is one turn; a free-threaded build has one
-more than its cores (_turn_slots says what was measured).
+handlers serve cache hits and write to clients in FIFO turns (Turnstile). A
+turn is a thread's, and every call that may block gives the caller's turn back
+itself, just before it would wait: Fetcher.open, a Flight's waits, an
+UpstreamBody's reads, a long rewrite (all through the Fetcher's
+before_blocking), and the ClientWriter while a client's socket is full. The
+handler takes a turn to answer, and gives it back before reading a request
+body. Under the GIL there is one turn; a free-threaded build has one more than
+its cores (_turn_slots).
 
 Memory. Everything kept is a counted entry of the one TTLCache (bodies, and the
 rewrites of kept playlists) or has a fixed bound: the memos (1 MiB of keys
@@ -197,350 +205,6 @@ _access_logger = logging.getLogger("hlsproxy.access")  # one line per request, a
 
 
 # ---------------------------------------------------------------------------
-# Constants
-# ---------------------------------------------------------------------------
-
-#: Content types that make a response a playlist whatever its body looks like.
-HLS_CONTENT_TYPES = frozenset({
-    "application/vnd.apple.mpegurl",
-    "application/x-mpegurl",
-    "application/mpegurl",
-    "audio/mpegurl",
-    "audio/x-mpegurl",
-})
-
-#: Tag -> the attributes of that tag that hold a URI (RFC 8216 section 4.3 and
-#: draft-pantos-hls-rfc8216bis: LL-HLS, content steering, interstitials).
-#: A table rather than a chain of ifs, so that adding a tag is one line.
-URI_ATTRIBUTE_TAGS = types.MappingProxyType({
-    "EXT-X-KEY": ("URI",),
-    "EXT-X-SESSION-KEY": ("URI",),
-    "EXT-X-MAP": ("URI",),
-    "EXT-X-MEDIA": ("URI",),
-    "EXT-X-I-FRAME-STREAM-INF": ("URI",),
-    "EXT-X-IMAGE-STREAM-INF": ("URI",),
-    "EXT-X-SESSION-DATA": ("URI",),
-    "EXT-X-PART": ("URI",),
-    "EXT-X-PRELOAD-HINT": ("URI",),
-    "EXT-X-RENDITION-REPORT": ("URI",),
-    "EXT-X-CONTENT-STEERING": ("SERVER-URI",),
-    "EXT-X-DATERANGE": ("X-ASSET-URI", "X-ASSET-LIST", "X-URI"),
-})
-
-#: (tag, URI attribute) -> what the URI is, known from where it stands: the
-#: kind that names its proxied file (URI_KIND_EXTENSIONS). A URI line is a
-#: "playlist" after EXT-X-STREAM-INF, otherwise a "segment". Two are refined
-#: by the tag's TYPE: an EXT-X-MEDIA of TYPE=SUBTITLES is a "subtitles"
-#: playlist, an EXT-X-PRELOAD-HINT of TYPE=MAP an "init" section.
-URI_KINDS = types.MappingProxyType({
-    ("EXT-X-KEY", "URI"): "key",
-    ("EXT-X-SESSION-KEY", "URI"): "key",
-    ("EXT-X-MAP", "URI"): "init",
-    ("EXT-X-MEDIA", "URI"): "playlist",
-    ("EXT-X-I-FRAME-STREAM-INF", "URI"): "playlist",
-    ("EXT-X-IMAGE-STREAM-INF", "URI"): "playlist",
-    ("EXT-X-SESSION-DATA", "URI"): "json",
-    ("EXT-X-PART", "URI"): "segment",
-    ("EXT-X-PRELOAD-HINT", "URI"): "segment",
-    ("EXT-X-RENDITION-REPORT", "URI"): "playlist",
-    ("EXT-X-CONTENT-STEERING", "SERVER-URI"): "json",
-    ("EXT-X-DATERANGE", "X-ASSET-URI"): "playlist",
-    ("EXT-X-DATERANGE", "X-ASSET-LIST"): "json",
-    ("EXT-X-DATERANGE", "X-URI"): "",
-})
-
-#: Kind -> the extension a proxied file name gets when upstream's name has
-#: none a player recognises. ffmpeg since 7.1 refuses segments whose URL has
-#: no known media extension (allowed_segment_extensions) and checks it against
-#: the content (extension_picky); ExoPlayer and Shaka guess types from it. A
-#: "segment" of a playlist with EXT-X-MAP is fMP4 ("fmp4"), one of a WebVTT
-#: rendition "vtt". A kind of "" adds nothing.
-URI_KIND_EXTENSIONS = types.MappingProxyType({
-    "playlist": ".m3u8", "subtitles": ".m3u8", "segment": ".ts", "fmp4": ".m4s", "init": ".mp4",
-    "vtt": ".vtt", "key": ".key", "json": ".json",
-})
-
-_ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
-
-#: Extensions players recognise (ffmpeg 9's allowed_segment_extensions and a
-#: few more): a name that ends with one keeps it, even when it lies.
-RECOGNISED_EXTENSIONS = frozenset({
-    "3gp", "aac", "avi", "ac3", "eac3", "flac", "mkv", "m3u8", "m3u", "m4a", "m4s", "m4v", "mpg", "mov", "mp2",
-    "mp3", "mp4", "mpeg", "mpegts", "ogg", "ogv", "oga", "ts", "vob", "vtt", "wav", "webvtt", "cmfv", "cmfa",
-    "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp",
-})
-
-#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
-#: Never forwarded in either direction; ``strip_hop_by_hop`` is the one place
-#: that removes them.
-HOP_BY_HOP_HEADERS = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-})
-
-#: Client request headers passed upstream. An allowlist: cookies, the
-#: browser's own Origin and Referer, and credentials for the proxy's origin
-#: must not leak to the upstream server.
-FORWARDED_REQUEST_HEADERS = ("Range", "If-Range", "Accept", "Accept-Language",
-                             "User-Agent", "X-Playback-Session-Id")
-
-#: Upstream response headers passed to the client with media. An allowlist too:
-#: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on. The
-#: framing and caching headers (Content-Type, -Length, -Range, Accept-Ranges,
-#: Cache-Control) the proxy decides itself.
-FORWARDED_RESPONSE_HEADERS = frozenset({
-    "last-modified", "etag", "content-disposition", "content-language",
-})
-
-#: Headers players need to read, and that browsers hide cross-origin unless
-#: they are listed (hls.js reads Age to estimate live latency).
-EXPOSED_HEADERS = "Age, Content-Length, Content-Range, Accept-Ranges, Date, X-Cache"
-
-#: Headers a client may not set per URL or with --header: they frame the
-#: message or address the hop, and the proxy owns them.
-FORBIDDEN_UPSTREAM_HEADERS = HOP_BY_HOP_HEADERS | frozenset({
-    "host", "content-length", "expect",
-})
-
-#: Query parameters of the ``/proxy`` form that carry per-URL options
-#: rather than being part of the upstream URL. Besides these, ``h_<Name>=value``
-#: sets any header (mediaflow-proxy's convention, which IPTV tools write).
-OPTION_PARAMETERS = types.MappingProxyType({
-    "referer": "Referer",
-    "referrer": "Referer",  # the word's usual spelling, which the header's lacks
-    "origin": "Origin",
-    "ua": "User-Agent",
-    "user_agent": "User-Agent",
-    "header": None,  # "Name: value", repeatable
-})
-
-#: Used when upstream sends no Content-Type, or the useless octet-stream.
-_MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
-    ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
-    ".m4v": "video/mp4", ".m4a": "audio/mp4", ".cmfv": "video/mp4",
-    ".cmfa": "audio/mp4", ".aac": "audio/aac", ".mp3": "audio/mpeg",
-    ".ac3": "audio/ac3", ".ec3": "audio/eac3", ".vtt": "text/vtt",
-    ".webvtt": "text/vtt", ".key": "application/octet-stream",
-    ".json": "application/json", ".jpg": "image/jpeg", ".png": "image/png",
-})
-
-_PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
-#: Where the page at / loads hls.js from when the browser cannot play HLS itself.
-_DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
-
-#: The page at /: paste a stream URL (and a Referer), see the proxied URL, play it.
-#: Self-contained; the one outside resource is hls.js, and the page says where from.
-_UI_PAGE = r"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>hlsproxy</title>
-<style>*{box-sizing:border-box}
-body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.6rem 0}input{display:block;width:100%;max-width:100%;padding:.4rem;font:inherit}
-button{padding:.4rem 1.2rem;font:inherit;margin:.2rem .4rem .2rem 0}video{width:100%;background:#000;margin-top:1rem}
-code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;font-size:.9rem}
-#status{color:#a00}.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;width:100%}
-td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}
-td.url{word-break:break-all;color:#555}tr.bad td{background:#fee}</style>
-</head><body>
-<h1>hlsproxy</h1>
-<p>Plays an HLS stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
-<form id="form">
-<label>__URL_LABEL__ <input id="url" type="url" required placeholder="https://example.com/live/index.m3u8"></label>
-__REFERER_FIELD__<button id="play">Play</button><button id="diagnose" type="button">Diagnose</button>
-</form>
-<p>Proxied URL: <code id="proxied">-</code></p>
-<video id="video" controls muted playsinline></video>
-<p id="status"></p>
-<div id="report" class="scroll"></div>
-<p class="note">__SIGNING_NOTE__Where the browser cannot play HLS itself, this page loads hls.js from
-<code>__HLSJS_TEXT__</code> (<code>--hlsjs-url</code> points it elsewhere).</p>
-<script>
-"use strict";
-const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
-const $ = (id) => document.getElementById(id);
-// Relative to this page, so it works under any path prefix a reverse proxy adds.
-const HERE = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
-function proxied(url, referer) {
-  if (SIGNED) return url;
-  let src = location.origin + HERE + "proxy?url=" + encodeURIComponent(url);
-  if (referer) src += "&referer=" + encodeURIComponent(referer);
-  return src;
-}
-function diagnosis(src) {  // the same stream and options, asked of /diagnose
-  const u = new URL(src, location.href);
-  if (/\/proxy\/?$/.test(u.pathname)) u.pathname = u.pathname.replace(/\/proxy\/?$/, "/diagnose");
-  else u.pathname = u.pathname.replace("/p/", "/diagnose/p/");
-  return u.href;
-}
-function cell(row, text, kind) {
-  const td = document.createElement(kind || "td");
-  td.textContent = text === null || text === undefined ? "" : String(text);
-  row.appendChild(td);
-  return td;
-}
-function diagnose(src) {
-  $("report").textContent = "diagnosing...";
-  fetch(diagnosis(src)).then((r) => r.json().then((report) => {
-    const box = $("report"), table = document.createElement("table"), head = table.insertRow();
-    box.textContent = "";
-    const names = ["request", "status", "type", "bytes", "ms", "redirects", "what the proxy concluded"];
-    for (const name of names) cell(head, name, "th");
-    for (const step of report.steps || []) {
-      const row = table.insertRow();
-      if (!step.ok) row.className = "bad";
-      cell(row, step.what);
-      cell(row, step.retried ? step.status + " (then " + step.retried + ")" : step.status);
-      cell(row, step.content_type); cell(row, step.bytes); cell(row, step.ms); cell(row, step.redirects);
-      cell(row, step.conclusion);
-      if (!step.url) continue;
-      const line = table.insertRow(), url = cell(line, step.url);
-      url.colSpan = names.length;
-      url.className = "url";
-      if (!step.ok) line.className = "bad";
-    }
-    const verdict = document.createElement("p");
-    verdict.id = "verdict";
-    verdict.textContent = report.verdict ? (report.ok ? "Diagnosis: " : "Diagnosis: problem: ") + report.verdict
-      : "Diagnosis failed: HTTP " + r.status;
-    box.appendChild(verdict);
-    box.appendChild(table);
-  })).catch((e) => { $("report").textContent = "diagnosis failed: " + e; });
-}
-function failed(url, src, what) {  // say why, in the proxy's words, then diagnose
-  fetch(url).then((r) => r.text().then((text) => {
-    const why = r.ok ? what : "HTTP " + r.status + ": " + text.trim().slice(0, 300);
-    $("status").textContent = "playback failed: " + why;
-  })).catch(() => { $("status").textContent = "playback failed: " + what + " (the proxy did not answer)"; });
-  diagnose(src);
-}
-function withHlsjs(then) {
-  if (window.Hls) return then();
-  const script = document.createElement("script");
-  script.src = HLSJS;
-  script.onload = then;
-  script.onerror = () => {
-    $("status").textContent = "could not load hls.js from " + HLSJS + ": start hlsproxy with --hlsjs-url "
-      + "set to a copy of hls.min.js this browser can reach (a /path served beside the proxy, or another CDN)";
-  };
-  document.head.appendChild(script);
-}
-function play(src) {
-  const video = $("video");
-  $("status").textContent = ""; $("report").textContent = "";
-  if (window.player) { window.player.destroy(); window.player = null; }
-  if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.onerror = () => failed(src, src, "the browser could not play it");
-    video.src = src;
-    video.play().catch(() => {});
-    return;
-  }
-  withHlsjs(() => {
-    if (!Hls.isSupported()) { $("status").textContent = "this browser cannot play HLS"; return; }
-    const player = window.player = new Hls();
-    player.on(Hls.Events.ERROR, (_, d) => {
-      if (!d.fatal) return;
-      const url = d.url || (d.context && d.context.url) || (d.frag && d.frag.url) || src;
-      failed(url, src, d.details);
-    });
-    player.loadSource(src);
-    player.attachMedia(video);
-    player.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-  });
-}
-function source() {
-  const referer = $("referer") ? $("referer").value.trim() : "";
-  const src = proxied($("url").value.trim(), referer);
-  $("proxied").textContent = src;
-  // The address bar now holds this stream (/?url=...&referer=...): copy it to share it.
-  const shared = new URLSearchParams({url: $("url").value.trim()});
-  if (referer) shared.set("referer", referer);
-  history.replaceState(null, "", HERE + "?" + shared);
-  return src;
-}
-$("form").addEventListener("submit", (event) => { event.preventDefault(); play(source()); });
-$("diagnose").addEventListener("click", () => { if ($("form").reportValidity()) diagnose(source()); });
-// A shared address fills the form and plays. What comes from the address is data: set
-// as a field's value (never parsed as markup), and played only if it is an http(s) URL.
-const given = new URLSearchParams(location.search);
-if (given.get("url")) {
-  $("url").value = given.get("url");
-  if ($("referer")) $("referer").value = given.get("referer") || given.get("referrer") || "";
-  if (/^https?:\/\//i.test($("url").value.trim()) && $("form").checkValidity()) play(source());
-}
-</script>
-</body></html>
-"""
-#: On every answer but the page's own: whatever an upstream sends (an HTML page,
-#: an SVG, a script) is served from the proxy's origin, the page's origin, so a
-#: browser must neither guess its type nor run anything in it.
-_CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
-                 ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
-_CHUNK_SIZE = 256 * 1024
-#: Bytes a cache entry is counted for beyond its body: the entry, its key, its headers.
-_ENTRY_OVERHEAD = 512
-#: How much of a body is read, at most, to decide whether it is a playlist.
-_SNIFF_LIMIT = 4096
-_MAX_REDIRECTS = 5
-
-_TAG_NAME = re.compile(r"#(EXT[A-Z0-9-]*)(?::|$)")
-# One attribute of an attribute list (RFC 8216 section 4.2), matched at a
-# position: NAME=VALUE where VALUE is a quoted string or runs to the next comma.
-_ATTRIBUTE = re.compile(r'[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",\r\n][^,\r\n]*|)[ \t]*(?:,|$)')
-_VARIABLE_REFERENCE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-#: What one_line cuts out of a log line or an error body: a /p/ token, a query.
-_TOKEN_IN_TEXT = re.compile(r"/p/[^/\s]+/")
-_QUERY_IN_TEXT = re.compile(r"\?[^\s\"'<>]+")
-_HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
-_COOKIE_UNSAFE = re.compile(r"[;\x00-\x1f\x7f]")
-_URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
-_SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
-# A relative reference that resolves by plain concatenation onto the playlist's
-# directory: no scheme, no leading "/", "." or "?", no dot segment in its path
-# ("/." before any "?"), only characters that need no quoting, and a non-empty
-# query if any. The one test of that (the rewriter's fast path: urljoin costs
-# ~10 us, 20,000 times a playlist), used as ``_SIMPLE_RELATIVE.match``.
-_SIMPLE_RELATIVE = re.compile(
-    r"(?![^?]*/\.)[A-Za-z0-9_~!$&'()*+,;=@%-][A-Za-z0-9._~!$&'()*+,;=@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
-#: An absolute http(s) URL that urljoin and quoting would leave exactly as it
-#: is: lower-case scheme, a plain host, only characters that need no quoting,
-#: no dot segments, no fragment, a non-empty query if any. The fast path for
-#: playlists of absolute URIs (token-signing CDNs write them).
-_SIMPLE_ABSOLUTE = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/(?!\.)[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*"
-    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
-#: Tags rewrite_playlist acts on: those with URIs, and those that say what follows.
-_TAGS_THAT_MATTER = tuple(URI_ATTRIBUTE_TAGS) + ("EXT-X-STREAM-INF", "EXT-X-DEFINE")
-#: A URI line a player resolves to the same place through any URL whose
-#: directory maps onto the playlist's: relative, no scheme, no leading "/" or
-#: ".", no "/." (dot segments; %(dots)s is where that is checked), no query,
-#: and a file name ending in an extension players recognise (in lower case;
-#: else it is rewritten, and gets one, see URI_KIND_EXTENSIONS). The extension
-#: is checked by lookbehinds at the line's end, the common ones first: no
-#: backtracking through the name.
-_KEEPABLE = r"[A-Za-z0-9_~!$&'()*+,;=@%%%%-]%%(dots)s[A-Za-z0-9._~!$&'()*+,;=@%%%%/-]*(?:%s)(?=\r?\n|\r?\Z)" % (
-    "|".join(r"(?<=\.%s)" % extension for extension in sorted(
-        RECOGNISED_EXTENSIONS, key=lambda e: (e not in ("ts", "m4s", "mp4", "aac", "vtt", "m3u8"), e))))
-
-
-def _needs_work(dots: str):
-    """After a newline: a line rewrite_playlist must look at (group 1), when
-    relative URI lines may stay (keep_relative): a non-blank URI line that is
-    not _KEEPABLE, or a tag of _TAGS_THAT_MATTER. Anchored on "\\n", so the
-    scan skips from line to line in C: 20,000 lines in about 4 ms."""
-    return re.compile(r"\n((?:(?=[^#\n])(?=[ \t]*\S)(?!%s)|#(?:%s)(?=[:\r\n]|\Z))[^\n]*)" % (
-        _KEEPABLE % {"dots": dots}, "|".join(re.escape(tag) for tag in _TAGS_THAT_MATTER)))
-
-
-#: _needs_work with the dot-segment check on each line, and without it, for a
-#: text with no "/." anywhere (most playlists), where it can find nothing.
-_NEEDS_WORK = _needs_work(r"(?![^\n]*/\.)")
-_NEEDS_WORK_NO_DOTS = _needs_work("")
-
-
-# ---------------------------------------------------------------------------
 # Errors: each carries the HTTP answer the client gets
 # ---------------------------------------------------------------------------
 
@@ -585,6 +249,70 @@ class UpstreamError(HlsProxyError):
                  headers: Tuple[Tuple[str, str], ...] = (), upstream_status: Optional[int] = None) -> None:
         super().__init__(reason, status, headers)
         self.upstream_status = upstream_status
+
+
+# ---------------------------------------------------------------------------
+# HTTP headers: which go where, and who may set them
+#
+# Tables, not scattered checks: a header is forwarded, exposed or refused
+# because it is in one of these, and strip_hop_by_hop is the one place that
+# drops the hop-by-hop ones, in both directions.
+# ---------------------------------------------------------------------------
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+#: Never forwarded in either direction; ``strip_hop_by_hop`` is the one place
+#: that removes them.
+HOP_BY_HOP_HEADERS = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+})
+
+#: Client request headers passed upstream. An allowlist: cookies, the
+#: browser's own Origin and Referer, and credentials for the proxy's origin
+#: must not leak to the upstream server.
+FORWARDED_REQUEST_HEADERS = ("Range", "If-Range", "Accept", "Accept-Language",
+                             "User-Agent", "X-Playback-Session-Id")
+
+#: Upstream response headers passed to the client with media. An allowlist too:
+#: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on. The
+#: framing and caching headers (Content-Type, -Length, -Range, Accept-Ranges,
+#: Cache-Control) the proxy decides itself.
+FORWARDED_RESPONSE_HEADERS = frozenset({
+    "last-modified", "etag", "content-disposition", "content-language",
+})
+
+#: Headers players need to read, and that browsers hide cross-origin unless
+#: they are listed (hls.js reads Age to estimate live latency).
+EXPOSED_HEADERS = "Age, Content-Length, Content-Range, Accept-Ranges, Date, X-Cache"
+
+#: Headers a client may not set per URL or with --header: they frame the
+#: message or address the hop, and the proxy owns them.
+FORBIDDEN_UPSTREAM_HEADERS = HOP_BY_HOP_HEADERS | frozenset({
+    "host", "content-length", "expect",
+})
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def parse_header_line(line: str) -> Tuple[str, str]:
+    """Parse ``"Name: value"`` into a pair, refusing what could inject or reframe."""
+    name, sep, value = line.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _HEADER_NAME.match(name):
+        raise BadRequest("header must look like 'Name: value'")  # the value is not echoed: it may be secret
+    if any(c in value for c in "\r\n\0"):
+        raise BadRequest("header %s has a line break or NUL in its value" % name)
+    if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
+        raise BadRequest("header %s is managed by the proxy and cannot be set" % name)
+    return name, value
+
+
+def strip_hop_by_hop(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """Drop hop-by-hop headers, and those a Connection header names."""
+    named = set(HOP_BY_HOP_HEADERS)
+    for name, value in headers:
+        if name.lower() == "connection":
+            named.update(token.strip().lower() for token in value.split(","))
+    return [(name, value) for name, value in headers if name.lower() not in named]
 
 
 # ---------------------------------------------------------------------------
@@ -725,6 +453,10 @@ def _upstream_proxy(name: str, value):
                for part in (parts.username, parts.password)):
             raise ConfigError(name, "has a user name or password that SOCKS cannot carry (1 to 255 bytes each)")
     return value
+
+
+#: Where the page at / loads hls.js from when the browser cannot play HLS itself.
+_DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
 
 
 def _hlsjs_url(name: str, value):
@@ -894,19 +626,6 @@ class Config:
             parser.error("%s %s" % (sources.get(error.field, _flag_name(error.field)), error.problem))
 
 
-def parse_header_line(line: str) -> Tuple[str, str]:
-    """Parse ``"Name: value"`` into a pair, refusing what could inject or reframe."""
-    name, sep, value = line.partition(":")
-    name, value = name.strip(), value.strip()
-    if not sep or not _HEADER_NAME.match(name):
-        raise BadRequest("header must look like 'Name: value'")  # the value is not echoed: it may be secret
-    if any(c in value for c in "\r\n\0"):
-        raise BadRequest("header %s has a line break or NUL in its value" % name)
-    if name.lower() in FORBIDDEN_UPSTREAM_HEADERS or name.lower().startswith("proxy-"):
-        raise BadRequest("header %s is managed by the proxy and cannot be set" % name)
-    return name, value
-
-
 #: The words an HLSPROXY_ boolean may be, and what each means.
 _ENVIRONMENT_BOOLEANS = types.MappingProxyType({
     "1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False})
@@ -1054,6 +773,86 @@ def _parse_with_environment(parser: argparse.ArgumentParser, argv: Optional[List
 
 
 # ---------------------------------------------------------------------------
+# HLS: the tags that carry URIs, and what each URI is (tables)
+#
+# RFC 8216 and draft-pantos-hls-rfc8216bis as data: the rewriter finds URIs by
+# URI_ATTRIBUTE_TAGS, names what each is by URI_KINDS, and the codec gives a
+# proxied file the extension of its kind when upstream's name has none a
+# player recognises.
+# ---------------------------------------------------------------------------
+
+#: Content types that make a response a playlist whatever its body looks like.
+HLS_CONTENT_TYPES = frozenset({
+    "application/vnd.apple.mpegurl",
+    "application/x-mpegurl",
+    "application/mpegurl",
+    "audio/mpegurl",
+    "audio/x-mpegurl",
+})
+_PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+
+#: Tag -> the attributes of that tag that hold a URI (RFC 8216 section 4.3 and
+#: draft-pantos-hls-rfc8216bis: LL-HLS, content steering, interstitials).
+#: A table rather than a chain of ifs, so that adding a tag is one line.
+URI_ATTRIBUTE_TAGS = types.MappingProxyType({
+    "EXT-X-KEY": ("URI",),
+    "EXT-X-SESSION-KEY": ("URI",),
+    "EXT-X-MAP": ("URI",),
+    "EXT-X-MEDIA": ("URI",),
+    "EXT-X-I-FRAME-STREAM-INF": ("URI",),
+    "EXT-X-IMAGE-STREAM-INF": ("URI",),
+    "EXT-X-SESSION-DATA": ("URI",),
+    "EXT-X-PART": ("URI",),
+    "EXT-X-PRELOAD-HINT": ("URI",),
+    "EXT-X-RENDITION-REPORT": ("URI",),
+    "EXT-X-CONTENT-STEERING": ("SERVER-URI",),
+    "EXT-X-DATERANGE": ("X-ASSET-URI", "X-ASSET-LIST", "X-URI"),
+})
+
+#: (tag, URI attribute) -> what the URI is, known from where it stands: the
+#: kind that names its proxied file (URI_KIND_EXTENSIONS). A URI line is a
+#: "playlist" after EXT-X-STREAM-INF, otherwise a "segment". Two are refined
+#: by the tag's TYPE: an EXT-X-MEDIA of TYPE=SUBTITLES is a "subtitles"
+#: playlist, an EXT-X-PRELOAD-HINT of TYPE=MAP an "init" section.
+URI_KINDS = types.MappingProxyType({
+    ("EXT-X-KEY", "URI"): "key",
+    ("EXT-X-SESSION-KEY", "URI"): "key",
+    ("EXT-X-MAP", "URI"): "init",
+    ("EXT-X-MEDIA", "URI"): "playlist",
+    ("EXT-X-I-FRAME-STREAM-INF", "URI"): "playlist",
+    ("EXT-X-IMAGE-STREAM-INF", "URI"): "playlist",
+    ("EXT-X-SESSION-DATA", "URI"): "json",
+    ("EXT-X-PART", "URI"): "segment",
+    ("EXT-X-PRELOAD-HINT", "URI"): "segment",
+    ("EXT-X-RENDITION-REPORT", "URI"): "playlist",
+    ("EXT-X-CONTENT-STEERING", "SERVER-URI"): "json",
+    ("EXT-X-DATERANGE", "X-ASSET-URI"): "playlist",
+    ("EXT-X-DATERANGE", "X-ASSET-LIST"): "json",
+    ("EXT-X-DATERANGE", "X-URI"): "",
+})
+
+#: Kind -> the extension a proxied file name gets when upstream's name has
+#: none a player recognises. ffmpeg since 7.1 refuses segments whose URL has
+#: no known media extension (allowed_segment_extensions) and checks it against
+#: the content (extension_picky); ExoPlayer and Shaka guess types from it. A
+#: "segment" of a playlist with EXT-X-MAP is fMP4 ("fmp4"), one of a WebVTT
+#: rendition "vtt". A kind of "" adds nothing.
+URI_KIND_EXTENSIONS = types.MappingProxyType({
+    "playlist": ".m3u8", "subtitles": ".m3u8", "segment": ".ts", "fmp4": ".m4s", "init": ".mp4",
+    "vtt": ".vtt", "key": ".key", "json": ".json",
+})
+_ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
+
+#: Extensions players recognise (ffmpeg 9's allowed_segment_extensions and a
+#: few more): a name that ends with one keeps it, even when it lies.
+RECOGNISED_EXTENSIONS = frozenset({
+    "3gp", "aac", "avi", "ac3", "eac3", "flac", "mkv", "m3u8", "m3u", "m4a", "m4s", "m4v", "mpg", "mov", "mp2",
+    "mp3", "mp4", "mpeg", "mpegts", "ogg", "ogv", "oga", "ts", "vob", "vtt", "wav", "webvtt", "cmfv", "cmfa",
+    "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp",
+})
+
+
+# ---------------------------------------------------------------------------
 # Proxy-URL codec
 #
 # The rewriter writes  {base}/p/{token}/{file name}  where the token is the
@@ -1063,6 +862,13 @@ def _parse_with_environment(parser: argparse.ArgumentParser, argv: Optional[List
 # re-encode: a query a player appends (_HLS_msn, ...) is the player's, and is
 # merged into the upstream URL. /proxy?url=... is the hand-written form.
 # ---------------------------------------------------------------------------
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_COOKIE_UNSAFE = re.compile(r"[;\x00-\x1f\x7f]")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
+_SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
+
 
 class StreamCookie(NamedTuple):
     """One of a stream's cookies, as its proxy URLs carry it (see "Stream
@@ -1106,6 +912,19 @@ class ProxyTarget:
         if not (self.options or self.cookies):
             return self.url
         return repr((self.url, self.options, self.cookies))
+
+
+#: Query parameters of the ``/proxy`` form that carry per-URL options
+#: rather than being part of the upstream URL. Besides these, ``h_<Name>=value``
+#: sets any header (mediaflow-proxy's convention, which IPTV tools write).
+OPTION_PARAMETERS = types.MappingProxyType({
+    "referer": "Referer",
+    "referrer": "Referer",  # the word's usual spelling, which the header's lacks
+    "origin": "Origin",
+    "ua": "User-Agent",
+    "user_agent": "User-Agent",
+    "header": None,  # "Name: value", repeatable
+})
 
 
 def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, str], ...] = (),
@@ -1380,8 +1199,130 @@ def _file_name(url: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Playlist rewriter (pure: text in, text out)
+# What the proxy may say and believe of a request (pure)
+#
+# A log line or an error body never shows a token, a query or a control
+# character (redacted); the public base a reverse proxy forwards is believed
+# only when it is well formed (forwarded_base).
 # ---------------------------------------------------------------------------
+
+#: What one_line cuts out of a log line or an error body: a /p/ token, a query.
+_TOKEN_IN_TEXT = re.compile(r"/p/[^/\s]+/")
+_QUERY_IN_TEXT = re.compile(r"\?[^\s\"'<>]+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def redacted(text: str, limit: int = 300) -> str:
+    """Text fit for a log line and an error body: every proxy token and query
+    string cut out (they carry per-URL headers, signatures and CDN tokens), no
+    control characters (an origin's reason phrase is its own text), and short."""
+    text = _TOKEN_IN_TEXT.sub("/p/…/", text)
+    text = _QUERY_IN_TEXT.sub("?…", text)
+    text = _CONTROL_CHARACTERS.sub(" ", text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _loggable_path(path: Optional[str]) -> str:
+    """A request path fit for a log: no query, no token (``/p/…/seg12.ts``);
+    "-" when there is none (a request refused before its line was read)."""
+    route = (path or "").split("?", 1)[0]
+    if route.startswith("/p/"):
+        return "/p/…/" + route[3:].partition("/")[2]
+    return route[:200] or "-"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+_HOST_HEADER = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def forwarded_base(headers) -> Optional[str]:
+    """The public base URL a trusted reverse proxy says the client used, from
+    ``Forwarded`` (RFC 7239) or X-Forwarded-Proto/Host/Prefix; None if absent
+    or malformed. Only called with --trust-forwarded."""
+    proto = host = None
+    forwarded = headers.get("Forwarded")
+    if forwarded:
+        for pair in forwarded.split(",")[0].split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name.lower() == "proto":
+                proto = value.strip('"').lower()
+            elif name.lower() == "host":
+                host = value.strip('"')
+    proto = proto or (headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower() or None
+    host = host or (headers.get("X-Forwarded-Host") or "").split(",")[0].strip() or headers.get("Host")
+    prefix = (headers.get("X-Forwarded-Prefix") or "").split(",")[0].strip().rstrip("/")
+    if proto not in ("http", "https") or not host or not _HOST_HEADER.match(host):
+        return None
+    if prefix and not re.match(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$", prefix):
+        return None
+    return "%s://%s%s" % (proto, host, prefix)
+
+
+# ---------------------------------------------------------------------------
+# Playlist rewriter (pure: text in, text out)
+#
+# Line-based, like the format: every URI line and URI attribute goes through the
+# caller's hook, every other byte is emitted as it came. The patterns below are
+# its fast paths: most lines are decided by one regular expression in C.
+# ---------------------------------------------------------------------------
+
+#: How much of a body is read, at most, to decide whether it is a playlist.
+_SNIFF_LIMIT = 4096
+_TAG_NAME = re.compile(r"#(EXT[A-Z0-9-]*)(?::|$)")
+
+# One attribute of an attribute list (RFC 8216 section 4.2), matched at a
+# position: NAME=VALUE where VALUE is a quoted string or runs to the next comma.
+_ATTRIBUTE = re.compile(r'[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",\r\n][^,\r\n]*|)[ \t]*(?:,|$)')
+_VARIABLE_REFERENCE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
+
+# A relative reference that resolves by plain concatenation onto the playlist's
+# directory: no scheme, no leading "/", "." or "?", no dot segment in its path
+# ("/." before any "?"), only characters that need no quoting, and a non-empty
+# query if any. The one test of that (the rewriter's fast path: urljoin costs
+# ~10 us, 20,000 times a playlist), used as ``_SIMPLE_RELATIVE.match``.
+_SIMPLE_RELATIVE = re.compile(
+    r"(?![^?]*/\.)[A-Za-z0-9_~!$&'()*+,;=@%-][A-Za-z0-9._~!$&'()*+,;=@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
+
+#: An absolute http(s) URL that urljoin and quoting would leave exactly as it
+#: is: lower-case scheme, a plain host, only characters that need no quoting,
+#: no dot segments, no fragment, a non-empty query if any. The fast path for
+#: playlists of absolute URIs (token-signing CDNs write them).
+_SIMPLE_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/(?!\.)[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*"
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?\Z")
+
+#: Tags rewrite_playlist acts on: those with URIs, and those that say what follows.
+_TAGS_THAT_MATTER = tuple(URI_ATTRIBUTE_TAGS) + ("EXT-X-STREAM-INF", "EXT-X-DEFINE")
+
+#: A URI line a player resolves to the same place through any URL whose
+#: directory maps onto the playlist's: relative, no scheme, no leading "/" or
+#: ".", no "/." (dot segments; %(dots)s is where that is checked), no query,
+#: and a file name ending in an extension players recognise (in lower case;
+#: else it is rewritten, and gets one, see URI_KIND_EXTENSIONS). The extension
+#: is checked by lookbehinds at the line's end, the common ones first: no
+#: backtracking through the name.
+_KEEPABLE = r"[A-Za-z0-9_~!$&'()*+,;=@%%%%-]%%(dots)s[A-Za-z0-9._~!$&'()*+,;=@%%%%/-]*(?:%s)(?=\r?\n|\r?\Z)" % (
+    "|".join(r"(?<=\.%s)" % extension for extension in sorted(
+        RECOGNISED_EXTENSIONS, key=lambda e: (e not in ("ts", "m4s", "mp4", "aac", "vtt", "m3u8"), e))))
+
+
+def _needs_work(dots: str):
+    """After a newline: a line rewrite_playlist must look at (group 1), when
+    relative URI lines may stay (keep_relative): a non-blank URI line that is
+    not _KEEPABLE, or a tag of _TAGS_THAT_MATTER. Anchored on "\\n", so the
+    scan skips from line to line in C: 20,000 lines in about 4 ms."""
+    return re.compile(r"\n((?:(?=[^#\n])(?=[ \t]*\S)(?!%s)|#(?:%s)(?=[:\r\n]|\Z))[^\n]*)" % (
+        _KEEPABLE % {"dots": dots}, "|".join(re.escape(tag) for tag in _TAGS_THAT_MATTER)))
+
+
+#: _needs_work with the dot-segment check on each line, and without it, for a
+#: text with no "/." anywhere (most playlists), where it can find nothing.
+_NEEDS_WORK = _needs_work(r"(?![^\n]*/\.)")
+_NEEDS_WORK_NO_DOTS = _needs_work("")
+
 
 def is_playlist(content_type: Optional[str], head: bytes) -> bool:
     """True when a response is an HLS playlist: when its body starts with
@@ -1727,6 +1668,270 @@ def _number_or_none(text: str) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------------
+# Threads, turns and counters
+#
+# The few pieces every thread shares, each with one lock held for a few dict or
+# list operations (the design note above says which guards what): dict keys any
+# thread can read without the dict's lock on a free-threaded build, memos with a
+# fixed bound, threads kept for reuse, the turnstile that serves clients in
+# arrival order, and counters each thread adds to alone.
+# ---------------------------------------------------------------------------
+
+class _SharedKey(str):
+    """A str that has had a weak reference: see ``_shared_key``."""
+
+
+def _shared_key(text: str) -> str:
+    """``text`` as it should be stored in a dict that other threads read.
+
+    On a free-threaded build a dict read takes no lock only if it can take a
+    reference to the key stored there, and it cannot when that key is the
+    object of another thread that alone refers to it (CPython's biased
+    reference counts) and has never had a weak reference. The read then
+    takes the dict's lock: on 3.13.5t with -X gil=0 about 20 us a read
+    instead of 0.25, and two threads reading queue on it (CPython gh-124642).
+    Every request looks its path and its cache keys up in an equal string of
+    its own, so each shared dict stores this weakly referenced copy instead:
+    an equal str (its hash and equality are str's), read without a lock.
+    """
+    key = _SharedKey(text)
+    weakref.ref(key)  # marks the object for good, though the reference dies at once
+    return key
+
+
+class _BoundedMemo:
+    """A dict with a fixed bound whatever its keys: once the keys held pass
+    ``max_bytes`` in all, it forgets everything and starts again."""
+
+    def __init__(self, max_bytes: int = 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._values = {}  # type: Dict[str, object]
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default=None):
+        return self._values.get(key, default)
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            if key not in self._values:
+                if self._bytes + len(key) > self.max_bytes:
+                    self._values, self._bytes = {}, 0
+                self._bytes += len(key)
+            self._values[_shared_key(key)] = value
+
+
+class _Workers:
+    """Threads kept a while for reuse: the fetcher's pumps, the server's handlers.
+
+    Thread.start() waits until the new thread runs, a handshake that shows in a
+    cold segment's time and in a new connection's first answer (bench/README.md,
+    W3 and W7). An idle thread takes the next job instead; one idle for
+    ``idle_seconds`` ends. As many run at once as there are jobs, but at most
+    ``max_spare`` wait idle (Apache's MaxSpareThreads): after a burst of viewers
+    the rest end at once, since each idle thread holds a whole stack reserved,
+    which a 32-bit router cannot spare by the hundred.
+    """
+
+    #: Idle threads kept at most: enough for the connections a few players open
+    #: and close around each segment, few enough to be nothing on a small box.
+    max_spare = 8
+
+    def __init__(self, name: str, idle_seconds: float = 30.0) -> None:
+        self.name = name
+        self.idle_seconds = idle_seconds
+        self.started = 0  # threads started, ever
+        self._jobs = queue.Queue()  # type: queue.Queue
+        self._idle = 0
+        self._lock = threading.Lock()  # guards _idle and started, against the queue
+
+    def run(self, function: Callable, *args) -> None:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # that thread's next job is this one
+                self._jobs.put((function, args))
+                return
+            self.started += 1
+        threading.Thread(target=self._work, args=((function, args),), name=self.name, daemon=True).start()
+
+    def close(self) -> None:
+        """End the idle threads now; one at work ends once idle for ``idle_seconds``."""
+        with self._lock:
+            idle, self._idle = self._idle, 0
+            for _ in range(idle):
+                self._jobs.put(None)
+
+    def _work(self, job) -> None:
+        while job is not None:
+            function, args = job
+            function(*args)
+            with self._lock:
+                if self._idle >= self.max_spare:
+                    return  # spares enough: this one ends now
+                self._idle += 1
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    try:
+                        job = self._jobs.get_nowait()  # given to us as we timed out
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
+
+
+class Turnstile:
+    """A semaphore that hands its slots out strictly in arrival order.
+
+    Why: a thread coming back from a socket call takes the GIL if it happens
+    to be free, ahead of threads that have waited longer, so with a couple of
+    hundred busy connections some answers waited seconds while the median
+    waited 30 ms (bench W8: p99 1.7 to 3.6 s with one worker). Handlers serve
+    from the cache and write to their clients in turns instead: a thread
+    waiting for its turn sleeps on a queue of its own rather than fighting for
+    the GIL, and turns come round in order. threading.Semaphore would not do:
+    a newcomer can take a slot freed for a waiter, who then queues again. A
+    queue.SimpleQueue, not a Lock: on 3.13t a thread blocked on a Lock first
+    spins, calling sched_yield up to 40 times, and 30 waiters spinning so were
+    72% of the samples of a cached-playlist run (W1, perf); with the queue's
+    get W1 went from 5.9-6.3k to 7.3-7.6k req/s there (no change under the GIL).
+
+    A turn is a thread's (``take``, ``give``), and is for work that does not
+    block: every call that may block gives the calling thread's turn back
+    first, the way Flight.read and UpstreamBody.read1 do (the Fetcher passes
+    ``give`` on to them as their ``before_blocking``), so the handler never
+    has to remember to.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        self._lock = threading.Lock()
+        self._free = slots
+        self._waiters = deque()  # one queue per waiting thread, oldest first
+        self._mine = threading.local()  # .held: whether this thread holds a turn
+
+    def take(self) -> None:
+        """This thread's turn, waited for in arrival order (at once if it has one)."""
+        if not getattr(self._mine, "held", False):
+            self.acquire()
+            self._mine.held = True
+
+    def give(self) -> None:
+        """This thread's turn back, if it holds one: before anything that may block."""
+        if getattr(self._mine, "held", False):
+            self._mine.held = False
+            self.release()
+
+    def holds(self) -> bool:
+        """Whether this thread holds a turn."""
+        return getattr(self._mine, "held", False)
+
+    def acquire(self) -> None:
+        """A slot, in arrival order (``take`` is the way for a thread's turn)."""
+        with self._lock:
+            if self._free:
+                self._free -= 1
+                return
+            waiter = queue.SimpleQueue()
+            self._waiters.append(waiter)
+        waiter.get()  # until release() hands this waiter the slot
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().put(None)  # the slot passes on, never back to the pool
+            else:
+                self._free += 1
+
+    def waiting(self) -> int:
+        """How many threads wait for a slot."""
+        with self._lock:
+            return len(self._waiters)
+
+
+def _turn_slots() -> int:
+    """One turn at a time where the GIL allows one thread at a time anyway; on a
+    free-threaded build (3.13t), where threads run at once, one more than the
+    cores, so that a core is not idle while a holder is in the kernel.
+
+    Measured on 3.13t, two cores (W1 cached playlist, W8 200 viewers, bench
+    workloads, 5-10 s runs alternated): two turns left W1 at 6.8-9.9k req/s,
+    three gave 7.6-11.3k with W8's p99 at 56-58 ms (the GIL build's 58-60),
+    four gave 9.6-12.4k but a p99 of 61-129 ms, eight 127-230 ms, and no
+    turnstile at all 240-850 ms: as many runnable threads as viewers, served
+    in no order."""
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return 1 if gil else (os.cpu_count() or 1) + 1
+
+
+class _Tally:
+    """One thread's counts (see _ThreadCounts): that thread alone writes them."""
+
+    __slots__ = ("counts", "__weakref__")
+
+    def __init__(self) -> None:
+        self.counts = {}  # type: Dict[object, float]
+
+
+class _ThreadCounts:
+    """Counters that every request adds to. Each thread adds to a dict of its
+    own without a lock, since it alone writes there; a reader sums the dicts of
+    the threads alive and what the threads that ended left (folded in when
+    their thread-local tally goes, so a connection's thread leaves no dict).
+
+    Why: on a free-threaded build every lock or dict that all requests write is
+    where the cores queue. One Metrics lock halved a hit's rate on two cores
+    (8.3k to 4.2k req/s); with a lock per stripe of threads, 28% of the samples
+    of a 200-viewer run (W8, 3.13t, perf) were still CPython spinning for the
+    stripes' dicts. Under the GIL this costs what one lock did.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()  # the tallies and the retired sums
+        self._tallies = {}  # type: Dict[weakref.ref, Dict[object, float]]
+        self._retired = {}  # type: Dict[object, float]
+        self._gone = []  # type: List[weakref.ref]  # tallies of ended threads, to fold in
+
+    def add(self, pairs: List[Tuple[object, float]]) -> None:
+        """Add each (key, amount) of ``pairs`` to this thread's tally."""
+        try:
+            counts = self._local.tally.counts
+        except AttributeError:
+            counts = self._new_tally()
+        for key, amount in pairs:
+            counts[key] = counts.get(key, 0) + amount
+
+    def totals(self) -> Dict[object, float]:
+        """Every key's sum over the threads, alive and ended."""
+        with self._lock:
+            self._fold_gone()
+            tallies = [dict(self._retired)] + [counts.copy() for counts in self._tallies.values()]
+        totals = {}  # type: Dict[object, float]
+        for counts in tallies:
+            for key, amount in counts.items():
+                totals[key] = totals.get(key, 0) + amount
+        return totals
+
+    def total(self, key) -> float:
+        return self.totals().get(key, 0)
+
+    def _new_tally(self) -> Dict[object, float]:
+        tally = self._local.tally = _Tally()
+        with self._lock:
+            self._fold_gone()
+            self._tallies[weakref.ref(tally, self._gone.append)] = tally.counts
+        return tally.counts
+
+    def _fold_gone(self) -> None:
+        """Fold in the tallies of the threads that ended. (The weak reference's
+        callback only notes one: it runs wherever the tally goes, maybe in a
+        collection inside totals(), under this very lock.)"""
+        while self._gone:
+            for key, amount in self._tallies.pop(self._gone.pop(), {}).items():
+                self._retired[key] = self._retired.get(key, 0) + amount
+
+
+# ---------------------------------------------------------------------------
 # Cache (pure: no I/O, and time comes from an injectable clock)
 # ---------------------------------------------------------------------------
 
@@ -1755,26 +1960,8 @@ class Resource:
     cookies: Tuple[StreamCookie, ...] = ()
 
 
-class _SharedKey(str):
-    """A str that has had a weak reference: see ``_shared_key``."""
-
-
-def _shared_key(text: str) -> str:
-    """``text`` as it should be stored in a dict that other threads read.
-
-    On a free-threaded build a dict read takes no lock only if it can take a
-    reference to the key stored there, and it cannot when that key is the
-    object of another thread that alone refers to it (CPython's biased
-    reference counts) and has never had a weak reference. The read then
-    takes the dict's lock: on 3.13.5t with -X gil=0 about 20 us a read
-    instead of 0.25, and two threads reading queue on it (CPython gh-124642).
-    Every request looks its path and its cache keys up in an equal string of
-    its own, so each shared dict stores this weakly referenced copy instead:
-    an equal str (its hash and equality are str's), read without a lock.
-    """
-    key = _SharedKey(text)
-    weakref.ref(key)  # marks the object for good, though the reference dies at once
-    return key
+#: Bytes a cache entry is counted for beyond its body: the entry, its key, its headers.
+_ENTRY_OVERHEAD = 512
 
 
 class CacheEntry:
@@ -1852,12 +2039,13 @@ class TTLCache:
 
 
 # ---------------------------------------------------------------------------
-# Cache policy (pure): what may be shared, for how long, what clients are told
+# Cache and CORS policy (pure): what may be shared, for how long, who may read it
 #
 # One rule for every way an answer goes out (HIT, MISS, COALESCED, a direct
 # relay): the same upstream answer gets the same Cache-Control, less the time
 # the proxy has held it. Document kinds are a table: a new manifest format is
-# one row and one rewriter.
+# one row and one rewriter. The CORS headers of every answer are decided in
+# one place too.
 # ---------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -1879,6 +2067,12 @@ class DocumentKind:
 
 #: What is not a document is media: streamed through as it came, kept --segment-ttl.
 MEDIA = "media"
+
+#: Content types that say nothing about a body. text/plain is what many
+#: servers send for .vtt; text/vnd.trolltech.linguist is what Python's own
+#: mimetypes table (and so http.server) sends for .ts.
+_UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream",
+                                  "text/plain", "text/vnd.trolltech.linguist"})
 
 
 def _json_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
@@ -1942,6 +2136,9 @@ def _rewrite_document(config: Config, resource: Resource, make_uri: Callable[[st
     data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
     duration = playlist_target_duration(text) if resource.kind == "playlist" else None
     return _RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
+
+
+_DIGITS = re.compile(r"[0-9]+\Z")
 
 
 def may_share(status: int, headers, kind: str, max_object: int) -> bool:
@@ -2011,17 +2208,6 @@ def _cache_directives(value: Optional[str]) -> Mapping[str, str]:
     return types.MappingProxyType(directives)
 
 
-#: Content types that say nothing about a body. text/plain is what many
-#: servers send for .vtt; text/vnd.trolltech.linguist is what Python's own
-#: mimetypes table (and so http.server) sends for .ts.
-_UNINFORMATIVE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream",
-                                  "text/plain", "text/vnd.trolltech.linguist"})
-
-
-# ---------------------------------------------------------------------------
-# CORS (pure): which origins may read an answer
-# ---------------------------------------------------------------------------
-
 def cors_headers(config: Config, origin: Optional[str]) -> List[Tuple[str, str]]:
     """The CORS headers of every answer, for a request from ``origin`` (its
     Origin header, if any): the one place they are decided."""
@@ -2049,20 +2235,25 @@ def cors_headers(config: Config, origin: Optional[str]) -> List[Tuple[str, str]]
 # where a message ends, the bytes after it become the next viewer's answer
 # (request smuggling, response desync) and a cache keeps them. So a message is
 # framed strictly here, and what is ambiguous is refused with its connection
-# closed, never guessed at (RFC 9112 sections 2.2, 5, 6).
+# closed, never guessed at (RFC 9112 sections 2.2, 5, 6). Reading a request's
+# head and dropping its body take a file object, so they are tested on bytes.
 # ---------------------------------------------------------------------------
 
 #: The methods the proxy answers (each a ``do_`` verb); any other gets 405 with
 #: these in ``Allow``, and a preflight lists them.
 _ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+
 #: A request body means nothing here (GET, HEAD, OPTIONS), but a client may
 #: send one: it is read to its end and dropped, up to this size; past it, 413.
 _MAX_REQUEST_BODY = 64 * 1024
+
 #: Request header limits: lines and bytes (431 past either), as http.server's.
 _MAX_HEADER_LINES = 100
 _MAX_HEADER_BYTES = 64 * 1024
+
 #: ``RequestHead.body_length`` for a chunked body (its length is not known).
 _CHUNKED = -1
+
 #: Headers a 304 (or a relayed 204) carries: validators and caching, no
 #: representation metadata (RFC 9110 section 15.4.5).
 _NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires", "vary", "age",
@@ -2071,15 +2262,14 @@ _NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "ex
 # The target is "anything but a space" here: \S would also stop at NBSP or NEL,
 # which raw UTF-8 bytes decoded as Latin-1 may hold (U+00E0 is C3 A0).
 _REQUEST_LINE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP/([0-9])\.([0-9])\Z")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _FIELD_VALUE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in a value
+
 #: A well-formed field line in one pass: token, colon, OWS, a value without
 #: controls (HTAB allowed) that ends in a visible byte, OWS, CRLF.
 _FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)"
                          rb"[ \t]*\r\n\Z")
 _HOST_VALUE = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
 _ABSOLUTE_FORM = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://([^/?#]*)([^#]*)\Z")
-_DIGITS = re.compile(r"[0-9]+\Z")
 _CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n\Z")
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 
@@ -2315,20 +2505,6 @@ def discard_request_body(rfile, head: RequestHead, send_continue: Callable[[], N
     raise HlsProxyError("request trailer fields too large", HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
 
 
-def _close_after_input(sock: socket.socket) -> None:
-    """Before closing a connection that was refused: stop sending, then read
-    what the client is still sending, briefly. Closing with unread data sends a
-    TCP reset, which can destroy the answer in flight."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(1.0)
-        for _ in range(64):
-            if not sock.recv(65536):
-                break
-    except OSError:
-        pass
-
-
 def check_response_framing(headers) -> None:
     """Refuse (502) an upstream answer whose end cannot be told for sure.
 
@@ -2431,8 +2607,21 @@ def _http_date(value: Optional[str]) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------------
-# Upstream: the address guard, the fetch, the hop-by-hop filter
+# Upstream: the address guard
+#
+# Private, loopback and link-local upstreams are refused unless --allow-private:
+# a name is resolved here, every address it has is checked, and the connection
+# goes to the very address that was checked, at every redirect hop too.
 # ---------------------------------------------------------------------------
+
+#: Non-public ranges that some Python versions' ``is_global`` misses: shared
+#: address space (RFC 6598), benchmarking (RFC 2544), documentation, NAT64
+#: local use (RFC 8215), and IPv4-compatible IPv6 (::a.b.c.d, deprecated).
+_NON_PUBLIC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "100.64.0.0/10", "198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+    "64:ff9b:1::/48", "2001:db8::/32", "::/96",
+))
+
 
 def check_address(address: str) -> None:
     """Raise Forbidden unless ``address`` (an IP literal) is a public unicast address.
@@ -2457,22 +2646,6 @@ def check_address(address: str) -> None:
             raise Forbidden("upstream address %s is not public (loopback, private or link-local); to proxy "
                             "streams on this machine or your LAN, start hlsproxy with --allow-private "
                             "(in a program: Config(allow_private=True))" % ip)
-
-
-#: Non-public ranges that some Python versions' ``is_global`` misses: shared
-#: address space (RFC 6598), benchmarking (RFC 2544), documentation, NAT64
-#: local use (RFC 8215), and IPv4-compatible IPv6 (::a.b.c.d, deprecated).
-_NON_PUBLIC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "100.64.0.0/10", "198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
-    "64:ff9b:1::/48", "2001:db8::/32", "::/96",
-))
-
-
-#: What a non-blocking read raises when nothing has arrived: TLS says it its own way.
-_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantReadError,) if ssl is not None else ())
-#: What a non-blocking send raises when the socket is full; over TLS a write may
-#: also need to read first (a key update), which is a wait like any other.
-_SEND_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantWriteError, ssl.SSLWantReadError) if ssl is not None else ())
 
 
 def _guarded_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
@@ -2511,95 +2684,6 @@ def _resolve_checked(host: str, port: int, allow_private: bool) -> list:
     return infos
 
 
-def _nothing_waiting(sock: socket.socket, buffered: Optional[io.BufferedReader] = None) -> bool:
-    """True when a connection is at rest: no byte buffered in ``buffered`` or
-    arrived on ``sock``, and no EOF. Never blocks.
-
-    A connection is reused only when this holds, at release and again at
-    take: an origin that sends anything after an answer's end (stray bytes, a
-    second answer, a keep-alive bug) would otherwise have those bytes read as
-    the next request's answer, for another URL, and cached. A byte read here
-    is not lost: a connection that has one is closed, not reused.
-    """
-    try:
-        timeout = sock.gettimeout()
-        sock.settimeout(0.0)
-    except OSError:
-        return False
-    try:
-        if buffered is not None and buffered.peek(1):
-            return False
-        sock.recv(1)  # a byte, or b"" for EOF: either way not at rest
-        return False
-    except _WOULD_BLOCK:
-        return True
-    except OSError:
-        return False
-    finally:
-        try:
-            sock.settimeout(timeout)
-        except OSError:
-            pass
-
-
-class _PooledResponse(http.client.HTTPResponse):
-    """An upstream response that gives its connection back when closed.
-
-    Stricter than http.client where a shared connection needs it: interim 1xx
-    answers (103 Early Hints) are skipped rather than taken for the answer;
-    an answer whose framing is ambiguous is refused (check_response_framing);
-    and the connection goes back to the pool only when the answer ended at a
-    message boundary with nothing after it (_nothing_waiting), so an error
-    half-way through a body, or an origin that says more than it framed,
-    never hands a dirty connection to the next request.
-    """
-
-    release = None  # type: Optional[Callable[[bool], None]]
-    #: How many interim answers one request may get before it is refused.
-    max_interim = 16
-
-    def __init__(self, sock, *args, **kwargs) -> None:
-        super().__init__(sock, *args, **kwargs)
-        self._sock = sock
-        self._ended = False  # the last byte of the message was read
-        self._reusable = False
-
-    def _read_status(self):
-        # http.client skips 100 Continue itself and takes any other 1xx for the
-        # final answer; skip each interim answer with its header block (RFC 9110
-        # section 15.2). A 101 was never asked for: refuse it.
-        for _ in range(self.max_interim):
-            version, status, reason = super()._read_status()
-            if status == HTTPStatus.SWITCHING_PROTOCOLS:
-                raise UpstreamError("upstream switched protocols unasked")
-            if not 100 < status < 200:
-                return version, status, reason
-            http.client.parse_headers(self.fp)
-        raise UpstreamError("upstream sent too many interim answers")
-
-    def begin(self) -> None:
-        super().begin()
-        check_response_framing(self.headers)
-
-    def _read_and_discard_trailer(self) -> None:
-        super()._read_and_discard_trailer()
-        self._ended = True  # after the last chunk and the trailer: the chunked body's end
-
-    def _close_conn(self) -> None:
-        # http.client calls this when a body ends and at close(): the last moment
-        # its buffered reader still holds any bytes that came after the body.
-        if self.fp is not None:
-            ended = self._ended or self.length == 0
-            self._reusable = ended and not self.will_close and _nothing_waiting(self._sock, self.fp)
-        super()._close_conn()
-
-    def close(self) -> None:
-        super().close()
-        release, self.release = self.release, None
-        if release is not None:
-            release(self._reusable)
-
-
 def _check_host_locally(host: str) -> None:
     """Judge ``host`` by this machine's resolver, when an upstream proxy will
     resolve it instead; a name only the proxy can resolve is its to judge."""
@@ -2610,6 +2694,14 @@ def _check_host_locally(host: str) -> None:
     for info in infos:
         check_address(info[4][0])
 
+
+# ---------------------------------------------------------------------------
+# SOCKS5 upstream proxies (RFC 1928, RFC 1929)
+#
+# --upstream-proxy socks5://… connects through a SOCKS server: socks5 resolves
+# names here (under the address guard), socks5h lets the SOCKS server resolve
+# them (the guard then judges the name only).
+# ---------------------------------------------------------------------------
 
 class _SocksProxy(NamedTuple):
     """A SOCKS5 proxy for upstream connections (``--upstream-proxy socks5://…``)."""
@@ -2730,6 +2822,228 @@ def _receive(sock: socket.socket, n: int) -> bytes:
             raise UpstreamError("SOCKS proxy closed the connection during its handshake")
         data += chunk
     return data
+
+
+# ---------------------------------------------------------------------------
+# Stream cookies
+#
+# Some origins set a cookie on the master playlist and want it back on every
+# later request of that stream (hls.js#5871, many IPTV providers). The proxy
+# keeps a stream's cookies in its proxy URLs, not in memory: the next request
+# of a stream may reach another --workers process or another instance behind
+# nginx, and any of them can serve it. Each upstream request gets a jar built
+# from its target's cookies; each hop sends what RFC 6265 says matches (domain,
+# path, expiry, Secure: http.cookiejar's rules) and keeps what each answer
+# sets; a playlist's answer stores the jar it ended with, and every URI
+# written into it carries that jar. Set-Cookie never reaches the browser.
+# ---------------------------------------------------------------------------
+
+#: At most this many bytes of cookies (as JSON) travel with a stream: every
+#: URI of its playlists carries them.
+_MAX_STREAM_COOKIE_BYTES = 4096
+
+
+def _jar_from(records: Tuple["StreamCookie", ...]) -> http.cookiejar.CookieJar:
+    """A jar holding a stream's cookies."""
+    jar = http.cookiejar.CookieJar()
+    for c in records:
+        jar.set_cookie(http.cookiejar.Cookie(
+            0, c.name, c.value, None, False, c.domain, not c.host_only, c.domain.startswith("."), c.path, True,
+            c.secure, c.expires or None, not c.expires, None, None, {}))
+    return jar
+
+
+def _records_of(jar: http.cookiejar.CookieJar) -> Tuple["StreamCookie", ...]:
+    """The unexpired cookies of ``jar`` as sorted records (the same cookies
+    make the same proxy URLs), at most _MAX_STREAM_COOKIE_BYTES of them."""
+    now, records, size = time.time(), [], 0
+    for cookie in sorted(jar, key=lambda c: (c.domain, c.path, c.name)):
+        if cookie.is_expired(now):
+            continue
+        record = StreamCookie(cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified,
+                              cookie.path, bool(cookie.secure), int(cookie.expires or 0))
+        size += len(json.dumps(record)) + 1
+        if size > _MAX_STREAM_COOKIE_BYTES:
+            _logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
+                           cookie.domain, _MAX_STREAM_COOKIE_BYTES)
+            break
+        records.append(record)
+    return tuple(records)
+
+
+class _CookieProcessor(urllib.request.BaseHandler):
+    """Each request's own jar (``request.jar``, its stream's cookies): on each
+    hop, redirects included, the cookies that match are sent (beside a Cookie
+    of --headers or the URL's options), and what the answer sets is kept."""
+
+    def http_request(self, request):
+        jar = getattr(request, "jar", None)
+        if jar:  # an empty jar sends nothing: most requests stop here
+            probe = urllib.request.Request(request.full_url)
+            jar.add_cookie_header(probe)
+            sent, own = probe.get_header("Cookie"), request.get_header("Cookie")
+            if sent:
+                request.add_unredirected_header("Cookie", "%s; %s" % (sent, own) if own else sent)
+        return request
+
+    def http_response(self, request, response):
+        jar = getattr(request, "jar", None)
+        if jar is not None and response.headers.get("Set-Cookie"):
+            jar.extract_cookies(response, request)
+        return response
+
+    https_request = http_request
+    https_response = http_response
+
+
+# ---------------------------------------------------------------------------
+# Upstream connections: TLS, the pool, the opener, the request
+#
+# Connections to origins are kept and reused, but only after an answer that
+# ended cleanly at its framed end; urllib's opener is built once per server
+# from handlers that guard, pool, redirect (re-checking every hop) and keep
+# cookies. open_upstream is the one way an upstream request is made.
+# ---------------------------------------------------------------------------
+
+#: OpenSSL's verification codes (X509_V_ERR_*) -> what they mean for the user.
+_CERTIFICATE_FAILURES = types.MappingProxyType({
+    9: "upstream's TLS certificate is not valid yet (is this machine's clock right?)",
+    10: "upstream's TLS certificate has expired",
+    18: "upstream's TLS certificate is self-signed and not trusted here",
+    19: "upstream's TLS certificate chain ends in a CA that is not trusted here",
+    20: "upstream's TLS certificate is signed by a CA that is not trusted here",
+    21: "upstream's TLS certificate is signed by a CA that is not trusted here",
+    62: "upstream's TLS certificate is for another host name",
+    64: "upstream's TLS certificate is for another IP address",
+})
+
+
+def _upstream_tls_context(config: Config):
+    """The one TLS context https upstreams are checked with: the system's CA
+    certificates (or SSL_CERT_FILE / SSL_CERT_DIR, which OpenSSL reads), and
+    those of --upstream-ca beside them; host names checked."""
+    if ssl is None:
+        if config.upstream_ca:
+            raise ConfigError("upstream_ca", "needs a Python built with ssl")
+        return None
+    context = ssl.create_default_context()
+    if config.upstream_ca:
+        try:
+            context.load_verify_locations(cafile=config.upstream_ca)
+        except (ssl.SSLError, ValueError) as error:
+            raise ConfigError("upstream_ca", "must hold PEM CA certificates; %s does not (%s)" % (
+                config.upstream_ca, error.reason or error.__class__.__name__)) from None
+    return context
+
+
+def _tls_failure(error) -> str:
+    """What a failed TLS handshake means, in words a user can act on (never
+    OpenSSL's own ``[SSL: …] (_ssl.c:992)`` text)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        known = _CERTIFICATE_FAILURES.get(error.verify_code)
+        if known:
+            return "%s (%s); a private CA can be trusted with --upstream-ca" % (
+                known, error.verify_message or "verification failed")
+        return ("upstream's TLS certificate is not trusted (%s); the proxy checks it against this "
+                "machine's CA certificates and --upstream-ca" % (error.verify_message or "verification failed"))
+    if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                        "UNKNOWN_PROTOCOL", "HTTP_REQUEST"):
+        return "upstream does not speak TLS on that port (is it plain http? try an http:// URL)"
+    what = (error.reason or error.__class__.__name__).replace("_", " ").lower()
+    return "TLS handshake with upstream failed (%s)" % what
+
+
+#: What a non-blocking read raises when nothing has arrived: TLS says it its own way.
+_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantReadError,) if ssl is not None else ())
+
+
+def _nothing_waiting(sock: socket.socket, buffered: Optional[io.BufferedReader] = None) -> bool:
+    """True when a connection is at rest: no byte buffered in ``buffered`` or
+    arrived on ``sock``, and no EOF. Never blocks.
+
+    A connection is reused only when this holds, at release and again at
+    take: an origin that sends anything after an answer's end (stray bytes, a
+    second answer, a keep-alive bug) would otherwise have those bytes read as
+    the next request's answer, for another URL, and cached. A byte read here
+    is not lost: a connection that has one is closed, not reused.
+    """
+    try:
+        timeout = sock.gettimeout()
+        sock.settimeout(0.0)
+    except OSError:
+        return False
+    try:
+        if buffered is not None and buffered.peek(1):
+            return False
+        sock.recv(1)  # a byte, or b"" for EOF: either way not at rest
+        return False
+    except _WOULD_BLOCK:
+        return True
+    except OSError:
+        return False
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
+
+
+class _PooledResponse(http.client.HTTPResponse):
+    """An upstream response that gives its connection back when closed.
+
+    Stricter than http.client where a shared connection needs it: interim 1xx
+    answers (103 Early Hints) are skipped rather than taken for the answer;
+    an answer whose framing is ambiguous is refused (check_response_framing);
+    and the connection goes back to the pool only when the answer ended at a
+    message boundary with nothing after it (_nothing_waiting), so an error
+    half-way through a body, or an origin that says more than it framed,
+    never hands a dirty connection to the next request.
+    """
+
+    release = None  # type: Optional[Callable[[bool], None]]
+    #: How many interim answers one request may get before it is refused.
+    max_interim = 16
+
+    def __init__(self, sock, *args, **kwargs) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self._sock = sock
+        self._ended = False  # the last byte of the message was read
+        self._reusable = False
+
+    def _read_status(self):
+        # http.client skips 100 Continue itself and takes any other 1xx for the
+        # final answer; skip each interim answer with its header block (RFC 9110
+        # section 15.2). A 101 was never asked for: refuse it.
+        for _ in range(self.max_interim):
+            version, status, reason = super()._read_status()
+            if status == HTTPStatus.SWITCHING_PROTOCOLS:
+                raise UpstreamError("upstream switched protocols unasked")
+            if not 100 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)
+        raise UpstreamError("upstream sent too many interim answers")
+
+    def begin(self) -> None:
+        super().begin()
+        check_response_framing(self.headers)
+
+    def _read_and_discard_trailer(self) -> None:
+        super()._read_and_discard_trailer()
+        self._ended = True  # after the last chunk and the trailer: the chunked body's end
+
+    def _close_conn(self) -> None:
+        # http.client calls this when a body ends and at close(): the last moment
+        # its buffered reader still holds any bytes that came after the body.
+        if self.fp is not None:
+            ended = self._ended or self.length == 0
+            self._reusable = ended and not self.will_close and _nothing_waiting(self._sock, self.fp)
+        super()._close_conn()
+
+    def close(self) -> None:
+        super().close()
+        release, self.release = self.release, None
+        if release is not None:
+            release(self._reusable)
 
 
 class _Guarded:
@@ -2901,6 +3215,9 @@ class _PooledHandler(urllib.request.AbstractHTTPHandler):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+_MAX_REDIRECTS = 5
+
+
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     # Each hop opens a new guarded connection, so the address guard runs again.
     max_redirections = max_repeats = _MAX_REDIRECTS
@@ -2942,15 +3259,6 @@ def _build_opener(config: Config, pool: _ConnectionPool) -> urllib.request.Opene
     return opener
 
 
-def strip_hop_by_hop(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    """Drop hop-by-hop headers, and those a Connection header names."""
-    named = set(HOP_BY_HOP_HEADERS)
-    for name, value in headers:
-        if name.lower() == "connection":
-            named.update(token.strip().lower() for token in value.split(","))
-    return [(name, value) for name, value in headers if name.lower() not in named]
-
-
 def upstream_request_headers(config: Config, target: ProxyTarget,
                              client_headers: List[Tuple[str, str]]) -> Dict[str, str]:
     """The headers of the upstream request: allowed client headers, then
@@ -2965,76 +3273,6 @@ def upstream_request_headers(config: Config, target: ProxyTarget,
     for name, value in config.headers + target.options:
         headers[name.title()] = value
     return headers
-
-
-# -- Stream cookies -----------------------------------------------------------
-#
-# Some origins set a cookie on the master playlist and want it back on every
-# later request of that stream (hls.js#5871, many IPTV providers). The proxy
-# keeps a stream's cookies in its proxy URLs, not in memory: the next request
-# of a stream may reach another --workers process or another instance behind
-# nginx, and any of them can serve it. Each upstream request gets a jar built
-# from its target's cookies; each hop sends what RFC 6265 says matches (domain,
-# path, expiry, Secure: http.cookiejar's rules) and keeps what each answer
-# sets; a playlist's answer stores the jar it ended with, and every URI
-# written into it carries that jar. Set-Cookie never reaches the browser.
-
-#: At most this many bytes of cookies (as JSON) travel with a stream: every
-#: URI of its playlists carries them.
-_MAX_STREAM_COOKIE_BYTES = 4096
-
-
-def _jar_from(records: Tuple["StreamCookie", ...]) -> http.cookiejar.CookieJar:
-    """A jar holding a stream's cookies."""
-    jar = http.cookiejar.CookieJar()
-    for c in records:
-        jar.set_cookie(http.cookiejar.Cookie(
-            0, c.name, c.value, None, False, c.domain, not c.host_only, c.domain.startswith("."), c.path, True,
-            c.secure, c.expires or None, not c.expires, None, None, {}))
-    return jar
-
-
-def _records_of(jar: http.cookiejar.CookieJar) -> Tuple["StreamCookie", ...]:
-    """The unexpired cookies of ``jar`` as sorted records (the same cookies
-    make the same proxy URLs), at most _MAX_STREAM_COOKIE_BYTES of them."""
-    now, records, size = time.time(), [], 0
-    for cookie in sorted(jar, key=lambda c: (c.domain, c.path, c.name)):
-        if cookie.is_expired(now):
-            continue
-        record = StreamCookie(cookie.name, cookie.value or "", cookie.domain, not cookie.domain_specified,
-                              cookie.path, bool(cookie.secure), int(cookie.expires or 0))
-        size += len(json.dumps(record)) + 1
-        if size > _MAX_STREAM_COOKIE_BYTES:
-            _logger.warning("upstream %s set more cookies than a stream carries (%d bytes); the rest are dropped",
-                           cookie.domain, _MAX_STREAM_COOKIE_BYTES)
-            break
-        records.append(record)
-    return tuple(records)
-
-
-class _CookieProcessor(urllib.request.BaseHandler):
-    """Each request's own jar (``request.jar``, its stream's cookies): on each
-    hop, redirects included, the cookies that match are sent (beside a Cookie
-    of --headers or the URL's options), and what the answer sets is kept."""
-
-    def http_request(self, request):
-        jar = getattr(request, "jar", None)
-        if jar:  # an empty jar sends nothing: most requests stop here
-            probe = urllib.request.Request(request.full_url)
-            jar.add_cookie_header(probe)
-            sent, own = probe.get_header("Cookie"), request.get_header("Cookie")
-            if sent:
-                request.add_unredirected_header("Cookie", "%s; %s" % (sent, own) if own else sent)
-        return request
-
-    def http_response(self, request, response):
-        jar = getattr(request, "jar", None)
-        if jar is not None and response.headers.get("Set-Cookie"):
-            jar.extract_cookies(response, request)
-        return response
-
-    https_request = http_request
-    https_response = http_response
 
 
 def open_upstream(opener: urllib.request.OpenerDirector, url: str,
@@ -3074,52 +3312,15 @@ def open_upstream(opener: urllib.request.OpenerDirector, url: str,
         raise UpstreamError("upstream failed: %s" % (error.__class__.__name__,)) from None
 
 
-#: OpenSSL's verification codes (X509_V_ERR_*) -> what they mean for the user.
-_CERTIFICATE_FAILURES = types.MappingProxyType({
-    9: "upstream's TLS certificate is not valid yet (is this machine's clock right?)",
-    10: "upstream's TLS certificate has expired",
-    18: "upstream's TLS certificate is self-signed and not trusted here",
-    19: "upstream's TLS certificate chain ends in a CA that is not trusted here",
-    20: "upstream's TLS certificate is signed by a CA that is not trusted here",
-    21: "upstream's TLS certificate is signed by a CA that is not trusted here",
-    62: "upstream's TLS certificate is for another host name",
-    64: "upstream's TLS certificate is for another IP address",
-})
+# ---------------------------------------------------------------------------
+# Upstream answers: the body, and what it is
+#
+# An answer is told by its content, never by its name or its type alone: a
+# playlist starts with #EXTM3U, a JSON document with "{"; everything else is
+# media and streams through as it came.
+# ---------------------------------------------------------------------------
 
-
-def _upstream_tls_context(config: Config):
-    """The one TLS context https upstreams are checked with: the system's CA
-    certificates (or SSL_CERT_FILE / SSL_CERT_DIR, which OpenSSL reads), and
-    those of --upstream-ca beside them; host names checked."""
-    if ssl is None:
-        if config.upstream_ca:
-            raise ConfigError("upstream_ca", "needs a Python built with ssl")
-        return None
-    context = ssl.create_default_context()
-    if config.upstream_ca:
-        try:
-            context.load_verify_locations(cafile=config.upstream_ca)
-        except (ssl.SSLError, ValueError) as error:
-            raise ConfigError("upstream_ca", "must hold PEM CA certificates; %s does not (%s)" % (
-                config.upstream_ca, error.reason or error.__class__.__name__)) from None
-    return context
-
-
-def _tls_failure(error) -> str:
-    """What a failed TLS handshake means, in words a user can act on (never
-    OpenSSL's own ``[SSL: …] (_ssl.c:992)`` text)."""
-    if isinstance(error, ssl.SSLCertVerificationError):
-        known = _CERTIFICATE_FAILURES.get(error.verify_code)
-        if known:
-            return "%s (%s); a private CA can be trusted with --upstream-ca" % (
-                known, error.verify_message or "verification failed")
-        return ("upstream's TLS certificate is not trusted (%s); the proxy checks it against this "
-                "machine's CA certificates and --upstream-ca" % (error.verify_message or "verification failed"))
-    if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
-                        "UNKNOWN_PROTOCOL", "HTTP_REQUEST"):
-        return "upstream does not speak TLS on that port (is it plain http? try an http:// URL)"
-    what = (error.reason or error.__class__.__name__).replace("_", " ").lower()
-    return "TLS handshake with upstream failed (%s)" % what
+_CHUNK_SIZE = 256 * 1024
 
 
 class UpstreamBody:
@@ -3211,6 +3412,17 @@ def _is_whole_range(response) -> bool:
     return bool(match) and int(match.group(1)) + 1 == int(match.group(2))
 
 
+#: Used when upstream sends no Content-Type, or the useless octet-stream.
+_MEDIA_TYPES_BY_EXTENSION = types.MappingProxyType({
+    ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+    ".m4v": "video/mp4", ".m4a": "audio/mp4", ".cmfv": "video/mp4",
+    ".cmfa": "audio/mp4", ".aac": "audio/aac", ".mp3": "audio/mpeg",
+    ".ac3": "audio/ac3", ".ec3": "audio/eac3", ".vtt": "text/vtt",
+    ".webvtt": "text/vtt", ".key": "application/octet-stream",
+    ".json": "application/json", ".jpg": "image/jpeg", ".png": "image/png",
+})
+
+
 def _media_content_type(content_type: Optional[str], url: str) -> str:
     """Keep upstream's Content-Type, or infer it from the extension when it is useless."""
     kind = (content_type or "").split(";")[0].strip().lower()
@@ -3222,17 +3434,6 @@ def _media_content_type(content_type: Optional[str], url: str) -> str:
             return media_type
     return content_type or "application/octet-stream"
 
-
-# ---------------------------------------------------------------------------
-# The fetcher: every upstream read, shared through _Flights
-#
-# The fetcher produces and handlers consume. A shared fetch reads its upstream
-# into a Flight as fast as the upstream sends, on a thread of its own, and no
-# client write ever happens on that path; every request for the object, the
-# one that started the fetch included, reads the Flight at its own pace. So a
-# viewer that stops reading holds up nobody but itself (it falls behind alone,
-# and its own timeout ends it), and a prefetch is a fetch nobody reads yet.
-# ---------------------------------------------------------------------------
 
 def _classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
     """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
@@ -3316,6 +3517,20 @@ def _content_length(response) -> Optional[int]:
     length = (response.headers.get("Content-Length") or "").strip()
     return int(length) if _DIGITS.match(length) else None
 
+
+class _UnsharedAnswer(NamedTuple):
+    """An upstream answer for one request alone (it may not be shared): the
+    request relays it, and closes ``body``. ``head``: the body's first bytes,
+    read to classify it (``kind``)."""
+
+    body: UpstreamBody
+    kind: str
+    head: bytes
+
+
+# ---------------------------------------------------------------------------
+# Flights: one upstream fetch, shared by every request for it meanwhile
+# ---------------------------------------------------------------------------
 
 class Flight:
     """One upstream fetch, shared by every request for the same URL meanwhile.
@@ -3468,96 +3683,16 @@ class _Flights:
             return len(self._flights)
 
 
-class _UnsharedAnswer(NamedTuple):
-    """An upstream answer for one request alone (it may not be shared): the
-    request relays it, and closes ``body``. ``head``: the body's first bytes,
-    read to classify it (``kind``)."""
-
-    body: UpstreamBody
-    kind: str
-    head: bytes
-
-
-class _BoundedMemo:
-    """A dict with a fixed bound whatever its keys: once the keys held pass
-    ``max_bytes`` in all, it forgets everything and starts again."""
-
-    def __init__(self, max_bytes: int = 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._values = {}  # type: Dict[str, object]
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str, default=None):
-        return self._values.get(key, default)
-
-    def put(self, key: str, value) -> None:
-        with self._lock:
-            if key not in self._values:
-                if self._bytes + len(key) > self.max_bytes:
-                    self._values, self._bytes = {}, 0
-                self._bytes += len(key)
-            self._values[_shared_key(key)] = value
-
-
-class _Workers:
-    """Threads kept a while for reuse: the fetcher's pumps, the server's handlers.
-
-    Thread.start() waits until the new thread runs, a handshake that shows in a
-    cold segment's time and in a new connection's first answer (bench/README.md,
-    W3 and W7). An idle thread takes the next job instead; one idle for
-    ``idle_seconds`` ends. As many run at once as there are jobs, but at most
-    ``max_spare`` wait idle (Apache's MaxSpareThreads): after a burst of viewers
-    the rest end at once, since each idle thread holds a whole stack reserved,
-    which a 32-bit router cannot spare by the hundred.
-    """
-
-    #: Idle threads kept at most: enough for the connections a few players open
-    #: and close around each segment, few enough to be nothing on a small box.
-    max_spare = 8
-
-    def __init__(self, name: str, idle_seconds: float = 30.0) -> None:
-        self.name = name
-        self.idle_seconds = idle_seconds
-        self.started = 0  # threads started, ever
-        self._jobs = queue.Queue()  # type: queue.Queue
-        self._idle = 0
-        self._lock = threading.Lock()  # guards _idle and started, against the queue
-
-    def run(self, function: Callable, *args) -> None:
-        with self._lock:
-            if self._idle:
-                self._idle -= 1  # that thread's next job is this one
-                self._jobs.put((function, args))
-                return
-            self.started += 1
-        threading.Thread(target=self._work, args=((function, args),), name=self.name, daemon=True).start()
-
-    def close(self) -> None:
-        """End the idle threads now; one at work ends once idle for ``idle_seconds``."""
-        with self._lock:
-            idle, self._idle = self._idle, 0
-            for _ in range(idle):
-                self._jobs.put(None)
-
-    def _work(self, job) -> None:
-        while job is not None:
-            function, args = job
-            function(*args)
-            with self._lock:
-                if self._idle >= self.max_spare:
-                    return  # spares enough: this one ends now
-                self._idle += 1
-            try:
-                job = self._jobs.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                with self._lock:
-                    try:
-                        job = self._jobs.get_nowait()  # given to us as we timed out
-                    except queue.Empty:
-                        self._idle -= 1
-                        return
-
+# ---------------------------------------------------------------------------
+# The fetcher: every upstream read, shared through Flights
+#
+# The fetcher produces and handlers consume. A shared fetch reads its upstream
+# into a Flight as fast as the upstream sends, on a thread of its own, and no
+# client write ever happens on that path; every request for the object, the
+# one that started the fetch included, reads the Flight at its own pace. So a
+# viewer that stops reading holds up nobody but itself (it falls behind alone,
+# and its own timeout ends it), and a prefetch is a fetch nobody reads yet.
+# ---------------------------------------------------------------------------
 
 class _RewriteBase(NamedTuple):
     """What a document's rewrite depends on besides the document: the same
@@ -4070,95 +4205,112 @@ def _media_kind(head: bytes) -> str:
 
 
 # ---------------------------------------------------------------------------
-# The client side: turns, and the one writer
+# Metrics: what /metrics says, in Prometheus text
 # ---------------------------------------------------------------------------
 
-class Turnstile:
-    """A semaphore that hands its slots out strictly in arrival order.
+_STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
-    Why: a thread coming back from a socket call takes the GIL if it happens
-    to be free, ahead of threads that have waited longer, so with a couple of
-    hundred busy connections some answers waited seconds while the median
-    waited 30 ms (bench W8: p99 1.7 to 3.6 s with one worker). Handlers serve
-    from the cache and write to their clients in turns instead: a thread
-    waiting for its turn sleeps on a queue of its own rather than fighting for
-    the GIL, and turns come round in order. threading.Semaphore would not do:
-    a newcomer can take a slot freed for a waiter, who then queues again. A
-    queue.SimpleQueue, not a Lock: on 3.13t a thread blocked on a Lock first
-    spins, calling sched_yield up to 40 times, and 30 waiters spinning so were
-    72% of the samples of a cached-playlist run (W1, perf); with the queue's
-    get W1 went from 5.9-6.3k to 7.3-7.6k req/s there (no change under the GIL).
 
-    A turn is a thread's (``take``, ``give``), and is for work that does not
-    block: every call that may block gives the calling thread's turn back
-    first, the way Flight.read and UpstreamBody.read1 do (the Fetcher passes
-    ``give`` on to them as their ``before_blocking``), so the handler never
-    has to remember to.
+class Metrics:
+    """Counters and one latency histogram, rendered in Prometheus text format.
+
+    One lock, held for a few dict operations only. Per process: with
+    ``--workers`` each worker counts its own.
     """
 
-    def __init__(self, slots: int = 1) -> None:
-        self._lock = threading.Lock()
-        self._free = slots
-        self._waiters = deque()  # one queue per waiting thread, oldest first
-        self._mine = threading.local()  # .held: whether this thread holds a turn
+    #: Upper bounds of the upstream latency buckets, in seconds.
+    BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-    def take(self) -> None:
-        """This thread's turn, waited for in arrival order (at once if it has one)."""
-        if not getattr(self._mine, "held", False):
-            self.acquire()
-            self._mine.held = True
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the upstream latency histogram
+        self._counts = _ThreadCounts()  # (name, label) -> count: every answer adds to it
+        self._latency = [0] * (len(self.BUCKETS) + 1)
+        self._latency_sum = 0.0
 
-    def give(self) -> None:
-        """This thread's turn back, if it holds one: before anything that may block."""
-        if getattr(self._mine, "held", False):
-            self._mine.held = False
-            self.release()
+    def count(self, name: str, label: str = "", amount: float = 1) -> None:
+        self._counts.add([((name, label), amount)])
 
-    def holds(self) -> bool:
-        """Whether this thread holds a turn."""
-        return getattr(self._mine, "held", False)
+    def answered(self, status: int, sent: int, cache_result: Optional[str]) -> None:
+        """One answer: its status class, body bytes and cache outcome."""
+        pairs = [(("requests_total", _STATUS_CLASSES[status // 100]), 1), (("sent_bytes_total", ""), sent)]
+        if cache_result:
+            pairs.append((("cache_total", cache_result), 1))
+        self._counts.add(pairs)
 
-    def acquire(self) -> None:
-        """A slot, in arrival order (``take`` is the way for a thread's turn)."""
+    def connections(self, change: int) -> None:
+        self._counts.add([(("active_connections", ""), change)])
+
+    def observe_upstream(self, seconds: float, status: Optional[int]) -> None:
+        """One upstream fetch: its time to response headers, and the status it
+        answered with (None: it never answered)."""
+        index = next((i for i, bound in enumerate(self.BUCKETS) if seconds <= bound), len(self.BUCKETS))
         with self._lock:
-            if self._free:
-                self._free -= 1
-                return
-            waiter = queue.SimpleQueue()
-            self._waiters.append(waiter)
-        waiter.get()  # until release() hands this waiter the slot
+            self._latency[index] += 1
+            self._latency_sum += seconds
+        if status is None:
+            self.count("upstream_failures_total")
+        else:
+            self._counts.add([(("upstream_fetches_total", ""), 1),
+                              (("upstream_responses_total", _STATUS_CLASSES[min(status // 100, 5)]), 1)])
 
-    def release(self) -> None:
+    def render(self, cache: TTLCache) -> str:
+        """The metrics in Prometheus text exposition format (version 0.0.4)."""
+        counts = self._counts.totals()
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().put(None)  # the slot passes on, never back to the pool
-            else:
-                self._free += 1
+            latency, latency_sum = list(self._latency), self._latency_sum
+        active = counts.get(("active_connections", ""), 0)
+        lines = []
 
-    def waiting(self) -> int:
-        """How many threads wait for a slot."""
-        with self._lock:
-            return len(self._waiters)
+        def family(name: str, kind: str, help_text: str, samples: List[Tuple[str, float]]) -> None:
+            lines.append("# HELP hlsproxy_%s %s" % (name, help_text))
+            lines.append("# TYPE hlsproxy_%s %s" % (name, kind))
+            for labels, value in samples:
+                lines.append("hlsproxy_%s%s %s" % (name, labels, _number_text(value)))
+
+        family("requests_total", "counter", "Requests answered, by status class.",
+               [('{class="%s"}' % c, counts.get(("requests_total", c), 0))
+                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
+        family("cache_requests_total", "counter", "Proxied requests by cache outcome.",
+               [('{result="%s"}' % r, counts.get(("cache_total", r), 0)) for r in ("HIT", "MISS", "COALESCED")])
+        family("upstream_fetches_total", "counter", "Upstream requests that got an answer.",
+               [("", counts.get(("upstream_fetches_total", ""), 0))])
+        family("upstream_responses_total", "counter", "Upstream answers, by status class.",
+               [('{class="%s"}' % c, counts.get(("upstream_responses_total", c), 0))
+                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
+        family("upstream_failures_total", "counter", "Upstream requests that got no answer (unreachable, timeout).",
+               [("", counts.get(("upstream_failures_total", ""), 0))])
+        family("sent_bytes_total", "counter", "Body bytes sent to clients.",
+               [("", counts.get(("sent_bytes_total", ""), 0))])
+        family("cache_bytes", "gauge", "Bytes held in the cache.", [("", cache.bytes)])
+        family("cache_entries", "gauge", "Entries in the cache.", [("", len(cache))])
+        family("active_connections", "gauge", "Client connections open now.", [("", active)])
+        cumulative, samples = 0, []
+        for bound, observed in zip(self.BUCKETS + (float("inf"),), latency):
+            cumulative += observed
+            samples.append(('{le="%s"}' % ("+Inf" if bound == float("inf") else _number_text(bound)), cumulative))
+        family("upstream_fetch_seconds", "histogram", "Time to an upstream's response headers.", [])
+        lines.extend("hlsproxy_upstream_fetch_seconds_bucket%s %d" % sample for sample in samples)
+        lines.append("hlsproxy_upstream_fetch_seconds_sum %s" % _number_text(latency_sum))
+        lines.append("hlsproxy_upstream_fetch_seconds_count %d" % cumulative)
+        return "\n".join(lines) + "\n"
 
 
-def _turn_slots() -> int:
-    """One turn at a time where the GIL allows one thread at a time anyway; on a
-    free-threaded build (3.13t), where threads run at once, one more than the
-    cores, so that a core is not idle while a holder is in the kernel.
+# ---------------------------------------------------------------------------
+# The client side: the one writer
+#
+# Every byte a client gets goes out through its connection's ClientWriter: the
+# head and its framing, the body by offset with Range slicing, in turns, and
+# counted.
+# ---------------------------------------------------------------------------
 
-    Measured on 3.13t, two cores (W1 cached playlist, W8 200 viewers, bench
-    workloads, 5-10 s runs alternated): two turns left W1 at 6.8-9.9k req/s,
-    three gave 7.6-11.3k with W8's p99 at 56-58 ms (the GIL build's 58-60),
-    four gave 9.6-12.4k but a p99 of 61-129 ms, eight 127-230 ms, and no
-    turnstile at all 240-850 ms: as many runnable threads as viewers, served
-    in no order."""
-    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    return 1 if gil else (os.cpu_count() or 1) + 1
-
+#: What a non-blocking send raises when the socket is full; over TLS a write may
+#: also need to read first (a key update), which is a wait like any other.
+_SEND_WOULD_BLOCK = (BlockingIOError,) + ((ssl.SSLWantWriteError, ssl.SSLWantReadError) if ssl is not None else ())
 
 #: "HTTP/1.1 200 OK" and the rest, made once.
 _STATUS_LINES = types.MappingProxyType({status.value: "HTTP/1.1 %d %s" % (status.value, status.phrase)
                                         for status in HTTPStatus})
+
 #: A body up to this size goes out in one write with its head (a copy is cheaper than a second send).
 _WHOLE_WRITE_LIMIT = 64 * 1024
 
@@ -4320,6 +4472,225 @@ class ClientWriter:
         self.closed = True
 
 
+def _close_after_input(sock: socket.socket) -> None:
+    """Before closing a connection that was refused: stop sending, then read
+    what the client is still sending, briefly. Closing with unread data sends a
+    TCP reset, which can destroy the answer in flight."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(1.0)
+        for _ in range(64):
+            if not sock.recv(65536):
+                break
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# The page at /
+#
+# Paste a stream URL (and a Referer), see the proxied URL, play it; or open a
+# shared address (/?url=…&referer=…), which fills the form and plays.
+# Self-contained; the one outside resource is hls.js, and the page says where
+# from. Its own Content-Security-Policy lets its inline script and hls.js run,
+# nothing else.
+# ---------------------------------------------------------------------------
+
+#: The page at /: paste a stream URL (and a Referer), see the proxied URL, play it.
+#: Self-contained; the one outside resource is hls.js, and the page says where from.
+_UI_PAGE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hlsproxy</title>
+<style>*{box-sizing:border-box}
+body{font:16px system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0}input{display:block;width:100%;max-width:100%;padding:.4rem;font:inherit}
+button{padding:.4rem 1.2rem;font:inherit;margin:.2rem .4rem .2rem 0}video{width:100%;background:#000;margin-top:1rem}
+code{word-break:break-all;background:#eee;padding:.1rem .3rem}.note{color:#555;font-size:.9rem}
+#status{color:#a00}.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;width:100%}
+td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}
+td.url{word-break:break-all;color:#555}tr.bad td{background:#fee}</style>
+</head><body>
+<h1>hlsproxy</h1>
+<p>Plays an HLS stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
+<form id="form">
+<label>__URL_LABEL__ <input id="url" type="url" required placeholder="https://example.com/live/index.m3u8"></label>
+__REFERER_FIELD__<button id="play">Play</button><button id="diagnose" type="button">Diagnose</button>
+</form>
+<p>Proxied URL: <code id="proxied">-</code></p>
+<video id="video" controls muted playsinline></video>
+<p id="status"></p>
+<div id="report" class="scroll"></div>
+<p class="note">__SIGNING_NOTE__Where the browser cannot play HLS itself, this page loads hls.js from
+<code>__HLSJS_TEXT__</code> (<code>--hlsjs-url</code> points it elsewhere).</p>
+<script>
+"use strict";
+const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
+const $ = (id) => document.getElementById(id);
+// Relative to this page, so it works under any path prefix a reverse proxy adds.
+const HERE = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
+function proxied(url, referer) {
+  if (SIGNED) return url;
+  let src = location.origin + HERE + "proxy?url=" + encodeURIComponent(url);
+  if (referer) src += "&referer=" + encodeURIComponent(referer);
+  return src;
+}
+function diagnosis(src) {  // the same stream and options, asked of /diagnose
+  const u = new URL(src, location.href);
+  if (/\/proxy\/?$/.test(u.pathname)) u.pathname = u.pathname.replace(/\/proxy\/?$/, "/diagnose");
+  else u.pathname = u.pathname.replace("/p/", "/diagnose/p/");
+  return u.href;
+}
+function cell(row, text, kind) {
+  const td = document.createElement(kind || "td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  row.appendChild(td);
+  return td;
+}
+function diagnose(src) {
+  $("report").textContent = "diagnosing...";
+  fetch(diagnosis(src)).then((r) => r.json().then((report) => {
+    const box = $("report"), table = document.createElement("table"), head = table.insertRow();
+    box.textContent = "";
+    const names = ["request", "status", "type", "bytes", "ms", "redirects", "what the proxy concluded"];
+    for (const name of names) cell(head, name, "th");
+    for (const step of report.steps || []) {
+      const row = table.insertRow();
+      if (!step.ok) row.className = "bad";
+      cell(row, step.what);
+      cell(row, step.retried ? step.status + " (then " + step.retried + ")" : step.status);
+      cell(row, step.content_type); cell(row, step.bytes); cell(row, step.ms); cell(row, step.redirects);
+      cell(row, step.conclusion);
+      if (!step.url) continue;
+      const line = table.insertRow(), url = cell(line, step.url);
+      url.colSpan = names.length;
+      url.className = "url";
+      if (!step.ok) line.className = "bad";
+    }
+    const verdict = document.createElement("p");
+    verdict.id = "verdict";
+    verdict.textContent = report.verdict ? (report.ok ? "Diagnosis: " : "Diagnosis: problem: ") + report.verdict
+      : "Diagnosis failed: HTTP " + r.status;
+    box.appendChild(verdict);
+    box.appendChild(table);
+  })).catch((e) => { $("report").textContent = "diagnosis failed: " + e; });
+}
+function failed(url, src, what) {  // say why, in the proxy's words, then diagnose
+  fetch(url).then((r) => r.text().then((text) => {
+    const why = r.ok ? what : "HTTP " + r.status + ": " + text.trim().slice(0, 300);
+    $("status").textContent = "playback failed: " + why;
+  })).catch(() => { $("status").textContent = "playback failed: " + what + " (the proxy did not answer)"; });
+  diagnose(src);
+}
+function withHlsjs(then) {
+  if (window.Hls) return then();
+  const script = document.createElement("script");
+  script.src = HLSJS;
+  script.onload = then;
+  script.onerror = () => {
+    $("status").textContent = "could not load hls.js from " + HLSJS + ": start hlsproxy with --hlsjs-url "
+      + "set to a copy of hls.min.js this browser can reach (a /path served beside the proxy, or another CDN)";
+  };
+  document.head.appendChild(script);
+}
+function play(src) {
+  const video = $("video");
+  $("status").textContent = ""; $("report").textContent = "";
+  if (window.player) { window.player.destroy(); window.player = null; }
+  if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.onerror = () => failed(src, src, "the browser could not play it");
+    video.src = src;
+    video.play().catch(() => {});
+    return;
+  }
+  withHlsjs(() => {
+    if (!Hls.isSupported()) { $("status").textContent = "this browser cannot play HLS"; return; }
+    const player = window.player = new Hls();
+    player.on(Hls.Events.ERROR, (_, d) => {
+      if (!d.fatal) return;
+      const url = d.url || (d.context && d.context.url) || (d.frag && d.frag.url) || src;
+      failed(url, src, d.details);
+    });
+    player.loadSource(src);
+    player.attachMedia(video);
+    player.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+  });
+}
+function source() {
+  const referer = $("referer") ? $("referer").value.trim() : "";
+  const src = proxied($("url").value.trim(), referer);
+  $("proxied").textContent = src;
+  // The address bar now holds this stream (/?url=...&referer=...): copy it to share it.
+  const shared = new URLSearchParams({url: $("url").value.trim()});
+  if (referer) shared.set("referer", referer);
+  history.replaceState(null, "", HERE + "?" + shared);
+  return src;
+}
+$("form").addEventListener("submit", (event) => { event.preventDefault(); play(source()); });
+$("diagnose").addEventListener("click", () => { if ($("form").reportValidity()) diagnose(source()); });
+// A shared address fills the form and plays. What comes from the address is data: set
+// as a field's value (never parsed as markup), and played only if it is an http(s) URL.
+const given = new URLSearchParams(location.search);
+if (given.get("url")) {
+  $("url").value = given.get("url");
+  if ($("referer")) $("referer").value = given.get("referer") || given.get("referrer") || "";
+  if (/^https?:\/\//i.test($("url").value.trim()) && $("form").checkValidity()) play(source());
+}
+</script>
+</body></html>
+"""
+
+
+def render_page(config: Config) -> str:
+    """The page at /, for ``config``: with --secret it plays signed URLs only and
+    says how to make one, never exposing the secret."""
+    hlsjs = config.hlsjs_url or _DEFAULT_HLSJS_URL
+    signed = bool(config.secret)
+    base = _html_escape(config.public_url or "http://THIS-PROXY:PORT")
+    note = ("This proxy serves signed URLs only: make one on the proxy's machine with "
+            "<code>python3 hlsproxy.py sign URL --referer ... --public-url %s</code> (or set "
+            "<code>HLSPROXY_PUBLIC_URL</code> and <code>HLSPROXY_SECRET</code> as for the proxy) "
+            "and paste it above. " % base) if signed else ""
+    replacements = {
+        "__URL_LABEL__": "Signed proxy URL" if signed else "Stream URL",
+        # Under --secret a signed URL carries its own headers: no Referer field at all.
+        "__REFERER_FIELD__": "" if signed else '<label>Referer (optional) <input id="referer" type="url"></label>\n',
+        "__SIGNING_NOTE__": note,
+        "__HLSJS_TEXT__": _html_escape(hlsjs),
+        # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
+        "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
+        "__SIGNED__": "true" if signed else "false",
+    }
+    page = _UI_PAGE
+    for marker, value in replacements.items():
+        page = page.replace(marker, value)
+    return page
+
+
+def _page_policy(config: Config) -> str:
+    """The page's own Content-Security-Policy: its inline script and hls.js run,
+    nothing else does; it plays from anywhere (a signed URL may name another base)."""
+    hlsjs = urlsplit(config.hlsjs_url or _DEFAULT_HLSJS_URL)
+    source = "%s://%s" % (hlsjs.scheme, hlsjs.netloc) if hlsjs.netloc else "'self'"
+    return ("default-src 'self'; script-src 'unsafe-inline' %s; style-src 'unsafe-inline'; "
+            "media-src * blob:; connect-src *; worker-src blob:; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'" % source)
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# ---------------------------------------------------------------------------
+# HTTP handler: routing, the one way an answer starts, the one error path
+# ---------------------------------------------------------------------------
+
+#: On every answer but the page's own: whatever an upstream sends (an HTML page,
+#: an SVG, a script) is served from the proxy's origin, the page's origin, so a
+#: browser must neither guess its type nor run anything in it.
+_CONTENT_GUARD = (("X-Content-Type-Options", "nosniff"),
+                 ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"))
+
+
 class _PublicUrls:
     """How clients reach this proxy, and the URLs it writes for them: the
     --public-url path prefix a reverse proxy passes on, the proxy URLs asked
@@ -4408,9 +4779,24 @@ class _PublicUrls:
                                             segment if kind == "segment" else kind, cookies)
 
 
-# ---------------------------------------------------------------------------
-# HTTP handler: routing, the one way an answer starts, the one error path
-# ---------------------------------------------------------------------------
+def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
+               cache: Optional[str], upstream_url: Optional[str]) -> None:
+    """The access log line of one answer: as text, and as fields for --log-format json."""
+    fields = {
+        "client": client, "method": method or "-", "path": _loggable_path(path), "status": status, "bytes": sent,
+        "ms": round(seconds * 1000, 1), "cache": cache or "-",
+        "upstream": (urlsplit(upstream_url).hostname or "-") if upstream_url else "-",
+    }
+    _access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s %(upstream)s",
+                       fields, extra={"access": fields})
+
+
+def _requested_headers(headers) -> str:
+    """Echo Access-Control-Request-Headers, keeping only header-name characters."""
+    requested = headers.get("Access-Control-Request-Headers", "")
+    names = [n.strip() for n in requested.split(",") if _HEADER_NAME.match(n.strip())]
+    return ", ".join(names) or "Range"
+
 
 class ProxyHandler(BaseHTTPRequestHandler):
     """Answers /proxy and /p/ requests, the page, /healthz, /metrics and /diagnose.
@@ -4807,266 +5193,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except ValueError:
             reason = "error"
         self._refuse(HlsProxyError(str(reason), code))
-
-
-def render_page(config: Config) -> str:
-    """The page at /, for ``config``: with --secret it plays signed URLs only and
-    says how to make one, never exposing the secret."""
-    hlsjs = config.hlsjs_url or _DEFAULT_HLSJS_URL
-    signed = bool(config.secret)
-    base = _html_escape(config.public_url or "http://THIS-PROXY:PORT")
-    note = ("This proxy serves signed URLs only: make one on the proxy's machine with "
-            "<code>python3 hlsproxy.py sign URL --referer ... --public-url %s</code> (or set "
-            "<code>HLSPROXY_PUBLIC_URL</code> and <code>HLSPROXY_SECRET</code> as for the proxy) "
-            "and paste it above. " % base) if signed else ""
-    replacements = {
-        "__URL_LABEL__": "Signed proxy URL" if signed else "Stream URL",
-        # Under --secret a signed URL carries its own headers: no Referer field at all.
-        "__REFERER_FIELD__": "" if signed else '<label>Referer (optional) <input id="referer" type="url"></label>\n',
-        "__SIGNING_NOTE__": note,
-        "__HLSJS_TEXT__": _html_escape(hlsjs),
-        # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
-        "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
-        "__SIGNED__": "true" if signed else "false",
-    }
-    page = _UI_PAGE
-    for marker, value in replacements.items():
-        page = page.replace(marker, value)
-    return page
-
-
-def _page_policy(config: Config) -> str:
-    """The page's own Content-Security-Policy: its inline script and hls.js run,
-    nothing else does; it plays from anywhere (a signed URL may name another base)."""
-    hlsjs = urlsplit(config.hlsjs_url or _DEFAULT_HLSJS_URL)
-    source = "%s://%s" % (hlsjs.scheme, hlsjs.netloc) if hlsjs.netloc else "'self'"
-    return ("default-src 'self'; script-src 'unsafe-inline' %s; style-src 'unsafe-inline'; "
-            "media-src * blob:; connect-src *; worker-src blob:; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'" % source)
-
-
-def _html_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
-               cache: Optional[str], upstream_url: Optional[str]) -> None:
-    """The access log line of one answer: as text, and as fields for --log-format json."""
-    fields = {
-        "client": client, "method": method or "-", "path": _loggable_path(path), "status": status, "bytes": sent,
-        "ms": round(seconds * 1000, 1), "cache": cache or "-",
-        "upstream": (urlsplit(upstream_url).hostname or "-") if upstream_url else "-",
-    }
-    _access_logger.info("%(client)s %(method)s %(path)s %(status)d %(bytes)d %(ms).1fms %(cache)s %(upstream)s",
-                       fields, extra={"access": fields})
-
-
-def _loggable_path(path: Optional[str]) -> str:
-    """A request path fit for a log: no query, no token (``/p/…/seg12.ts``);
-    "-" when there is none (a request refused before its line was read)."""
-    route = (path or "").split("?", 1)[0]
-    if route.startswith("/p/"):
-        return "/p/…/" + route[3:].partition("/")[2]
-    return route[:200] or "-"
-
-
-def redacted(text: str, limit: int = 300) -> str:
-    """Text fit for a log line and an error body: every proxy token and query
-    string cut out (they carry per-URL headers, signatures and CDN tokens), no
-    control characters (an origin's reason phrase is its own text), and short."""
-    text = _TOKEN_IN_TEXT.sub("/p/…/", text)
-    text = _QUERY_IN_TEXT.sub("?…", text)
-    text = _CONTROL_CHARACTERS.sub(" ", text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def forwarded_base(headers) -> Optional[str]:
-    """The public base URL a trusted reverse proxy says the client used, from
-    ``Forwarded`` (RFC 7239) or X-Forwarded-Proto/Host/Prefix; None if absent
-    or malformed. Only called with --trust-forwarded."""
-    proto = host = None
-    forwarded = headers.get("Forwarded")
-    if forwarded:
-        for pair in forwarded.split(",")[0].split(";"):
-            name, _, value = pair.strip().partition("=")
-            if name.lower() == "proto":
-                proto = value.strip('"').lower()
-            elif name.lower() == "host":
-                host = value.strip('"')
-    proto = proto or (headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower() or None
-    host = host or (headers.get("X-Forwarded-Host") or "").split(",")[0].strip() or headers.get("Host")
-    prefix = (headers.get("X-Forwarded-Prefix") or "").split(",")[0].strip().rstrip("/")
-    if proto not in ("http", "https") or not host or not _HOST_HEADER.match(host):
-        return None
-    if prefix and not re.match(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$", prefix):
-        return None
-    return "%s://%s%s" % (proto, host, prefix)
-
-
-def _requested_headers(headers) -> str:
-    """Echo Access-Control-Request-Headers, keeping only header-name characters."""
-    requested = headers.get("Access-Control-Request-Headers", "")
-    names = [n.strip() for n in requested.split(",") if _HEADER_NAME.match(n.strip())]
-    return ", ".join(names) or "Range"
-
-
-_STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
-
-
-class _Tally:
-    """One thread's counts (see _ThreadCounts): that thread alone writes them."""
-
-    __slots__ = ("counts", "__weakref__")
-
-    def __init__(self) -> None:
-        self.counts = {}  # type: Dict[object, float]
-
-
-class _ThreadCounts:
-    """Counters that every request adds to. Each thread adds to a dict of its
-    own without a lock, since it alone writes there; a reader sums the dicts of
-    the threads alive and what the threads that ended left (folded in when
-    their thread-local tally goes, so a connection's thread leaves no dict).
-
-    Why: on a free-threaded build every lock or dict that all requests write is
-    where the cores queue. One Metrics lock halved a hit's rate on two cores
-    (8.3k to 4.2k req/s); with a lock per stripe of threads, 28% of the samples
-    of a 200-viewer run (W8, 3.13t, perf) were still CPython spinning for the
-    stripes' dicts. Under the GIL this costs what one lock did.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-        self._lock = threading.Lock()  # the tallies and the retired sums
-        self._tallies = {}  # type: Dict[weakref.ref, Dict[object, float]]
-        self._retired = {}  # type: Dict[object, float]
-        self._gone = []  # type: List[weakref.ref]  # tallies of ended threads, to fold in
-
-    def add(self, pairs: List[Tuple[object, float]]) -> None:
-        """Add each (key, amount) of ``pairs`` to this thread's tally."""
-        try:
-            counts = self._local.tally.counts
-        except AttributeError:
-            counts = self._new_tally()
-        for key, amount in pairs:
-            counts[key] = counts.get(key, 0) + amount
-
-    def totals(self) -> Dict[object, float]:
-        """Every key's sum over the threads, alive and ended."""
-        with self._lock:
-            self._fold_gone()
-            tallies = [dict(self._retired)] + [counts.copy() for counts in self._tallies.values()]
-        totals = {}  # type: Dict[object, float]
-        for counts in tallies:
-            for key, amount in counts.items():
-                totals[key] = totals.get(key, 0) + amount
-        return totals
-
-    def total(self, key) -> float:
-        return self.totals().get(key, 0)
-
-    def _new_tally(self) -> Dict[object, float]:
-        tally = self._local.tally = _Tally()
-        with self._lock:
-            self._fold_gone()
-            self._tallies[weakref.ref(tally, self._gone.append)] = tally.counts
-        return tally.counts
-
-    def _fold_gone(self) -> None:
-        """Fold in the tallies of the threads that ended. (The weak reference's
-        callback only notes one: it runs wherever the tally goes, maybe in a
-        collection inside totals(), under this very lock.)"""
-        while self._gone:
-            for key, amount in self._tallies.pop(self._gone.pop(), {}).items():
-                self._retired[key] = self._retired.get(key, 0) + amount
-
-
-class Metrics:
-    """Counters and one latency histogram, rendered in Prometheus text format.
-
-    One lock, held for a few dict operations only. Per process: with
-    ``--workers`` each worker counts its own.
-    """
-
-    #: Upper bounds of the upstream latency buckets, in seconds.
-    BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()  # the upstream latency histogram
-        self._counts = _ThreadCounts()  # (name, label) -> count: every answer adds to it
-        self._latency = [0] * (len(self.BUCKETS) + 1)
-        self._latency_sum = 0.0
-
-    def count(self, name: str, label: str = "", amount: float = 1) -> None:
-        self._counts.add([((name, label), amount)])
-
-    def answered(self, status: int, sent: int, cache_result: Optional[str]) -> None:
-        """One answer: its status class, body bytes and cache outcome."""
-        pairs = [(("requests_total", _STATUS_CLASSES[status // 100]), 1), (("sent_bytes_total", ""), sent)]
-        if cache_result:
-            pairs.append((("cache_total", cache_result), 1))
-        self._counts.add(pairs)
-
-    def connections(self, change: int) -> None:
-        self._counts.add([(("active_connections", ""), change)])
-
-    def observe_upstream(self, seconds: float, status: Optional[int]) -> None:
-        """One upstream fetch: its time to response headers, and the status it
-        answered with (None: it never answered)."""
-        index = next((i for i, bound in enumerate(self.BUCKETS) if seconds <= bound), len(self.BUCKETS))
-        with self._lock:
-            self._latency[index] += 1
-            self._latency_sum += seconds
-        if status is None:
-            self.count("upstream_failures_total")
-        else:
-            self._counts.add([(("upstream_fetches_total", ""), 1),
-                              (("upstream_responses_total", _STATUS_CLASSES[min(status // 100, 5)]), 1)])
-
-    def render(self, cache: TTLCache) -> str:
-        """The metrics in Prometheus text exposition format (version 0.0.4)."""
-        counts = self._counts.totals()
-        with self._lock:
-            latency, latency_sum = list(self._latency), self._latency_sum
-        active = counts.get(("active_connections", ""), 0)
-        lines = []
-
-        def family(name: str, kind: str, help_text: str, samples: List[Tuple[str, float]]) -> None:
-            lines.append("# HELP hlsproxy_%s %s" % (name, help_text))
-            lines.append("# TYPE hlsproxy_%s %s" % (name, kind))
-            for labels, value in samples:
-                lines.append("hlsproxy_%s%s %s" % (name, labels, _number_text(value)))
-
-        family("requests_total", "counter", "Requests answered, by status class.",
-               [('{class="%s"}' % c, counts.get(("requests_total", c), 0))
-                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
-        family("cache_requests_total", "counter", "Proxied requests by cache outcome.",
-               [('{result="%s"}' % r, counts.get(("cache_total", r), 0)) for r in ("HIT", "MISS", "COALESCED")])
-        family("upstream_fetches_total", "counter", "Upstream requests that got an answer.",
-               [("", counts.get(("upstream_fetches_total", ""), 0))])
-        family("upstream_responses_total", "counter", "Upstream answers, by status class.",
-               [('{class="%s"}' % c, counts.get(("upstream_responses_total", c), 0))
-                for c in ("1xx", "2xx", "3xx", "4xx", "5xx")])
-        family("upstream_failures_total", "counter", "Upstream requests that got no answer (unreachable, timeout).",
-               [("", counts.get(("upstream_failures_total", ""), 0))])
-        family("sent_bytes_total", "counter", "Body bytes sent to clients.",
-               [("", counts.get(("sent_bytes_total", ""), 0))])
-        family("cache_bytes", "gauge", "Bytes held in the cache.", [("", cache.bytes)])
-        family("cache_entries", "gauge", "Entries in the cache.", [("", len(cache))])
-        family("active_connections", "gauge", "Client connections open now.", [("", active)])
-        cumulative, samples = 0, []
-        for bound, observed in zip(self.BUCKETS + (float("inf"),), latency):
-            cumulative += observed
-            samples.append(('{le="%s"}' % ("+Inf" if bound == float("inf") else _number_text(bound)), cumulative))
-        family("upstream_fetch_seconds", "histogram", "Time to an upstream's response headers.", [])
-        lines.extend("hlsproxy_upstream_fetch_seconds_bucket%s %d" % sample for sample in samples)
-        lines.append("hlsproxy_upstream_fetch_seconds_sum %s" % _number_text(latency_sum))
-        lines.append("hlsproxy_upstream_fetch_seconds_count %d" % cumulative)
-        return "\n".join(lines) + "\n"
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 # ---------------------------------------------------------------------------

@@ -938,8 +938,8 @@ def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, s
     return _proxy_url(base_url.rstrip("/") + "/p/", upstream_url, options, secret, expires)
 
 
-def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...],
-               secret: Optional[str] = None, expires: int = 0, kind: str = "", cookies: Tuple[StreamCookie, ...] = ()) -> str:
+def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...], secret: Optional[str] = None,
+               expires: int = 0, kind: str = "", cookies: Tuple[StreamCookie, ...] = ()) -> str:
     # The token: the URL; then, when there are any, its options and the
     # stream's state (a subtitles mark, the stream's cookies), each urlencoded.
     payload = upstream_url
@@ -4082,7 +4082,8 @@ class Diagnosis:
         record = self.fetch(target, expect)
         record.what, record.url = what, redacted(url)
         if record.ok and what.endswith("key") and record.bytes != 16:
-            record.ok, record.conclusion = False, "the key is %d bytes; AES-128 wants 16 (an error page?)" % record.bytes
+            record.ok = False
+            record.conclusion = "the key is %d bytes; AES-128 wants 16 (an error page?)" % record.bytes
         if record.ok or record.status not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             self.steps.append(record)
             return record

@@ -91,6 +91,12 @@ def wait_for(predicate, timeout=10.0, interval=0.01):
     raise TimeoutError("condition not met within %.1f s" % timeout)
 
 
+def uri_lines(playlist):
+    """The URI lines of a playlist (str or bytes): every line that is neither blank nor a tag."""
+    text = playlist.decode() if isinstance(playlist, bytes) else playlist
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
 class TestPki:
     """A throwaway PKI, made with the openssl command in a temporary folder the
     first time a test asks (and by e2e/suite.py): a CA, a second CA that nobody
@@ -204,6 +210,10 @@ class ApiTest(unittest.TestCase):
             elif isinstance(node, ast.Assign):
                 names.extend(target.id for target in node.targets if isinstance(target, ast.Name))
         self.assertEqual(sorted(name for name in set(names) if names.count(name) > 1), [])
+
+    def test_stdlib_traps_are_avoided(self):
+        self.assertTrue(hlsproxy.ProxyHandler.disable_nagle_algorithm)
+        self.assertGreaterEqual(hlsproxy.ProxyServer.request_queue_size, 128)
 
     def test_import_has_no_side_effects(self):
         code = ("import logging, threading, sys; import hlsproxy; "
@@ -493,6 +503,17 @@ class ConfigTest(unittest.TestCase):
                     self.assertIn(said, out.stderr)
                     self.assertNotIn("SyntaxError", out.stderr)
 
+    def test_upstream_proxy_settings(self):
+        self.assertEqual(hlsproxy.Config(upstream_proxy="socks5h://u:p@proxy.example:1080/").upstream_proxy,
+                         "socks5h://u:p@proxy.example:1080")
+        for value, words in (("socks4://h:1", "an absolute http/socks5/socks5h URL"),
+                             ("http://u:p@h:3128", "for SOCKS only"),
+                             ("socks5://%s:p@h:1" % ("u" * 256), "1 to 255 bytes")):
+            with self.subTest(value=value[:20]):
+                with self.assertRaises(hlsproxy.ConfigError) as caught:
+                    hlsproxy.Config(upstream_proxy=value)
+                self.assertIn(words, str(caught.exception))
+
     def test_header_lines(self):
         self.assertEqual(hlsproxy.parse_header_line("User-Agent: VLC/3"), ("User-Agent", "VLC/3"))
         for bad in ("X: a\r\nB: c", "X: a\nb", "X: a\0", "Bad Name: x", "Connection: close",
@@ -564,6 +585,14 @@ class CodecTest(unittest.TestCase):
         options = (("Referer", "https://site.example/watch"), ("User-Agent", "Player/1"))
         path = hlsproxy.make_proxy_url("", "https://cdn.example/i.m3u8", options)
         self.assertEqual(hlsproxy.parse_proxy_path(path).options, options)
+
+    def test_host_allowlist_patterns(self):
+        patterns = ("example.com", "*.cdn.example.net")
+        for host, want in [("example.com", True), ("EXAMPLE.com.", True), ("a.example.com", False),
+                           ("x.cdn.example.net", True), ("a.b.cdn.example.net", True),
+                           ("cdn.example.net", False), ("evilcdn.example.net", False)]:
+            with self.subTest(host=host):
+                self.assertIs(hlsproxy.host_allowed(host, patterns), want)
 
     def test_query_form(self):
         url = "https://cdn.example/index.m3u8?token=x&y=2"
@@ -1437,7 +1466,6 @@ class ThreadCountsTest(unittest.TestCase):
         self.assertEqual((len(counts._tallies), counts._gone), (1, []))  # ...and folded in by the next reader
         self.assertEqual((counts.total("a"), counts.total("missing")), (8001, 0))
 
-
     def test_an_ending_thread_never_waits_for_the_lock(self):
         # A tally goes when its thread ends, wherever that runs: even inside a
         # reader holding the lock (a collection in totals()). Its note takes no lock.
@@ -1735,19 +1763,6 @@ class OriginHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def route_loop(self):
-        self.send_response(302)
-        self.send_header("Location", "/loop")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def route_gzip_m3u8(self):
-        self.send_body(200, "application/vnd.apple.mpegurl", gzip.compress(VIDEO.encode()),
-                       [("Content-Encoding", "gzip")])
-
-    def route_deflate(self):
-        self.send_body(200, "text/plain", zlib.compress(VIDEO.encode()), [("Content-Encoding", "deflate")])
-
     def route_gzip_ts(self):
         self.send_body(200, "video/mp2t", gzip.compress(SEGMENT * 10), [("Content-Encoding", "gzip")])
 
@@ -1756,23 +1771,6 @@ class OriginHandler(BaseHTTPRequestHandler):
 
     def route_status_500(self):
         self.send_body(500, "text/html", b"<h1>oops</h1>")
-
-    def route_status_403(self):
-        self.send_body(403, "text/html", b"<h1>no</h1>")
-
-    def route_upstream(self):
-        """/upstream?status=N[&retry=S]: an error page with that status, labelled as a playlist."""
-        query = dict(parse_qsl(urlsplit(self.path).query))
-        headers = [("Retry-After", query["retry"])] if "retry" in query else []
-        self.send_body(int(query["status"]), "application/vnd.apple.mpegurl", b"<!doctype html><p>no</p>", headers)
-
-    def route_cdnerror_index_m3u8(self):
-        """A CDN's error page at index.m3u8, sent 200 with the type the extension gives."""
-        self.send_body(200, "application/vnd.apple.mpegurl",
-                       b"<!doctype html><html><body>#EXTM3U<script>alert(1)</script></body></html>")
-
-    def route_page_html(self):
-        self.send_body(200, "text/html", b"<!doctype html><script>document.title = 'ran'</script>")
 
     def route_cookie_ts(self):
         self.send_body(200, "video/mp2t", SEGMENT, [("Set-Cookie", "session=secret; Path=/"),
@@ -1806,25 +1804,9 @@ class OriginHandler(BaseHTTPRequestHandler):
         pairs = (part.strip().partition("=") for part in (self.headers.get("Cookie") or "").split(";"))
         return {name: value for name, _, value in pairs if name}
 
-    def route_refgate_index_m3u8(self):
-        self.send_body(200, "application/vnd.apple.mpegurl",
-                       b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\ns0.ts\n#EXTINF:4,\ns1.ts\n#EXT-X-ENDLIST\n")
-
-    def route_refgate_s0_ts(self):
-        """A segment for pages of this origin only, as CDNs gate by Referer."""
-        if not (self.headers.get("Referer") or "").startswith(self.server.base + "/"):
-            return self.send_body(403, "text/html", b"<h1>hotlinking refused</h1>")
-        self.send_body(200, "video/mp2t", b"\x47" + SEGMENT[1:188] + b"\x47" + SEGMENT[189:])
-
-    route_refgate_s1_ts = route_refgate_s0_ts
-
     def route_echo(self):
         body = json.dumps(dict(self.headers.items())).encode()
         self.send_body(200, "application/octet-stream", body)
-
-    def route_cached_live(self):
-        self.send_body(200, "application/vnd.apple.mpegurl", LIVE.encode(),
-                       [("Cache-Control", "public, max-age=3600"), ("ETag", '"v1"')])
 
     def route_steer(self):
         doc = {"VERSION": 1, "TTL": 10, "RELOAD-URI": "steer?again=1", "PATHWAY-PRIORITY": ["A"]}
@@ -1876,40 +1858,17 @@ class OriginHandler(BaseHTTPRequestHandler):
         self.send_body(206, "video/mp2t", data[start:end + 1], [
             ("Accept-Ranges", "bytes"), ("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))])
 
-    def route_ranged_m3u8(self):
-        """A byte-range playlist: every segment a range of one file (ranged.ts)."""
-        lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:4", "#EXT-X-PLAYLIST-TYPE:VOD"]
-        for offset in range(0, len(RANGED), 50000):
-            lines += ["#EXTINF:4,", "#EXT-X-BYTERANGE:%d@%d" % (min(50000, len(RANGED) - offset), offset),
-                      "ranged.ts"]
-        self.send_body(200, "application/vnd.apple.mpegurl", ("\n".join(lines + ["#EXT-X-ENDLIST", ""])).encode())
-
-    def route_vod(self):
-        """/vod?n=K: a 20,000-segment VOD playlist (K tells four of them apart)."""
-        number = self.path.partition("n=")[2]
-        body = "".join(["#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n"] +
-                       ["#EXTINF:4.000,\nv%s/seg%05d.ts\n" % (number, i) for i in range(20000)] +
-                       ["#EXT-X-ENDLIST\n"])
-        self.send_body(200, "application/vnd.apple.mpegurl", body.encode())
-
     def route_etag_ts(self):
         self.send_body(200, "video/mp2t", SEGMENT, [("ETag", '"v1"'), ("Last-Modified", VALIDATED_DATE)])
 
     def route_weak_ts(self):
         self.send_body(200, "video/mp2t", SEGMENT, [("ETag", 'W/"w1"')])
 
-    def route_nocontent(self):
-        self.send_response(204)
-        self.end_headers()
-
     def route_notmodified(self):
         """An origin that answers 304 whatever it is asked."""
         self.send_response(304)
         self.send_header("ETag", '"v1"')
         self.end_headers()
-
-    def route_retry(self):
-        self.send_body(503, "text/plain", b"busy", [("Retry-After", "7")])
 
     def route_hold_ts(self):
         """Sends half, then waits until the test releases it: streaming must not wait."""
@@ -1932,19 +1891,6 @@ class OriginHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self.wfile.write(b"0\r\n\r\n")
 
-    def route_ll(self):
-        """An LL-HLS playlist; a blocking reload (_HLS_msn) is held 1.5 s, as a server
-        waiting for the next segment would."""
-        if "_HLS_msn=" in self.path:
-            self.server.release.wait(1.5)
-        self.send_body(200, "application/vnd.apple.mpegurl",
-                       b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"
-                       b"#EXTINF:1,\nll1.ts\n")
-
-    def route_coalesce_ts(self):
-        """Sends half, then holds the rest until the test releases it."""
-        self.route_hold_ts()
-
     def route_nostore_ts(self):
         self.send_body(200, "video/mp2t", SEGMENT, [("Cache-Control", "no-store")])
 
@@ -1955,21 +1901,6 @@ class OriginHandler(BaseHTTPRequestHandler):
         for i in range(n, n + 3):
             lines += ["#EXTINF:6,", "s%d.ts" % i]
         self.send_body(200, "application/vnd.apple.mpegurl", ("\n".join(lines) + "\n").encode())
-
-    def route_drip_m3u8(self):
-        """A playlist sent a few bytes at a time, each within the read timeout."""
-        body = VIDEO.encode() * 20
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.apple.mpegurl")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            for i in range(0, len(body), 8):
-                self.wfile.write(body[i:i + 8])
-                if self.server.release.wait(0.1):
-                    return
-        except OSError:
-            pass
 
     def route_ten_ts(self):
         """10 MB: half, then held until the test releases it."""
@@ -1989,10 +1920,6 @@ class OriginHandler(BaseHTTPRequestHandler):
     def route_slow(self):
         self.server.release.wait(10)
         self.send_body(200, "text/plain", b"late")
-
-    def route_twelve_ts(self):
-        """12 MB, fast, cacheable: more than a socket holds while its reader is away."""
-        self.send_body(200, "video/mp2t", SEGMENT * 1200)
 
     def route_drop_ts(self):
         self.send_response(200)
@@ -2071,6 +1998,12 @@ class ProxyTestCase(unittest.TestCase):
         self.addCleanup(connection.close)
         return connection
 
+    def wait_cached(self, path, proxy=None):
+        """Wait until ``proxy`` keeps the origin's ``path`` in its cache (a pump stores it after its client's
+        last byte)."""
+        fetcher = (proxy or self.proxy).fetcher
+        wait_for(lambda: fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + path).key) is not None)
+
     def proxied(self, path):
         """The /proxy?url= path for an origin path."""
         return "/proxy?url=" + quote(self.origin.base + path, safe="")
@@ -2093,7 +2026,7 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertEqual(response.getheader("Content-Type"), "application/vnd.apple.mpegurl")
         master = body.decode()
         self.assertNotIn(self.origin.base, master)
-        uris = re.findall(r'URI="([^"]+)"', master) + [l for l in master.splitlines() if l and not l.startswith("#")]
+        uris = re.findall(r'URI="([^"]+)"', master) + uri_lines(master)
         self.assertEqual(len(uris), 3)
         audio_url, subs_url, video_url = uris
         self.assertTrue(audio_url.endswith("/index.m3u8") and video_url.endswith("/index.m3u8"))
@@ -2106,16 +2039,16 @@ class ProxyFlowTest(ProxyTestCase):
         video = video.decode()
         key_url = re.search(r'#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"', video).group(1)
         init_url = re.search(r'#EXT-X-MAP:URI="([^"]+)"', video).group(1)
-        segments = [l for l in video.splitlines() if l and not l.startswith("#")]
+        segments = uri_lines(video)
         fetched = {
             "key": (self.request(self.local_path(key_url)), KEY),
             "init": (self.request(self.local_path(init_url)), INIT),
             "seg0": (self.request(self.local_path(segments[0], video_url)), SEGMENT),
             "seg1": (self.request(self.local_path(segments[1], video_url)), SEGMENT[::-1]),
             "audio": (self.request(self.local_path(
-                [l for l in audio.decode().splitlines() if not l.startswith("#")][0], audio_url)), SEGMENT[:1000]),
+                uri_lines(audio)[0], audio_url)), SEGMENT[:1000]),
             "subs": (self.request(self.local_path(
-                [l for l in subs.decode().splitlines() if not l.startswith("#")][0], subs_url)), None),
+                uri_lines(subs)[0], subs_url)), None),
         }
         for name, ((response, body), want) in fetched.items():
             with self.subTest(name):
@@ -2144,16 +2077,29 @@ class ProxyFlowTest(ProxyTestCase):
     def test_redirect_resolves_against_the_final_url(self):
         response, body = self.get("/redirect")
         self.assertEqual(response.status, 200)
-        segment = [l for l in body.decode().splitlines() if l and not l.startswith("#")][0]
+        segment = uri_lines(body)[0]
         self.assertEqual(hlsproxy.parse_proxy_path(self.local_path(segment)).url,
                          self.origin.base + "/stream/video/seg0.m4s")
 
     def test_redirect_loop_is_a_502(self):
+        def loop(handler):
+            handler.send_response(302)
+            handler.send_header("Location", "/loop")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        self.origin.routes["/loop"] = loop
         response, body = self.get("/loop")
         self.assertEqual(response.status, 502)
         self.assertEqual(self.origin.count("/loop"), hlsproxy._MAX_REDIRECTS + 1)
 
     def test_compressed_playlists_are_decoded(self):
+        def gzip_m3u8(handler):
+            handler.send_body(200, "application/vnd.apple.mpegurl", gzip.compress(VIDEO.encode()),
+                           [("Content-Encoding", "gzip")])
+        self.origin.routes["/gzip.m3u8"] = gzip_m3u8
+        def deflate(handler):
+            handler.send_body(200, "text/plain", zlib.compress(VIDEO.encode()), [("Content-Encoding", "deflate")])
+        self.origin.routes["/deflate"] = deflate
         for path in ("/gzip.m3u8", "/deflate"):
             with self.subTest(path):
                 response, body = self.get(path)
@@ -2289,6 +2235,10 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertEqual(sent["x-playback-session-id"], "s1")
 
     def test_live_playlist_cache_control(self):
+        def cached_live(handler):
+            handler.send_body(200, "application/vnd.apple.mpegurl", LIVE.encode(),
+                           [("Cache-Control", "public, max-age=3600"), ("ETag", '"v1"')])
+        self.origin.routes["/cached_live"] = cached_live
         response, _ = self.get("/cached_live")
         self.assertEqual(response.getheader("Cache-Control"), "public, max-age=3")
         self.assertIsNone(response.getheader("ETag"))
@@ -2303,7 +2253,7 @@ class ProxyFlowTest(ProxyTestCase):
 
     def test_player_query_reaches_the_origin(self):
         _, body = self.get("/live")
-        uri = [l for l in body.decode().splitlines() if l and not l.startswith("#")][0]
+        uri = uri_lines(body)[0]
         playlist_path = hlsproxy.make_proxy_url("", self.origin.base + "/live?id=7")
         self.request(playlist_path + "?_HLS_msn=8&_HLS_part=0")
         self.assertEqual(self.origin.requests[-1][0], "/live?id=7&_HLS_msn=8&_HLS_part=0")
@@ -2316,9 +2266,8 @@ class ProxyFlowTest(ProxyTestCase):
         self.assertIn(b"http://127.0.0.1:%d/p/" % self.proxy.server_address[1], mine)
         self.assertIn(b"https://other.example/base/p/", theirs)
         response, _ = self.request(self.local_path(
-            [l for l in theirs.decode().splitlines() if l.startswith("https://")][0]), proxy=other)
+            [l for l in uri_lines(theirs) if l.startswith("https://")][0]), proxy=other)
         self.assertEqual(response.status, 200)
-
 
     def test_the_public_url_prefix_is_served_too(self):
         # A reverse proxy that passes /hls/... on as it is: every route answers under the prefix.
@@ -2397,6 +2346,9 @@ class ErrorTest(ProxyTestCase):
         self.assertNotIn("Traceback", text)
 
     def test_statuses(self):
+        def status_403(handler):
+            handler.send_body(403, "text/html", b"<h1>no</h1>")
+        self.origin.routes["/status/403"] = status_403
         closed = socket.socket()
         closed.bind(("127.0.0.1", 0))
         closed_port = closed.getsockname()[1]
@@ -2421,6 +2373,12 @@ class ErrorTest(ProxyTestCase):
                 self.assertOneLineError(response, body, status, reason)
 
     def test_upstream_statuses_pass_through_with_retry_after(self):
+        # /upstream?status=N[&retry=S]: an error page with that status, labelled as a playlist.
+        def upstream(handler):
+            query = dict(parse_qsl(urlsplit(handler.path).query))
+            headers = [("Retry-After", query["retry"])] if "retry" in query else []
+            handler.send_body(int(query["status"]), "application/vnd.apple.mpegurl", b"<!doctype html><p>no</p>", headers)
+        self.origin.routes["/upstream"] = upstream
         for status, retry in [(403, None), (404, None), (410, None), (429, "30"), (503, "7"), (503, None)]:
             path = "/upstream?status=%d" % status + ("&retry=" + retry if retry else "")
             with self.subTest(status=status, retry=retry):
@@ -2433,6 +2391,11 @@ class ErrorTest(ProxyTestCase):
                 self.origin.hits.pop("/upstream")
 
     def test_a_page_labelled_as_a_playlist_is_refused_not_rewritten(self):
+        # A CDN's error page at index.m3u8, sent 200 with the type the extension gives.
+        def cdnerror_index_m3u8(handler):
+            handler.send_body(200, "application/vnd.apple.mpegurl",
+                           b"<!doctype html><html><body>#EXTM3U<script>alert(1)</script></body></html>")
+        self.origin.routes["/cdnerror/index.m3u8"] = cdnerror_index_m3u8
         response, body = self.get("/cdnerror/index.m3u8")
         self.assertOneLineError(response, body, 502, "upstream sent an HTML page, not a playlist "
                                 "(labelled application/vnd.apple.mpegurl, it does not start with #EXTM3U)")
@@ -2451,6 +2414,15 @@ class ErrorTest(ProxyTestCase):
         self.assertNotIn(b"_ssl.c", body)
 
     def test_blocking_reload_may_outlast_the_timeout(self):
+        # An LL-HLS playlist; a blocking reload (_HLS_msn) is held 1.5 s, as a server
+        # waiting for the next segment would.
+        def ll(handler):
+            if "_HLS_msn=" in handler.path:
+                handler.server.release.wait(1.5)
+            handler.send_body(200, "application/vnd.apple.mpegurl",
+                           b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"
+                           b"#EXTINF:1,\nll1.ts\n")
+        self.origin.routes["/ll"] = ll
         # timeout is 0.5 s here; a blocking reload may take ~3 target durations (3 s).
         playlist = hlsproxy.make_proxy_url("", self.origin.base + "/ll")
         response, _ = self.request(playlist)
@@ -2541,8 +2513,11 @@ class ContentGuardTest(ProxyTestCase):
         return (response.getheader("X-Content-Type-Options"), response.getheader("Content-Security-Policy"))
 
     def test_every_answer_but_the_page_carries_the_guard(self):
+        def page_html(handler):
+            handler.send_body(200, "text/html", b"<!doctype html><script>document.title = 'ran'</script>")
+        self.origin.routes["/page.html"] = page_html
         self.get("/stream/video/seg0.m4s")
-        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/stream/video/seg0.m4s").key) is not None)
+        self.wait_cached("/stream/video/seg0.m4s")
         cases = [
             (self.proxied("/page.html"), "GET", {}, 200),          # an HTML page, relayed
             (self.proxied("/html.m3u8"), "GET", {}, 200),
@@ -2736,7 +2711,7 @@ class AnswerFramingTest(RawClientTestCase):
                 self.assertEqual(head_body, b"")
                 self.assertEqual(headers(head_miss), headers(get_miss))
                 if cacheable:  # the hits below are hits, not followers
-                    wait_for(lambda path=path: other.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + path).key) is not None)
+                    self.wait_cached(path, other)
                 head_hit, _ = self.get(path, method="HEAD", proxy=other)
                 get_hit, _ = self.get(path, proxy=other)
                 self.assertEqual(headers(head_hit), headers(get_hit))
@@ -2764,6 +2739,10 @@ class AnswerFramingTest(RawClientTestCase):
         self.assertEqual(self.origin.requests[-1][0], "/stream/video/caf%C3%A9.ts")
 
     def test_upstream_204_and_304_have_no_body_and_no_framing(self):
+        def nocontent(handler):
+            handler.send_response(204)
+            handler.end_headers()
+        self.origin.routes["/nocontent"] = nocontent
         for path, status in (("/nocontent", 204), ("/notmodified", 304)):
             with self.subTest(path=path):
                 answers = self.exchange(self.origin_request(path) +
@@ -2783,12 +2762,15 @@ class AnswerFramingTest(RawClientTestCase):
         self.assertEqual(response.getheader("Content-Range"), "bytes */1024")
 
     def test_upstream_retry_after_is_passed_on(self):
+        def retry(handler):
+            handler.send_body(503, "text/plain", b"busy", [("Retry-After", "7")])
+        self.origin.routes["/retry"] = retry
         response, body = self.get("/retry")
         self.assertEqual((response.status, response.getheader("Retry-After")), (503, "7"))
 
     def test_if_range_on_a_cached_body(self):
         self.get("/etag.ts")  # cached once its fetch ends, with ETag "v1" and Last-Modified
-        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/etag.ts").key) is not None)
+        self.wait_cached("/etag.ts")
         cases = [('"v1"', 206), (VALIDATED_DATE, 206), ('"v0"', 200), ('W/"v1"', 200),
                  ("Tue, 01 Dec 2026 10:00:01 GMT", 200)]
         for if_range, status in cases:
@@ -2810,7 +2792,7 @@ class AnswerFramingTest(RawClientTestCase):
                 proxy = self.start_proxy()
                 for x_cache in ("MISS", "HIT"):
                     if x_cache == "HIT":  # kept once the fetch has ended, which may be after a 304
-                        wait_for(lambda proxy=proxy: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/etag.ts").key))
+                        self.wait_cached("/etag.ts", proxy)
                     response, body = self.get("/etag.ts", headers=headers, proxy=proxy)
                     self.assertEqual((response.status, response.getheader("X-Cache")), (status, x_cache))
                     self.assertEqual(body, b"" if status == 304 else SEGMENT)
@@ -2890,7 +2872,7 @@ class IoCoreTest(ProxyTestCase):
         else:
             self.fail("the stalled leader's connection was never closed")
         self.assertLess(received, len(PACED), "the stalled leader got the whole body")
-        wait_for(lambda: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/paced.ts").key) is not None)
+        self.wait_cached("/paced.ts", proxy)
 
     def test_range_requests_share_one_fetch(self):
         results = self.followers(10, "/paced.ts", headers={"Range": "bytes=0-"})
@@ -2898,7 +2880,7 @@ class IoCoreTest(ProxyTestCase):
             self.assertEqual((status, headers["Content-Range"], body == PACED),
                              (206, "bytes 0-%d/%d" % (len(PACED) - 1, len(PACED)), True))
         self.assertEqual(sorted(h["X-Cache"] for _, _, h, _ in results), ["COALESCED"] * 9 + ["MISS"])
-        wait_for(lambda: self.proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/paced.ts").key) is not None)
+        self.wait_cached("/paced.ts")
         for spec, first, last in (("bytes=0-", 0, len(PACED) - 1), ("bytes=1000-1999", 1000, 1999),
                                   ("bytes=-5", len(PACED) - 5, len(PACED) - 1)):
             response, body = self.get("/paced.ts", headers={"Range": spec})
@@ -2907,6 +2889,14 @@ class IoCoreTest(ProxyTestCase):
         self.assertEqual(self.origin.count("/paced.ts"), 1)
 
     def test_a_byte_range_playlist_is_one_fetch(self):
+        # A byte-range playlist: every segment a range of one file (ranged.ts).
+        def ranged_m3u8(handler):
+            lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:4", "#EXT-X-PLAYLIST-TYPE:VOD"]
+            for offset in range(0, len(RANGED), 50000):
+                lines += ["#EXTINF:4,", "#EXT-X-BYTERANGE:%d@%d" % (min(50000, len(RANGED) - offset), offset),
+                          "ranged.ts"]
+            handler.send_body(200, "application/vnd.apple.mpegurl", ("\n".join(lines + ["#EXT-X-ENDLIST", ""])).encode())
+        self.origin.routes["/ranged.m3u8"] = ranged_m3u8
         response, playlist = self.get("/ranged.m3u8")
         lines = playlist.decode().splitlines()
         read = b""
@@ -2941,7 +2931,7 @@ class IoCoreTest(ProxyTestCase):
             from_flight.append((spec, response.status, response.getheader("Content-Range"), body))
         cached = self.start_proxy()
         self.request(self.proxied("/ranged.ts"), proxy=cached)
-        wait_for(lambda: cached.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/ranged.ts").key) is not None)
+        self.wait_cached("/ranged.ts", cached)
         from_cache = answers(cached)
         relayed = answers(self.start_proxy(cache_max_object_mb=0.001))  # too big: Range goes upstream
         want = [("bytes=0-", 206, "bytes 0-%d/%d" % (n - 1, n), RANGED),
@@ -2961,6 +2951,14 @@ class IoCoreTest(ProxyTestCase):
                                   for g, w in zip(got, want)], [True] * len(want))
 
     def test_memory_kept_is_within_the_cache_bound(self):
+        # /vod?n=K: a 20,000-segment VOD playlist (K tells four of them apart).
+        def vod(handler):
+            number = handler.path.partition("n=")[2]
+            body = "".join(["#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n"] +
+                           ["#EXTINF:4.000,\nv%s/seg%05d.ts\n" % (number, i) for i in range(20000)] +
+                           ["#EXT-X-ENDLIST\n"])
+            handler.send_body(200, "application/vnd.apple.mpegurl", body.encode())
+        self.origin.routes["/vod"] = vod
         # Before issue 11: --cache-mb 4, four 20,000-segment playlists under ten Host
         # names held 74.9 MB of rewritten copies beside 3.0 MB counted.
         import gc
@@ -3243,12 +3241,12 @@ class ConfiguredHeadersTest(ProxyTestCase):
     def test_per_url_headers_are_inherited_by_rewritten_uris(self):
         _, body = self.request(self.proxied("/stream/master") + "&referer=" + quote("https://r.example/")
                                + "&ua=Player%2F2&header=" + quote("X-Token: t1"))
-        variant = [l for l in body.decode().splitlines() if l.startswith("http")][0]
+        variant = [l for l in uri_lines(body) if l.startswith("http")][0]
         _, body = self.request(self.local_path(variant))
         playlist = body.decode()
         key = re.search(r'URI="(http[^"]+k\.key)"', playlist).group(1)
         init = re.search(r'URI="(http[^"]+init\.mp4)"', playlist).group(1)
-        segment = [l for l in playlist.splitlines() if l.endswith("seg0.m4s")][0]
+        segment = [l for l in uri_lines(playlist) if l.endswith("seg0.m4s")][0]
         for uri in (key, init, segment):
             self.request(self.local_path(uri, variant))
         seen = {path.split("?")[0]: headers for path, headers in self.origin.requests}
@@ -3403,6 +3401,10 @@ class ConcurrencyTest(ProxyTestCase):
         self.assertFalse(ours[0].is_alive())
 
     def test_twenty_viewers_one_origin_fetch_bytes_as_they_arrive(self):
+        # Sends half, then holds the rest until the test releases it.
+        def coalesce_ts(handler):
+            handler.route_hold_ts()
+        self.origin.routes["/coalesce.ts"] = coalesce_ts
         half = len(SEGMENT) * 10
         results, got_first = {}, threading.Semaphore(0)
 
@@ -3463,6 +3465,10 @@ class ConcurrencyTest(ProxyTestCase):
         self.assertEqual(self.origin.count("/drop.ts"), before + 1)
 
     def test_no_client_holds_up_the_others(self):
+        # 12 MB, fast, cacheable: more than a socket holds while its reader is away.
+        def twelve_ts(handler):
+            handler.send_body(200, "video/mp2t", SEGMENT * 1200)
+        self.origin.routes["/twelve.ts"] = twelve_ts
         # Cache hits are answered in turns (hlsproxy.Turnstile); neither a viewer
         # that stops reading nor a request waiting on its upstream keeps the turn.
         _, body = self.get("/twelve.ts")
@@ -3535,27 +3541,15 @@ class ConcurrencyTest(ProxyTestCase):
         self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         wait_for(lambda: self.origin.count("/stream/video/seg0.m4s") == 1
                  and self.origin.count("/stream/video/seg1.m4s") == 1)
-        wait_for(lambda: proxy.fetcher.cached(hlsproxy.ProxyTarget(self.origin.base + "/stream/video/seg0.m4s").key) is not None)
+        self.wait_cached("/stream/video/seg0.m4s", proxy)
         _, playlist = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
-        segment = [line for line in playlist.decode().splitlines() if line.endswith("seg0.m4s")][0]
+        segment = [l for l in uri_lines(playlist) if l.endswith("seg0.m4s")][0]
         response, body = self.request(self.local_path(segment), proxy=proxy)
         self.assertEqual((response.getheader("X-Cache"), body), ("HIT", SEGMENT))
         self.assertEqual(self.origin.count("/stream/video/seg0.m4s"), 1)
 
-    def test_stdlib_traps_are_avoided(self):
-        self.assertTrue(hlsproxy.ProxyHandler.disable_nagle_algorithm)
-        self.assertGreaterEqual(hlsproxy.ProxyServer.request_queue_size, 128)
-
 
 class AllowHostTest(ProxyTestCase):
-    def test_patterns(self):
-        patterns = ("example.com", "*.cdn.example.net")
-        for host, want in [("example.com", True), ("EXAMPLE.com.", True), ("a.example.com", False),
-                           ("x.cdn.example.net", True), ("a.b.cdn.example.net", True),
-                           ("cdn.example.net", False), ("evilcdn.example.net", False)]:
-            with self.subTest(host=host):
-                self.assertIs(hlsproxy.host_allowed(host, patterns), want)
-
     def test_other_hosts_and_redirect_escapes_are_refused(self):
         proxy = self.start_proxy(allow_hosts=("127.0.0.1",))
         response, body = self.request(self.proxied("/keys/k.key"), proxy=proxy)
@@ -3584,7 +3578,7 @@ class SignedUrlTest(ProxyTestCase):
         response, body = self.request(self.signed("/stream/master"))
         self.assertEqual(response.status, 200, body)
         self.assertNotIn(self.SECRET.encode(), body)
-        variant = [l for l in body.decode().splitlines() if l.startswith("http")][0]
+        variant = [l for l in uri_lines(body) if l.startswith("http")][0]
         response, body = self.request(self.local_path(variant))
         self.assertEqual(response.status, 200, body)
         key = re.search(r'URI="(http[^"]+k\.key)"', body.decode()).group(1)
@@ -3621,7 +3615,7 @@ class SignedUrlTest(ProxyTestCase):
         proxy = self.start_proxy(secret=self.SECRET, url_ttl=60)
         response, body = self.request(self.signed("/stream/video/index.m3u8", expires=int(time.time()) + 30),
                                       proxy=proxy)
-        segment = [l for l in body.decode().splitlines() if l.endswith("seg0.m4s")][0]
+        segment = [l for l in uri_lines(body) if l.endswith("seg0.m4s")][0]
         expires = int(segment.split("/p/")[1].split("/")[0].split(".")[1])
         self.assertTrue(time.time() + 60 <= expires <= time.time() + 91, expires - time.time())
 
@@ -3692,6 +3686,21 @@ class LimitsTest(ProxyTestCase):
         self.assertEqual(len(self.proxy.cache), 0)
 
     def test_playlist_dripped_too_slowly_is_a_504(self):
+        # A playlist sent a few bytes at a time, each within the read timeout.
+        def drip_m3u8(handler):
+            body = VIDEO.encode() * 20
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/vnd.apple.mpegurl")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            try:
+                for i in range(0, len(body), 8):
+                    handler.wfile.write(body[i:i + 8])
+                    if handler.server.release.wait(0.1):
+                        return
+            except OSError:
+                pass
+        self.origin.routes["/drip.m3u8"] = drip_m3u8
         response, body = self.get("/drip.m3u8")
         self.assertEqual(response.status, 504, body)
         self.assertIn(b"too slow", body)
@@ -3704,7 +3713,7 @@ class UpstreamProxyTest(ProxyTestCase):
         proxy = self.start_proxy(upstream_proxy="http://127.0.0.1:%d" % relay.server_address[1])
         response, body = self.request(self.proxied("/stream/video/index.m3u8"), proxy=proxy)
         self.assertEqual(response.status, 200)
-        segment = [l for l in body.decode().splitlines() if l.endswith("seg0.m4s")][0]
+        segment = [l for l in uri_lines(body) if l.endswith("seg0.m4s")][0]
         _, data = self.request(self.local_path(segment), proxy=proxy)
         self.assertEqual(data, SEGMENT)
         self.assertEqual(relay.seen, [self.origin.base + "/stream/video/index.m3u8",
@@ -3764,7 +3773,7 @@ class NamesTest(ProxyTestCase):
 
     def uris(self, body):
         text = body.decode()
-        return re.findall(r'URI="([^"]+)"', text) + [l for l in text.splitlines() if l and not l.startswith("#")]
+        return re.findall(r'URI="([^"]+)"', text) + uri_lines(text)
 
     def names(self, path):
         """{proxied file name: proxy path} of the playlist at ``path``."""
@@ -3807,7 +3816,7 @@ class StreamCookiesTest(ProxyTestCase):
     its URIs, so any process or instance can serve the next request."""
 
     def uris(self, body):
-        return [self.local_path(l) for l in body.decode().splitlines() if l and not l.startswith("#")]
+        return [self.local_path(l) for l in uri_lines(body)]
 
     def test_the_master_cookie_reaches_the_rest_of_the_stream_on_any_instance(self):
         other = self.start_proxy()  # another worker or instance: no memory shared with self.proxy
@@ -3883,6 +3892,16 @@ class DiagnoseTest(ProxyTestCase):
         self.assertEqual(len(self.proxy.cache), 0)  # fetched fresh, never kept
 
     def test_a_referer_gated_segment_says_which_option_to_add(self):
+        def refgate_index_m3u8(handler):
+            handler.send_body(200, "application/vnd.apple.mpegurl",
+                           b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\ns0.ts\n#EXTINF:4,\ns1.ts\n#EXT-X-ENDLIST\n")
+        self.origin.routes["/refgate/index.m3u8"] = refgate_index_m3u8
+        # A segment for pages of this origin only, as CDNs gate by Referer.
+        def refgate_s0_ts(handler):
+            if not (handler.headers.get("Referer") or "").startswith(handler.server.base + "/"):
+                return handler.send_body(403, "text/html", b"<h1>hotlinking refused</h1>")
+            handler.send_body(200, "video/mp2t", b"\x47" + SEGMENT[1:188] + b"\x47" + SEGMENT[189:])
+        self.origin.routes["/refgate/s0.ts"] = self.origin.routes["/refgate/s1.ts"] = refgate_s0_ts
         report = self.diagnose(self.origin.base + "/refgate/index.m3u8")
         self.assertFalse(report["ok"])
         first = [step for step in report["steps"] if step["what"] == "first segment"][0]
@@ -3951,7 +3970,7 @@ class CompactPlaylistTest(ProxyTestCase):
     def variant(self, proxy=None, query=""):
         """The variant playlist as a player reaches it: through the master's URI."""
         _, master = self.request(self.proxied("/master2") + query, proxy=proxy)
-        uri = [l for l in master.decode().splitlines() if not l.startswith("#")][0]
+        uri = uri_lines(master)[0]
         response, body = self.request(self.local_path(uri), proxy=proxy)
         self.assertEqual(response.status, 200, body)
         return self.local_path(uri), body
@@ -3982,16 +4001,16 @@ class CompactPlaylistTest(ProxyTestCase):
         for name, fetch in cases.items():
             with self.subTest(name):
                 body = fetch().decode()
-                segments = [l for l in body.splitlines() if not l.startswith("#")]
+                segments = uri_lines(body)
                 self.assertEqual(len(segments), 500)
                 self.assertTrue(all(l.startswith("http://127.0.0.1:") and "/p/" in l for l in segments), segments[0])
 
     def test_a_playlist_that_sets_cookies_is_rewritten_whole(self):
         _, master = self.get("/gated/master")
-        uri = [l for l in master.decode().splitlines() if not l.startswith("#")][0]
+        uri = uri_lines(master)[0]
         self.assertTrue(uri.startswith("http://127.0.0.1:"), uri)  # the cookies must ride in every URI
         _, variant = self.request(self.local_path(uri))
-        segments = [l for l in variant.decode().splitlines() if not l.startswith("#")]
+        segments = uri_lines(variant)
         self.assertTrue(all(l.startswith("http://127.0.0.1:") for l in segments), segments)
 
 
@@ -4043,7 +4062,7 @@ class HttpsUpstreamTest(ProxyTestCase):
         self.assertEqual(response.status, 200, body)
         text = body.decode()
         self.assertNotIn("127.0.0.1:%d" % self.tls.server_address[1], text)
-        uris = re.findall(r'URI="([^"]+)"', text) + [l for l in text.splitlines() if l and not l.startswith("#")]
+        uris = re.findall(r'URI="([^"]+)"', text) + uri_lines(text)
         got = {}
         for uri in uris:
             response, data = self.request(self.local_path(uri), proxy=proxy or self.trusting)
@@ -4054,7 +4073,7 @@ class HttpsUpstreamTest(ProxyTestCase):
     def test_master_variant_key_init_and_segments_over_https(self):
         response, body = self.through(self.tls.base + "/stream/master")
         self.assertEqual(response.status, 200, body)
-        variant = [l for l in body.decode().splitlines() if "index.m3u8" in l and not l.startswith("#")][0]
+        variant = [l for l in uri_lines(body) if "index.m3u8" in l][0]
         got = self.play(self.tls.base + "/stream/video/index.m3u8")
         self.assertEqual(got, {"init.mp4": INIT, "k.key": KEY, "seg0.m4s": SEGMENT, "seg1.m4s": SEGMENT[::-1]})
         response, _ = self.request(self.local_path(variant), proxy=self.trusting)
@@ -4073,7 +4092,7 @@ class HttpsUpstreamTest(ProxyTestCase):
                 url = start.base + "/goto?to=" + quote(end.base + "/stream/video/index.m3u8", safe="")
                 response, body = self.through(url)
                 self.assertEqual(response.status, 200, body)
-                segment = [l for l in body.decode().splitlines() if "seg0.m4s" in l][0]
+                segment = [l for l in uri_lines(body) if "seg0.m4s" in l][0]
                 before = end.count("/stream/video/seg0.m4s")
                 response, data = self.request(self.local_path(segment), proxy=self.trusting)
                 self.assertEqual((response.status, data), (200, SEGMENT))
@@ -4157,8 +4176,7 @@ class ServeHttpsTest(ProxyTestCase):
         response, body = self.fetch(connection, self.proxied("/stream/video/index.m3u8"))
         self.assertEqual(response.status, 200, body)
         base = "https://localhost:%d/p/" % self.https.server_address[1]
-        uris = re.findall(r'URI="([^"]+)"', body.decode()) + [
-            l for l in body.decode().splitlines() if l and not l.startswith("#")]
+        uris = re.findall(r'URI="([^"]+)"', body.decode()) + uri_lines(body)
         self.assertEqual(len(uris), 4)
         self.assertTrue(all(uri.startswith(base) for uri in uris), uris)
         segment = [uri for uri in uris if "seg0.m4s" in uri][0]
@@ -4313,7 +4331,7 @@ class SocksTest(ProxyTestCase):
                     url = origin.base.replace("127.0.0.1", host) + "/stream/video/index.m3u8"
                     response, body = self.through(url, proxy)
                     self.assertEqual(response.status, 200, body)
-                    segment = [l for l in body.decode().splitlines() if "seg0.m4s" in l][0]
+                    segment = [l for l in uri_lines(body) if "seg0.m4s" in l][0]
                     response, data = self.request(self.local_path(segment), proxy=proxy)
                     self.assertEqual((response.status, data), (200, SEGMENT))
         # Every request came through microsocks: the origins saw its address only, on few connections.
@@ -4385,17 +4403,6 @@ class SocksTest(ProxyTestCase):
         response, body = self.through(self.origin.base + "/keys/k.key", http_only)
         self.assertEqual(response.status, 502, body)
         self.assertIn("does not speak SOCKS5", body.decode())
-
-    def test_config(self):
-        self.assertEqual(hlsproxy.Config(upstream_proxy="socks5h://u:p@proxy.example:1080/").upstream_proxy,
-                         "socks5h://u:p@proxy.example:1080")
-        for value, words in (("socks4://h:1", "an absolute http/socks5/socks5h URL"),
-                             ("http://u:p@h:3128", "for SOCKS only"),
-                             ("socks5://%s:p@h:1" % ("u" * 256), "1 to 255 bytes")):
-            with self.subTest(value=value[:20]):
-                with self.assertRaises(hlsproxy.ConfigError) as caught:
-                    hlsproxy.Config(upstream_proxy=value)
-                self.assertIn(words, str(caught.exception))
 
 
 class OperationsTest(ProxyTestCase):

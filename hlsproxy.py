@@ -1786,15 +1786,14 @@ class Turnstile:
     Why: a thread coming back from a socket call takes the GIL if it happens
     to be free, ahead of threads that have waited longer, so with a couple of
     hundred busy connections some answers waited seconds while the median
-    waited 30 ms (bench W8: p99 1.7 to 3.6 s with one worker). Handlers serve
-    from the cache and write to their clients in turns instead: a thread
-    waiting for its turn sleeps on a queue of its own rather than fighting for
-    the GIL, and turns come round in order. threading.Semaphore would not do:
-    a newcomer can take a slot freed for a waiter, who then queues again. A
-    queue.SimpleQueue, not a Lock: on 3.13t a thread blocked on a Lock first
-    spins, calling sched_yield up to 40 times, and 30 waiters spinning so were
-    72% of the samples of a cached-playlist run (W1, perf); with the queue's
-    get W1 went from 5.9-6.3k to 7.3-7.6k req/s there (no change under the GIL).
+    waited milliseconds. Handlers serve from the cache and write to their
+    clients in turns instead: a thread waiting for its turn sleeps on a queue
+    of its own rather than fighting for the GIL, and turns come round in
+    order. threading.Semaphore would not do: a newcomer can take a slot freed
+    for a waiter, who then queues again. A queue.SimpleQueue, not a Lock: on
+    3.13t a thread blocked on a Lock first spins, calling sched_yield up to 40
+    times, and many waiters spinning so starve the holders (bench/README.md
+    has the measurements).
 
     A turn is a thread's (``take``, ``give``), and is for work that does not
     block: every call that may block gives the calling thread's turn back
@@ -1851,14 +1850,10 @@ class Turnstile:
 def _turn_slots() -> int:
     """One turn at a time where the GIL allows one thread at a time anyway; on a
     free-threaded build (3.13t), where threads run at once, one more than the
-    cores, so that a core is not idle while a holder is in the kernel.
-
-    Measured on 3.13t, two cores (W1 cached playlist, W8 200 viewers, bench
-    workloads, 5-10 s runs alternated): two turns left W1 at 6.8-9.9k req/s,
-    three gave 7.6-11.3k with W8's p99 at 56-58 ms (the GIL build's 58-60),
-    four gave 9.6-12.4k but a p99 of 61-129 ms, eight 127-230 ms, and no
-    turnstile at all 240-850 ms: as many runnable threads as viewers, served
-    in no order."""
+    cores, so that a core is not idle while a holder is in the kernel. Fewer
+    turns leave cores idle; more let the tail grow towards no turnstile at all,
+    where as many threads run as there are viewers, served in no order
+    (bench/README.md, "Free-threaded 3.13t", has the runs that chose this)."""
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     return 1 if gil else (os.cpu_count() or 1) + 1
 
@@ -1879,10 +1874,9 @@ class _ThreadCounts:
     their thread-local tally goes, so a connection's thread leaves no dict).
 
     Why: on a free-threaded build every lock or dict that all requests write is
-    where the cores queue. One Metrics lock halved a hit's rate on two cores
-    (8.3k to 4.2k req/s); with a lock per stripe of threads, 28% of the samples
-    of a 200-viewer run (W8, 3.13t, perf) were still CPython spinning for the
-    stripes' dicts. Under the GIL this costs what one lock did.
+    where the cores queue: one lock for the counters, or one per stripe of
+    threads, was where a loaded run spent its time (bench/README.md). Under
+    the GIL this costs what one lock did.
     """
 
     def __init__(self) -> None:

@@ -1560,7 +1560,11 @@ class TurnstileTest(unittest.TestCase):
         origin.routes["/slow-body.ts"] = slow_body
         server = hlsproxy.ProxyServer(hlsproxy.Config(port=0, allow_private=True, quiet=True))
         self.addCleanup(server.server_close)
-        turnstile, fetcher = server.connections.turnstile, server.fetcher
+        self.assertEqual(server.fetcher.before_blocking, server.connections.turnstile.give)
+        # One turn, as under the GIL (a free-threaded build has more: then nobody would wait here).
+        turnstile = hlsproxy.Turnstile(1)
+        fetcher = hlsproxy.Fetcher(server.config, server.metrics, before_blocking=turnstile.give)
+        self.addCleanup(fetcher.close)
         target = hlsproxy.ProxyTarget(origin.base + "/slow-body.ts")
         turnstile.take()
         body = fetcher.open(target, {}, 5.0)  # the request and its head: given back before the connect
@@ -3187,7 +3191,10 @@ class UpstreamDesyncTest(ProxyTestCase):
             thread.join(120)
         self.assertEqual(len(done), 3000)
         self.assertEqual(wrong, [])
-        self.assertGreaterEqual(len(strays), 50)
+        # Requests for one path at once share one fetch, so the origin sees fewer than 3000 (how many
+        # fewer is the scheduler's call): one in fifty of those it saw had stray bytes.
+        self.assertEqual(len(strays), len(origin.requests) // 50)
+        self.assertGreaterEqual(len(strays), 20)
         # every dirty connection was dropped, and clean ones were reused
         self.assertGreaterEqual(origin.connections, len(strays))
         self.assertLess(origin.connections, len(origin.requests) // 5)
@@ -4441,14 +4448,15 @@ class OperationsTest(ProxyTestCase):
         # a 150-viewer load); at most _Workers.max_spare may wait for the next connection.
         def handlers():
             return [t for t in threading.enumerate() if t.name == "hlsproxy-client"]
+        before = len(handlers())  # other tests' servers may have some at work still
         sockets = [socket.create_connection(self.proxy.server_address[:2], timeout=10) for _ in range(100)]
-        wait_for(lambda: len(handlers()) >= 100)  # one thread per connection, all at once
+        wait_for(lambda: len(handlers()) >= before + 100)  # one thread per connection, all at once
         for sock in sockets:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         for sock in sockets:
             self.assertEqual(read_answers(sock)[0][0], 200)
             sock.close()
-        wait_for(lambda: len(handlers()) <= hlsproxy._Workers.max_spare, timeout=5)
+        wait_for(lambda: len(handlers()) <= before + hlsproxy._Workers.max_spare, timeout=5)
         self.assertLessEqual(hlsproxy._Workers.max_spare, 16)
 
     def test_metrics_token(self):

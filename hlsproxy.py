@@ -1727,15 +1727,22 @@ class _Workers:
     Thread.start() waits until the new thread runs, a handshake that shows in a
     cold segment's time and in a new connection's first answer (bench/README.md,
     W3 and W7). An idle thread takes the next job instead; one idle for
-    ``idle_seconds`` ends. As many run at once as there are jobs, but at most
-    ``max_spare`` wait idle (Apache's MaxSpareThreads): after a burst of viewers
-    the rest end at once, since each idle thread holds a whole stack reserved,
-    which a 32-bit router cannot spare by the hundred.
+    ``idle_seconds`` ends. As many run at once as there are jobs, but only
+    ``max_spare`` wait that long (Apache's MaxSpareThreads): one more waits
+    ``surplus_seconds``, then ends. A steady load finds its threads again within
+    a second; after a burst of viewers the surplus is gone a second later, as
+    each idle thread holds a whole stack reserved, which a 32-bit router cannot
+    spare by the hundred. (Ending a surplus thread at once instead made threads
+    start and end under a steady load of a few more jobs than the cap: W3 lost
+    a fifth of its throughput.)
     """
 
-    #: Idle threads kept at most: enough for the connections a few players open
-    #: and close around each segment, few enough to be nothing on a small box.
+    #: Idle threads kept for ``idle_seconds``: enough for the connections a few
+    #: players open and close around each segment, few enough to be nothing on a
+    #: small box.
     max_spare = 8
+    #: How long an idle thread beyond ``max_spare`` waits for a job.
+    surplus_seconds = 1.0
 
     def __init__(self, name: str, idle_seconds: float = 30.0) -> None:
         self.name = name
@@ -1766,11 +1773,10 @@ class _Workers:
             function, args = job
             function(*args)
             with self._lock:
-                if self._idle >= self.max_spare:
-                    return  # spares enough: this one ends now
+                surplus = self._idle >= self.max_spare
                 self._idle += 1
             try:
-                job = self._jobs.get(timeout=self.idle_seconds)
+                job = self._jobs.get(timeout=self.surplus_seconds if surplus else self.idle_seconds)
             except queue.Empty:
                 with self._lock:
                     try:
@@ -3865,19 +3871,20 @@ class Fetcher:
         kept = dataclasses.replace(resource, serial=serial)
         return kept if self.cache.put(key, kept, len(resource.body) + _ENTRY_OVERHEAD, ttl) else resource
 
-    def rewritten(self, target: ProxyTarget, resource: Resource, base: _RewriteBase,
-                  make_uri: Callable[[str, str], str], age: float) -> _RewrittenDocument:
+    def rewritten(self, target: ProxyTarget, resource: Resource, base: _RewriteBase, age: float,
+                  uri_maker: Callable[[], Callable[[str, str], str]]) -> _RewrittenDocument:
         """``resource``, a document served for ``target``, rewritten for ``base``
-        with ``make_uri``. The rewrite of a kept copy is kept too, as a cache
-        entry of its own, counted like any other and never outliving the copy it
-        was made from. A playlist's target duration is remembered (to time
-        blocking reloads), and its next segments prefetched if --prefetch says so."""
+        with the hook ``uri_maker()`` makes (only when it is rewritten). The
+        rewrite of a kept copy is kept too, as a cache entry of its own, counted
+        like any other and never outliving the copy it was made from. A
+        playlist's target duration is remembered (to time blocking reloads), and
+        its next segments prefetched if --prefetch says so."""
         entry = self.cache.get(base.cache_key(resource.serial)) if resource.serial else None
         if entry is not None:
             rewritten = entry.value
         else:
             self.before_blocking()  # 20,000 lines take tens of ms: hits need not wait for them
-            rewritten = _rewrite_document(self.config, resource, make_uri, base.keep_relative)
+            rewritten = _rewrite_document(self.config, resource, uri_maker(), base.keep_relative)
             if resource.serial:
                 ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
                 self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
@@ -4777,6 +4784,8 @@ class _PublicUrls:
 def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
                cache: Optional[str], upstream_url: Optional[str]) -> None:
     """The access log line of one answer: as text, and as fields for --log-format json."""
+    if not _access_logger.isEnabledFor(logging.INFO):
+        return  # --quiet: not even the fields are made
     fields = {
         "client": client, "method": method or "-", "path": _loggable_path(path), "status": status, "bytes": sent,
         "ms": round(seconds * 1000, 1), "cache": cache or "-",
@@ -4867,31 +4876,37 @@ class ProxyHandler(BaseHTTPRequestHandler):
         sending one byte at a time. A head that came whole in its first packet
         (the usual case) is parsed in turn: that cannot block.
         """
+        connections = self.server.connections
+        watched = b"\r\n\r\n" not in arrived
+        if watched:
+            connections.watch(self.connection)
+        else:
+            self.turns.take()
         try:
-            with self.server.connections.deadline(self.connection, watched=b"\r\n\r\n" not in arrived) as watch:
-                if not watch.watched:
-                    self.turns.take()
-                head = read_request_head(self.rfile, self.max_request_line, self._seen_method)
-                if head is None:  # the client closed, or the watchdog cut it, mid-head
+            # The method is kept as soon as it is read: a refusal's log line names it.
+            head = read_request_head(self.rfile, self.max_request_line, lambda method: setattr(self, "command", method))
+            if head is None:  # the client closed, or the watchdog cut it, mid-head
+                self.close_connection = True
+                return False
+            self.command, self.path, self.request_version = head.method, head.target, head.version
+            self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may hold secrets
+            self.headers = _RequestFields(head.fields)
+            self.close_connection, self._head_only = head.close, head.method == "HEAD"
+            if head.body_length:
+                self.turns.give()  # the body may not be here yet
+                if not watched:
+                    watched = True
+                    connections.watch(self.connection)
+                if not discard_request_body(self.rfile, head, lambda: self.writer.interim(HTTPStatus.CONTINUE)):
                     self.close_connection = True
                     return False
-                self.command, self.path, self.request_version = head.method, head.target, head.version
-                self.requestline = "%s - %s" % (head.method, head.version)  # never the target: it may hold secrets
-                self.headers = _RequestFields(head.fields)
-                self.close_connection, self._head_only = head.close, head.method == "HEAD"
-                if head.body_length:
-                    self.turns.give()  # the body may not be here yet
-                    watch.start()
-                    if not discard_request_body(self.rfile, head, lambda: self.writer.interim(HTTPStatus.CONTINUE)):
-                        self.close_connection = True
-                        return False
-                return True
+            return True
         except HlsProxyError as error:
             self._refuse(error)
             return False
-
-    def _seen_method(self, method: str) -> None:
-        self.command = method  # for the log line, should the rest of the head be refused
+        finally:
+            if watched:
+                connections.unwatch(self.connection)
 
     def _refuse(self, error: HlsProxyError) -> None:
         """Answer a request that could not be read safely, then close: what
@@ -4912,13 +4927,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if status is None:
             return
         self.server.connections.metrics.answered(status, self.writer.sent, self._cache_result)
-        if _access_logger.isEnabledFor(logging.INFO):
-            _log_access(self.client_address[0], self.command, self.path, status, self.writer.sent,
-                       time.monotonic() - self._started, self._cache_result, self._upstream_url)
+        _log_access(self.client_address[0], self.command, self.path, status, self.writer.sent,
+                    time.monotonic() - self._started, self._cache_result, self._upstream_url)
         self.writer.status = None
 
-    def log_request(self, code="-", size="-") -> None:
-        pass  # the access line is written once the answer is complete (_account)
+    def log_request(self, code="-", size="-") -> None:  # the access line is _account's, once the answer is whole
+        pass
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
         # http.server's own messages (log_error) may carry a raw request line,
@@ -5124,8 +5138,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """A playlist or other document, rewritten for this request's public base."""
         urls = self.server.urls
         base = urls.rewrite_base(target, resource, self._routed, self.headers)
-        rewritten = self.server.fetcher.rewritten(target, resource, base,
-                                                  urls.uri_maker(target, resource.cookies, base), age)
+        rewritten = self.server.fetcher.rewritten(target, resource, base, age,
+                                                  lambda: urls.uri_maker(target, resource.cookies, base))
         headers = [("X-Cache", x_cache)] + ([("Age", str(int(age)))] if x_cache == "HIT" else []) + [
             ("Content-Type", rewritten.content_type),
             ("Cache-Control", client_cache_control(rewritten.lifetime, resource.cache_control, age))]
@@ -5154,9 +5168,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def _send_text(self, status: int, text: str, cache_control: str = "no-store",
                    extra: Tuple[Tuple[str, str], ...] = ()) -> None:
-        self._send_whole(status, list(extra) + [
-            ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cache_control)],
-            text.encode("utf-8"))
+        headers = list(extra) + [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cache_control)]
+        self._send_whole(status, headers, text.encode("utf-8"))
 
     def _send_failure(self, error: HlsProxyError) -> None:
         """The one error path: a one-line answer, or an abort if the body has begun."""
@@ -5193,29 +5206,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------
-
-class _Deadline:
-    """A connection the watchdog cuts if it is still watched at its deadline:
-    watched from ``start()`` (at once, with ``watched``) to the end of the block."""
-
-    def __init__(self, connections: "_Connections", connection: socket.socket, watched: bool) -> None:
-        self._connections, self._connection = connections, connection
-        self.watched = False
-        if watched:
-            self.start()
-
-    def start(self) -> None:
-        if not self.watched:
-            self.watched = True
-            self._connections.watch(self._connection, time.monotonic() + self._connections.header_timeout)
-
-    def __enter__(self) -> "_Deadline":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self.watched:
-            self._connections.unwatch(self._connection)
-
 
 class _Connections:
     """The bookkeeping of a server's client connections: at most
@@ -5318,20 +5308,19 @@ class _Connections:
         are no error of ours."""
         if ssl is None or not isinstance(connection, ssl.SSLSocket):
             return True
+        self.watch(connection)
         try:
-            with self.deadline(connection):
-                connection.do_handshake()
+            connection.do_handshake()
             return True
         except (OSError, ValueError) as error:
             _logger.debug("TLS handshake with %s failed: %s", client, error)
             return False
+        finally:
+            self.unwatch(connection)
 
-    def deadline(self, connection: socket.socket, watched: bool = True) -> _Deadline:
-        """A --header-timeout deadline for ``connection`` (see _Deadline)."""
-        return _Deadline(self, connection, watched)
-
-    def watch(self, connection: socket.socket, deadline: float) -> None:
-        """Cut ``connection`` if it is still watched at ``deadline`` (time.monotonic())."""
+    def watch(self, connection: socket.socket) -> None:
+        """Cut ``connection`` if it is still watched --header-timeout from now."""
+        deadline = time.monotonic() + self.header_timeout
         with self._lock:
             self._watched[connection] = deadline
             self._start_watchdog()

@@ -1236,6 +1236,50 @@ class RequestHeadTest(unittest.TestCase):
         assert lines[-1] == b"\r\n", raw
         return hlsproxy.parse_request_head(lines[0], lines[1:-1])
 
+    def test_a_head_is_read_from_a_file_object(self):
+        # Issue 21: reading a head and dropping a body are framing functions of a file object.
+        seen = []
+        head = hlsproxy.read_request_head(io.BytesIO(b"\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\nNEXT"), 16384,
+                                          seen.append)
+        self.assertEqual((head.method, head.target, head.body_length, seen), ("GET", "/x", 0, ["GET"]))
+        for raw in (b"", b"GET /x HTTP/1.1\r\nHost: h\r\n", b"GET /x HTTP/1.1"):  # closed mid-head
+            with self.subTest(raw=raw):
+                self.assertIsNone(hlsproxy.read_request_head(io.BytesIO(raw)))
+        for raw, max_line, status in [(b"GET /" + b"a" * 100 + b" HTTP/1.1\r\n\r\n", 64, 414),
+                                      (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 16384, 431)]:
+            seen = []
+            with self.subTest(status=status), self.assertRaises(hlsproxy.HlsProxyError) as raised:
+                hlsproxy.read_request_head(io.BytesIO(raw), max_line, seen.append)
+            self.assertEqual((raised.exception.status, seen), (status, ["GET"]))
+
+    def test_a_body_is_dropped_to_its_end(self):
+        rest = b"GET /next HTTP/1.1\r\n"
+        for raw, answer in [
+                (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", True),
+                (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nhello", False),  # left early
+                (b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
+                (b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", False)]:
+            with self.subTest(raw=raw):
+                rfile = io.BytesIO(raw + (rest if answer else b""))
+                head = hlsproxy.read_request_head(rfile)
+                self.assertIs(hlsproxy.discard_request_body(rfile, head), answer)
+                if answer:  # the next request starts exactly where the body ended
+                    self.assertEqual(rfile.read(), rest)
+        asked = []
+        rfile = io.BytesIO(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok")
+        self.assertTrue(hlsproxy.discard_request_body(rfile, hlsproxy.read_request_head(rfile),
+                                                      lambda: asked.append(100)))
+        self.assertEqual(asked, [100])
+        asked = []
+        rfile = io.BytesIO(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 99999\r\n\r\n")
+        with self.assertRaises(hlsproxy.HlsProxyError) as raised:  # too large: refused before any 100
+            hlsproxy.discard_request_body(rfile, hlsproxy.read_request_head(rfile), lambda: asked.append(100))
+        self.assertEqual((raised.exception.status, asked), (413, []))
+        rfile = io.BytesIO(b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX")
+        with self.assertRaises(hlsproxy.BadRequest):
+            hlsproxy.discard_request_body(rfile, hlsproxy.read_request_head(rfile))
+
     def test_accepted(self):
         C = hlsproxy._CHUNKED
         cases = [

@@ -426,8 +426,9 @@ def _without_login(value):
     that does not parse may still hold one)."""
     if not isinstance(value, str) or "@" not in value:
         return value
-    scheme, separator, rest = value.partition("://")
-    return scheme + separator + "…@" + rest.rpartition("@")[2] if separator else "…@" + value.rpartition("@")[2]
+    login_and_before, _, after = value.rpartition("@")
+    scheme, separator, _ = login_and_before.partition("://")
+    return (scheme + separator if separator else "") + "…@" + after
 
 
 def _readable_file(name: str, value):

@@ -183,6 +183,8 @@ __all__ = [
     "HLS_CONTENT_TYPES", "URI_ATTRIBUTE_TAGS", "URI_KINDS", "URI_KIND_EXTENSIONS", "RECOGNISED_EXTENSIONS",
     "is_playlist", "rewrite_playlist", "rewrite_json_document", "playlist_max_age", "playlist_target_duration",
     "playlist_uris",
+    # the MPD rewriter
+    "MPD_LEVELS", "MPD_URL_ATTRIBUTES", "MPD_URL_ELEMENTS", "MPD_URL_SCHEMES", "rewrite_mpd", "mpd_max_age",
     # the cache and its policy, CORS
     "Resource", "CacheEntry", "TTLCache", "DocumentKind", "MEDIA", "DOCUMENT_KINDS", "kind_lifetime", "may_share",
     "cache_ttl", "client_cache_control", "EXPOSED_HEADERS", "cors_headers",
@@ -271,7 +273,9 @@ HOP_BY_HOP_HEADERS = frozenset({
 #: browser's own Origin and Referer, and credentials for the proxy's origin
 #: must not leak to the upstream server.
 FORWARDED_REQUEST_HEADERS = ("Range", "If-Range", "Accept", "Accept-Language",
-                             "User-Agent", "X-Playback-Session-Id")
+                             "User-Agent", "X-Playback-Session-Id",
+                             # Common Media Client Data (CTA-5004): for the CDN, never part of a key.
+                             "CMCD-Request", "CMCD-Object", "CMCD-Status", "CMCD-Session")
 
 #: Upstream response headers passed to the client with media. An allowlist too:
 #: Set-Cookie, upstream CORS headers and HSTS are not ours to pass on. The
@@ -840,7 +844,7 @@ URI_KINDS = types.MappingProxyType({
 #: rendition "vtt". A kind of "" adds nothing.
 URI_KIND_EXTENSIONS = types.MappingProxyType({
     "playlist": ".m3u8", "subtitles": ".m3u8", "segment": ".ts", "fmp4": ".m4s", "init": ".mp4",
-    "vtt": ".vtt", "key": ".key", "json": ".json",
+    "vtt": ".vtt", "key": ".key", "json": ".json", "mpd": ".mpd",
 })
 _ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
 
@@ -849,7 +853,7 @@ _ADDED_EXTENSIONS = frozenset(URI_KIND_EXTENSIONS.values())
 RECOGNISED_EXTENSIONS = frozenset({
     "3gp", "aac", "avi", "ac3", "eac3", "flac", "mkv", "m3u8", "m3u", "m4a", "m4s", "m4v", "mpg", "mov", "mp2",
     "mp3", "mp4", "mpeg", "mpegts", "ogg", "ogv", "oga", "ts", "vob", "vtt", "wav", "webvtt", "cmfv", "cmfa",
-    "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp",
+    "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp", "mpd",
 })
 
 
@@ -903,6 +907,15 @@ class ProxyTarget:
     #: The stream's cookies, set by the upstream answers of its playlists and
     #: carried in its proxy URLs (see "Stream cookies").
     cookies: Tuple[StreamCookie, ...] = ()
+    #: Common Media Client Data the player sent as a query (CTA-5004): sent
+    #: upstream with ``url``, and no part of ``key``.
+    cmcd: str = ""
+    #: A clock an MPD's UTCTiming names: its answer is of the moment, never
+    #: shared or cached, and carries the upstream's Date.
+    clock: bool = False
+    #: An element an MPD's xlink:href brings: read as part of an MPD, whose
+    #: URLs resolve against this base, the base where it lands ("" otherwise).
+    fragment_base: str = ""
 
     @property
     def key(self) -> str:
@@ -910,8 +923,10 @@ class ProxyTarget:
         answer depends on the URL, the headers sent and the cookies sent. A
         string (see ``_shared_key``): the URL alone when nothing else is sent,
         else the repr of all three (which starts "(", where a URL cannot)."""
-        if not (self.options or self.cookies):
+        if not (self.options or self.cookies or self.fragment_base):
             return self.url
+        if self.fragment_base:  # read as a part of an MPD, it is another document
+            return repr((self.url, self.options, self.cookies, self.fragment_base))
         return repr((self.url, self.options, self.cookies))
 
 
@@ -940,24 +955,33 @@ def make_proxy_url(base_url: str, upstream_url: str, options: Tuple[Tuple[str, s
 
 
 def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], ...], secret: Optional[str] = None,
-               expires: int = 0, kind: str = "", cookies: Tuple[StreamCookie, ...] = ()) -> str:
+               expires: int = 0, kind: str = "", cookies: Tuple[StreamCookie, ...] = (), base: str = "") -> str:
     # The token: the URL; then, when there are any, its options and the
-    # stream's state (a subtitles mark, the stream's cookies), each urlencoded.
+    # stream's state (the kind's mark, the stream's cookies), each urlencoded.
     payload = upstream_url
-    state = _token_state(kind == "subtitles", cookies) if kind == "subtitles" or cookies else ""
+    state = _token_state(kind if kind in _MARKED_KINDS else "", cookies, base) \
+        if kind in _MARKED_KINDS or cookies else ""
     if options or state:
         payload += "\n" + urlencode(options) + ("\n" + state if state else "")
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
     segment = token.decode("ascii")
     if secret:
         segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
-    return prefix + segment + "/" + _proxy_name(upstream_url, kind)
+    return prefix + segment + "/" + ("" if kind == "directory" else _proxy_name(upstream_url, kind))
+
+
+#: Kinds a token marks, as what its third line says: a WebVTT rendition's
+#: playlist; an upstream directory, which a proxy URL stands for with every
+#: path under it (an MPD's BaseURLs and templates; the URL ends in "/");
+#: an MPD's clock; an MPD's remote element and the base where it lands.
+_MARKED_KINDS = types.MappingProxyType({"subtitles": "vtt", "directory": "dir", "clock": "clock", "xlink": "xml"})
 
 
 @functools.lru_cache(maxsize=64)
-def _token_state(subtitles: bool, cookies: Tuple[StreamCookie, ...]) -> str:
+def _token_state(kind: str, cookies: Tuple[StreamCookie, ...], base: str = "") -> str:
     """The token's third line; the same for every URI of a playlist, so made once."""
-    state = ([("vtt", "1")] if subtitles else []) + (
+    mark = _MARKED_KINDS.get(kind)
+    state = ([(mark, base or "1")] if mark else []) + (
         [("cookies", json.dumps(cookies, separators=(",", ":")))] if cookies else [])
     return urlencode(state)
 
@@ -1022,17 +1046,23 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
             token, expires = _verify_signature(segment, secret, time.time() if now is None else now)
         else:
             token = segment.split(".", 1)[0]  # a signature is of no interest without a secret
-        url, options, subtitles, cookies = _decode_token(token)
-        if secret and rest and not _is_own_name(url, rest):
+        url, options, state = _decode_token(token)
+        directory = "dir" in state
+        if secret and rest and not directory and not _is_own_name(url, rest):
             raise Forbidden("a signed URL covers its own file only")
-        if secret and any(not name.startswith("_HLS_") for name, _ in pairs):
-            raise Forbidden("a signed URL takes no query parameters but a player's _HLS_ ones")
-        url = _resolve_rest(url, rest)
+        # The proxy's own parameters on a /p/ URL are a copy of the /proxy URL's
+        # query an MPD's UrlQueryInfo told the player to make: not the upstream's.
+        pairs = [(name, value) for name, value in pairs if name != "url" and not _is_option(name)]
+        if secret and any(not name.startswith(_PLAYER_PARAMETERS) for name, _ in pairs):
+            raise Forbidden("a signed URL takes no query parameters but a player's _HLS_, _DASH_ and CMCD ones")
+        url = _resolve_under(url, rest) if directory else _resolve_rest(url, rest)
+        subtitles, cookies = state.get("vtt") == "1", _cookie_records(state.get("cookies"))
+        clock, fragment_base = "clock" in state, state.get("xml", "")
         extra = pairs
     elif secret:
         raise Forbidden("this proxy serves signed URLs only: make one with 'hlsproxy.py sign URL'")
     elif route in ("/proxy", "/proxy/"):
-        subtitles, cookies = False, ()
+        subtitles, cookies, clock, fragment_base = False, (), False, ""
         urls = [value for name, value in pairs if name == "url"]
         if not urls or not urls[0].strip():
             raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
@@ -1041,9 +1071,19 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
         extra = [(n, v) for n, v in pairs if n != "url" and not _is_option(n)]
     else:
         raise HlsProxyError("no such path; use /proxy?url=<percent-encoded URL>", HTTPStatus.NOT_FOUND)
+    # CMCD goes upstream, but is no part of what the answer is: a player that
+    # sends it shares fetches and hits with one that does not.
+    cmcd = [(name, value) for name, value in extra if name == "CMCD"]
+    extra = [(name, value) for name, value in extra if name != "CMCD"]
     url = _merge_query(validate_upstream_url(url), extra)
     return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires,
-                       subtitles=subtitles, cookies=cookies)
+                       subtitles=subtitles, cookies=cookies, clock=clock, fragment_base=fragment_base,
+                       cmcd=urlencode(cmcd, quote_via=quote))
+
+
+#: Query parameters a player adds to a proxy URL by itself: LL-HLS's, DASH
+#: content steering's, and Common Media Client Data (CTA-5004).
+_PLAYER_PARAMETERS = ("_HLS_", "_DASH_", "CMCD")
 
 
 def host_allowed(host: str, patterns: Tuple[str, ...]) -> bool:
@@ -1097,7 +1137,8 @@ def _quote_url(url: str) -> str:
     return urlunsplit((scheme, netloc, quote(path, safe=safe), quote(query, safe=safe), ""))
 
 
-def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, Tuple[StreamCookie, ...]]:
+def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], Dict[str, str]]:
+    """A token's URL, options (checked as --header is) and state (see _MARKED_KINDS)."""
     if not _TOKEN.match(token):
         raise BadRequest("malformed proxy URL")
     try:
@@ -1109,8 +1150,7 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], bool, T
     options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
     for name, value in options:
         parse_header_line("%s: %s" % (name, value))  # a token can be forged by hand
-    state = dict(parse_qsl(encoded_state, keep_blank_values=True))
-    return url, options, state.get("vtt") == "1", _cookie_records(state.get("cookies"))
+    return url, options, dict(parse_qsl(encoded_state, keep_blank_values=True))
 
 
 def _cookie_records(text: Optional[str]) -> Tuple[StreamCookie, ...]:
@@ -1143,6 +1183,18 @@ def _resolve_rest(url: str, rest: str) -> str:
     if not rest or _is_own_name(url, rest):
         return url
     return urljoin(url, rest)
+
+
+def _resolve_under(directory: str, rest: str) -> str:
+    """Map the path after a directory token (an MPD's BaseURL or template) back
+    under the upstream directory, with the query every file there gets. Only
+    under it: a dot segment, escaped or not, or an empty one is refused, so a
+    signed directory URL covers what lies below it and nothing above."""
+    base, _, query = directory.partition("?")
+    for part in rest.split("/")[:-1] + [rest.rpartition("/")[2] or "x"]:
+        if unquote(part) in ("", ".", "..") or "\\" in unquote(part):
+            raise Forbidden("a directory URL covers what lies under its directory only")
+    return base + rest + ("?" + query if query else "")
 
 
 def _is_option(name: str) -> bool:
@@ -1669,6 +1721,402 @@ def _number_or_none(text: str) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------------
+# The MPD rewriter (pure): DASH manifests rewritten in place
+#
+# An MPD is XML, and it is rewritten as text, as a playlist is: one regular
+# expression finds the elements that carry URLs and the levels that carry
+# BaseURLs (everything else, a SegmentTimeline's thousands of <S/>, is skipped
+# by it in C), each URL value is replaced where it stands, and every other
+# byte stays: namespace prefixes, attribute order and quoting, comments, white
+# space, line endings. No XML parser reads upstream bytes, so no entity is
+# ever expanded and nothing external is fetched; a declaration (DOCTYPE,
+# ENTITY), which real MPDs never have, is refused (ISO/IEC 23009-1 5.3).
+#
+# A player resolves a URL of an MPD against the BaseURLs of its level and of
+# each level above (MPD, Period, AdaptationSet, Representation), the MPD's own
+# URL at the top (section 5.6). Each BaseURL is written as a proxy URL that
+# stands for an upstream directory (the "directory" kind: /p/<token>/ maps
+# every path under it back under that directory), so a level with BaseURLs is
+# "mapped": a plain relative value below it stays as written, and every
+# BaseURL of a level stays (DVB failover and content steering choose among
+# them). A template ($RepresentationID$/$Number$.m4s) that must be written out
+# becomes a directory URL followed by the template, for the player to expand.
+# ---------------------------------------------------------------------------
+
+#: Levels of an MPD whose BaseURLs the levels below inherit (a patch document's
+#: root, and the elements a patch or an xlink brings, are levels too).
+MPD_LEVELS = frozenset({"MPD", "Patch", "Period", "AdaptationSet", "Representation"})
+
+#: Element -> (attribute, kind) of the attributes that hold a URL (URI_KIND_EXTENSIONS
+#: names its file). ``*:href`` (xlink) is looked for on every element found.
+MPD_URL_ATTRIBUTES = types.MappingProxyType({
+    "SegmentTemplate": (("media", "fmp4"), ("initialization", "init"), ("index", "fmp4"),
+                        ("bitstreamSwitching", "init")),
+    "SegmentURL": (("media", "fmp4"), ("index", "fmp4")),
+    "Initialization": (("sourceURL", "init"),),
+    "RepresentationIndex": (("sourceURL", "fmp4"),),
+    "BitstreamSwitching": (("sourceURL", "init"),),
+    "AlternativeMPD": (("uri", "mpd"),),
+    "UTCTiming": (("value", "clock"),),  # for the http-* schemes only
+    "SupplementalProperty": (("value", "mpd"),),  # for chaining and fallback only
+    "EssentialProperty": (("value", "mpd"),),
+})
+
+#: Element -> the kind of the URL that is its text.
+MPD_URL_ELEMENTS = types.MappingProxyType({
+    "BaseURL": "directory", "Location": "mpd", "PatchLocation": "mpd", "ContentSteering": "json",
+})
+
+#: schemeIdUri -> whether the element's @value holds URLs (several, white-space separated).
+MPD_URL_SCHEMES = frozenset({
+    "urn:mpeg:dash:utc:http-head:2014", "urn:mpeg:dash:utc:http-xsdate:2014", "urn:mpeg:dash:utc:http-iso:2014",
+    "urn:mpeg:dash:utc:http-ntp:2014", "urn:mpeg:dash:utc:http-head:2012", "urn:mpeg:dash:utc:http-xsdate:2012",
+    "urn:mpeg:dash:utc:http-iso:2012", "urn:mpeg:dash:utc:http-ntp:2012",
+    "urn:mpeg:dash:chaining:2016", "urn:mpeg:dash:fallback:2016",
+})
+
+_MPD_CONTENT_TYPE = "application/dash+xml"
+
+#: What may stand before an MPD's root element: a BOM, white space, the XML
+#: declaration, processing instructions and comments.
+_XML_PROLOGUE = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->)*")
+_MPD_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(MPD|Patch)[ \t\r\n/>]")
+_XML_DECLARATION = re.compile(rb"<!(?!--)")
+
+_NAMES = "|".join(sorted(MPD_LEVELS | set(MPD_URL_ATTRIBUTES) | set(MPD_URL_ELEMENTS)
+                         | {"SegmentList", "EventStream"}))
+#: One thing the rewriter looks at: a comment, CDATA or processing instruction
+#: (skipped whole, so a URL inside one is left alone), a declaration (refused),
+#: or a start or end tag of an element it knows (the rest is skipped unseen).
+_MPD_TOKEN = re.compile(
+    r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|(?P<declaration>!)"
+    r"|(?P<end>/)?(?:[A-Za-z_][\w.-]*:)?(?P<name>%s)(?=[\s/>])"
+    r"(?P<attributes>(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*?)(?P<empty>/)?>)" % _NAMES, re.S)
+_XML_ATTRIBUTE = re.compile(r"\s+([^\s=/>]+)\s*=\s*(\"[^<\"]*\"|'[^<']*')")
+_XML_REFERENCE = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9A-Fa-f]{1,6}));|&")
+_XML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_ISO_DURATION = re.compile(r"\s*P(?:([0-9.]+)Y)?(?:([0-9.]+)M)?(?:([0-9.]+)W)?(?:([0-9.]+)D)?"
+                           r"(?:T(?:([0-9.]+)H)?(?:([0-9.]+)M)?(?:([0-9.]+)S)?)?\s*\Z")
+#: A live MPD that says no minimumUpdatePeriod is refetched by players at will:
+#: kept this long, so that it is shared but never stale.
+_LIVE_MPD_SECONDS = 1.0
+
+
+def _element_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
+    """XML with an element at its root (an MPD's remote element, read as a part of it)."""
+    rest = head[_XML_PROLOGUE.match(head).end():]
+    if len(rest) < 2:
+        return None if len(head) < _SNIFF_LIMIT else False
+    return rest[:1] == b"<" and rest[1:2].isalpha()
+
+
+def _mpd_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
+    """An MPD or MPD patch: its root element, after what may stand before it,
+    whatever its type. A DOCTYPE before such a root is refused (UpstreamError):
+    entities are never expanded, and real MPDs have none."""
+    start = _XML_PROLOGUE.match(head).end()
+    rest = head[start:]
+    if _MPD_ROOT.match(rest):
+        return True
+    if rest[:9].upper() == b"<!DOCTYPE" and _MPD_ROOT.match(b"<" + rest[9:].lstrip(b" \t\r\n")):
+        raise UpstreamError("upstream sent an MPD with a DOCTYPE: refused (entities are never expanded)")
+    if len(head) >= _SNIFF_LIMIT or (rest and not rest.startswith(b"<")):
+        return False
+    return None if len(rest) < 64 or rest.startswith((b"<!--", b"<?")) else False
+
+
+def mpd_max_age(text: str, default: float) -> float:
+    """Seconds a client or cache may keep this MPD: a static one ``default``;
+    a live one (``type="dynamic"``) half its minimumUpdatePeriod, or a second
+    when it has none; a patch a second (each is the change of its moment)."""
+    root = next((match for match in _MPD_TOKEN.finditer(text) if match.group("name")), None)
+    if root is None or root.group("name") not in ("MPD", "Patch"):
+        return default
+    if root.group("name") == "Patch":
+        return _LIVE_MPD_SECONDS
+    attributes = _xml_attributes(root.group("attributes"))
+    if attributes.get("type") != "dynamic":
+        return default
+    period = _iso_seconds(attributes.get("minimumUpdatePeriod", ""))
+    return min(default, period / 2) if period else _LIVE_MPD_SECONDS
+
+
+def _iso_seconds(text: str) -> Optional[float]:
+    """An xs:duration (PT2S, P1DT0.5S) in seconds, or None. Years and months
+    count 365 and 30 days: only their order of size matters here."""
+    match = _ISO_DURATION.match(text)
+    if not match or not text.strip("P T\t\r\n"):
+        return None
+    try:
+        return sum(float(value) * unit for value, unit in zip(
+            match.groups(), (31536000, 2592000, 604800, 86400, 3600, 60, 1)) if value)
+    except ValueError:
+        return None
+
+
+def _xml_attributes(text: str) -> Dict[str, str]:
+    """A tag's attributes by local name (``xlink:href`` is ``href``), decoded."""
+    return {name.rpartition(":")[2]: _xml_text(value[1:-1]) for name, value in _XML_ATTRIBUTE.findall(text)}
+
+
+def _xml_text(value: str) -> str:
+    """An attribute value or text as the XML means it: the five entities and
+    character references decoded; any other ``&`` is malformed, and refused
+    (a document with no DOCTYPE defines no entity of its own)."""
+    if "&" not in value:
+        return value
+
+    def decode(match) -> str:
+        name, decimal, hexadecimal = match.groups()
+        if name:
+            return _XML_ENTITIES[name]
+        if decimal or hexadecimal:
+            code = int(decimal) if decimal else int(hexadecimal, 16)
+            if 0 < code < 0x110000:
+                return chr(code)
+        raise UpstreamError("upstream MPD is malformed: a bare '&' or an unknown entity in a URL")
+    return _XML_REFERENCE.sub(decode, value)
+
+
+def _xml_escape(value: str, quote: str = "") -> str:
+    """``value`` written back into XML text, or into an attribute quoted with ``quote``."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote == '"':
+        return value.replace('"', "&quot;")
+    return value.replace("'", "&apos;") if quote == "'" else value
+
+
+class _MpdLevel:
+    """One level of the BaseURL chain while an MPD is rewritten."""
+
+    __slots__ = ("base", "mapped", "has_base", "children", "deferred", "parent")
+
+    def __init__(self, parent: Optional["_MpdLevel"], base: str, mapped: bool) -> None:
+        self.parent = parent
+        self.base = base  #: the upstream URL a value at this level resolves against
+        #: The player's base here maps back onto ``base``'s directory (a BaseURL
+        #: of ours at this level or above, or the document's own /p/ URL).
+        self.mapped = mapped
+        self.has_base = False  #: a BaseURL of this level was seen
+        self.children = []  # type: List[_MpdLevel]
+        #: Plain relative values at an unmapped level: (start, end, value, kind,
+        #: quote), decided when the level ends and its users are known.
+        self.deferred = []  # type: List[Tuple[int, int, str, str, str]]
+
+    def users_mapped(self) -> bool:
+        """Whether every Representation that inherits a value of this level
+        resolves it against a mapped base."""
+        return self.mapped or (bool(self.children) and all(child.users_mapped() for child in self.children))
+
+
+class _MpdRewrite:
+    """One rewrite of an MPD (rewrite_mpd): the scan, the level chain, the edits."""
+
+    def __init__(self, text: str, base_url: str, make_uri: Callable[..., str], keep_relative: bool,
+                 query: str) -> None:
+        self.text, self.make_uri, self.query = text, make_uri, query
+        self.levels = [_MpdLevel(None, base_url, keep_relative)]
+        self.edits = []  # type: List[Tuple[int, int, str]]
+
+    def run(self) -> str:
+        text = self.text
+        for match in _MPD_TOKEN.finditer(text):
+            if match.group("declaration"):
+                raise UpstreamError("upstream MPD has a declaration (DOCTYPE or ENTITY): refused")
+            name = match.group("name")
+            if name is None:
+                continue  # a comment, CDATA or processing instruction
+            if match.group("end"):
+                if name in MPD_LEVELS and len(self.levels) > 1:
+                    self.close_level()
+                continue
+            if name in MPD_URL_ATTRIBUTES or "href" in match.group("attributes"):
+                self.rewrite_attributes(match, name)
+            if name in MPD_URL_ELEMENTS and not match.group("empty"):
+                self.rewrite_text(match.end(), MPD_URL_ELEMENTS[name])
+            if name in MPD_LEVELS:
+                parent = self.levels[-1]
+                level = _MpdLevel(parent, parent.base, parent.mapped)
+                parent.children.append(level)
+                self.levels.append(level)
+                if match.group("empty"):
+                    self.close_level()
+        while len(self.levels) > 1:
+            self.close_level()
+        self.decide(self.levels[0])
+        pieces, position = [], 0
+        for start, end, new in sorted(self.edits):
+            pieces += [text[position:start], new]
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def close_level(self) -> None:
+        self.decide(self.levels.pop())
+
+    def decide(self, level: _MpdLevel) -> None:
+        """The deferred values of a level that has ended: they stay relative when
+        every user of them resolves them through a mapped base, else they are
+        written out against the level's base."""
+        keep = level.users_mapped()
+        for start, end, value, kind, quote in level.deferred:
+            if not keep:
+                self.edits.append((start, end, self.written(start, end, value, level.base, kind, quote)))
+
+    def rewrite_attributes(self, match, name: str) -> None:
+        """The URL attributes of one start tag, in place."""
+        offset = match.start("attributes")
+        found = list(_XML_ATTRIBUTE.finditer(match.group("attributes")))
+        names = {attribute.group(1).rpartition(":")[2]: attribute for attribute in found}
+        wanted = dict(MPD_URL_ATTRIBUTES.get(name, ()))
+        if name in ("UTCTiming", "SupplementalProperty", "EssentialProperty"):
+            scheme = names.get("schemeIdUri")
+            if scheme is None or _xml_text(scheme.group(2)[1:-1]).strip() not in MPD_URL_SCHEMES:
+                wanted = {}
+        for attribute in found:
+            qualified, local = attribute.group(1), attribute.group(1).rpartition(":")[2]
+            if local in wanted:
+                kind = wanted[local]
+            elif local == "href" and ":" in qualified and name not in MPD_URL_ATTRIBUTES:
+                kind = "xlink"
+            else:
+                continue
+            start, end = offset + attribute.start(2) + 1, offset + attribute.end(2) - 1
+            quote = attribute.group(2)[0]
+            if kind == "clock":  # the http-* schemes: one or more URLs
+                self.rewrite_list(start, end, kind, quote)
+            else:
+                self.rewrite_value(start, end, kind, quote)
+
+    def rewrite_text(self, start: int, kind: str) -> None:
+        """The URL that is an element's text (BaseURL, Location, ...), its
+        surrounding white space kept."""
+        end = self.text.find("<", start)
+        if end == -1 or self.text.startswith("<![CDATA[", end):
+            return  # not well formed, or CDATA: left as it is
+        value = self.text[start:end]
+        stripped = value.strip()
+        if stripped:
+            start += len(value) - len(value.lstrip())
+            self.rewrite_value(start, start + len(stripped), kind, "")
+
+    def rewrite_list(self, start: int, end: int, kind: str, quote: str) -> None:
+        for item in re.finditer(r"\S+", self.text[start:end]):
+            self.rewrite_value(start + item.start(), start + item.end(), kind, quote)
+
+    def rewrite_value(self, start: int, end: int, kind: str, quote: str) -> None:
+        """One URL value at [start, end) of the text: kept, deferred, or written out."""
+        level = self.levels[-1]
+        raw = self.text[start:end]
+        value = _xml_text(raw).strip()
+        if not value or value.startswith("#"):
+            return
+        scheme = _SCHEME.match(value)
+        if scheme and scheme.group(1).lower() not in ("http", "https"):
+            return  # data:, urn:, and schemes the proxy cannot fetch
+        # A value with a query is written out: the query goes into its token,
+        # where a signature covers it. Under UrlQueryInfo every one is.
+        plain = not (scheme or "?" in value or self.query) and _SIMPLE_RELATIVE.match(value) is not None
+        if kind == "directory":
+            parent = level.parent or level
+            resolved = _resolved(value, parent.base)
+            if resolved is None:
+                return
+            if not level.has_base:
+                level.base = resolved
+            level.mapped = level.has_base = True
+            if not (plain and parent.mapped):  # else it stays relative: below a mapped base, it maps too
+                self.edits.append((start, end, self.written(start, end, value, parent.base, kind, quote)))
+        elif plain and kind in ("fmp4", "init"):
+            if not level.mapped:
+                level.deferred.append((start, end, value, kind, quote))
+        else:
+            self.edits.append((start, end, self.written(start, end, value, level.base, kind, quote)))
+
+    def written(self, start: int, end: int, value: str, base: str, kind: str, quote: str) -> str:
+        """``value`` resolved against ``base`` and written as a proxy URL, in XML."""
+        url = _resolved(value, base)
+        if url is None or not url.lower().startswith(("http://", "https://")):
+            return self.text[start:end]
+        path, _, query = url.partition("?")
+        if kind in ("fmp4", "init", "directory") and self.query:
+            query = (query + "&" if query else "") + self.query  # UrlQueryInfo: the proxy adds the MPD's query
+        if path.find("/", path.find("//") + 2) == -1:
+            path += "/"  # http://host is http://host/
+        if kind == "directory" or "$" in path:
+            # A directory URL, then the rest of the path as written: a BaseURL
+            # that names a file stays one, a template stays a template.
+            cut = path.find("$")
+            directory = path[:path.rfind("/", 0, cut if cut != -1 else len(path)) + 1]
+            if "$" in query:  # an identifier in the query: the player fills it in
+                tail, query = path[len(directory):] + "?" + query, ""
+            else:
+                tail = path[len(directory):]
+            new = self.make_uri(directory + ("?" + query if query else ""), "directory") + tail
+        elif kind == "xlink":  # the element lands here: its URLs resolve against this level's base
+            new = self.make_uri(path + ("?" + query if query else ""), kind, base)
+        else:
+            new = self.make_uri(path + ("?" + query if query else ""), kind)
+        return _xml_escape(new, quote)
+
+
+def _resolved(value: str, base: str) -> Optional[str]:
+    """``value`` resolved against ``base`` as _resolve does, or None when it
+    cannot be (a malformed host)."""
+    try:
+        return _resolve(value, base, _directory_of(base))
+    except ValueError:
+        return None
+
+
+def rewrite_mpd(text: str, base_url: str, make_uri: Callable[..., str], keep_relative: bool = False) -> str:
+    """Rewrite every URL of an MPD (or an MPD patch) with ``make_uri(url, kind)``;
+    keep every other byte.
+
+    ``base_url`` is the MPD's own URL after redirects. ``make_uri`` is called
+    with absolute http(s) URLs; for the kind "directory" the URL is an upstream
+    directory (ending in "/", with the query, if any, that every file under it
+    gets), and the proxy URL returned must end in "/": the rest of the path is
+    appended to it, as written. Kinds: "directory" (BaseURL, and the directory
+    of a template), "fmp4" and "init" (segments and initialisation), "mpd"
+    (Location, PatchLocation, chained and alternative MPDs), "json" (a content
+    steering server), "clock" (UTCTiming's http-* schemes), "xlink" (a remote
+    element). Licence servers and event callbacks are not rewritten.
+
+    ``keep_relative``: the player's base for the document maps back onto its
+    directory (served at /p/<token>/<name>), so plain relative values can stay.
+
+    UrlQueryInfo with ``useMPDUrlQuery``: players copy the query of the MPD URL
+    they know, the proxy's, onto segment URLs; the upstream's must go instead,
+    so the proxy adds it to every segment URL it writes (all written out).
+
+    Raises UpstreamError for a declaration (DOCTYPE) and a malformed reference.
+    """
+    return _MpdRewrite(text, base_url, make_uri, keep_relative, _mpd_url_query(text, base_url)).run()
+
+
+_URL_QUERY_INFO = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:Ext)?UrlQueryInfo\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+
+
+def _mpd_url_query(text: str, base_url: str) -> str:
+    """The part of the MPD URL's query that UrlQueryInfo / ExtUrlQueryInfo
+    (urn:mpeg:dash:urlparam:2014 and 2016) copy onto segment URLs, or "": all
+    of it (``$querypart$``), or the parameters its ``$query:name$`` name."""
+    query = base_url.partition("?")[2]
+    if not query or "UrlQueryInfo" not in text:
+        return ""
+    for match in _URL_QUERY_INFO.finditer(text):
+        attributes = _xml_attributes(match.group(1))
+        if attributes.get("useMPDUrlQuery", "").strip().lower() not in ("true", "1"):
+            continue
+        names = re.findall(r"\$query:([^$]+)\$", attributes.get("queryTemplate", ""))
+        if not names:
+            return query
+        return "&".join(part for part in query.split("&") if unquote(part.partition("=")[0]) in names)
+    return ""
+
+
+# ---------------------------------------------------------------------------
 # Threads, turns and counters
 #
 # The few pieces every thread shares, each with one lock held for a few dict or
@@ -2100,6 +2548,9 @@ DOCUMENT_KINDS = types.MappingProxyType({kind.name: kind for kind in (
                  lambda text, base, make_uri, keep_relative: rewrite_playlist(text, base, make_uri, True,
                                                                               keep_relative),
                  lambda config, text: playlist_max_age(text, config.playlist_ttl), _playlist_type),
+    # A live MPD is kept half its minimumUpdatePeriod, a static one as a VOD playlist.
+    DocumentKind("mpd", _mpd_verdict, rewrite_mpd, lambda config, text: mpd_max_age(text, config.playlist_ttl),
+                 lambda content_type: _MPD_CONTENT_TYPE),
     # Steering manifests say their own TTL in the body: browsers need not hold them.
     DocumentKind("json", _json_verdict, lambda text, base, make_uri, keep_relative: rewrite_json_document(
                  text, base, make_uri, kinds=True),
@@ -2128,12 +2579,13 @@ class _RewrittenDocument(NamedTuple):
 
 
 def _rewrite_document(config: Config, resource: Resource, make_uri: Callable[[str, str], str],
-                     keep_relative: bool = False) -> _RewrittenDocument:
+                      keep_relative: bool = False, base_url: str = "") -> _RewrittenDocument:
     """Rewrite a playlist or other document by its row in DOCUMENT_KINDS;
-    ``make_uri(url, kind)`` and ``keep_relative`` as for rewrite_playlist with kinds."""
+    ``make_uri(url, kind)`` and ``keep_relative`` as for rewrite_playlist with
+    kinds; relative URLs resolve against ``base_url``, or the document's own."""
     kind = DOCUMENT_KINDS[resource.kind]
     text = resource.body.decode("utf-8", "surrogateescape")
-    rewritten = kind.rewrite(text, resource.url, make_uri, keep_relative)
+    rewritten = kind.rewrite(text, base_url or resource.url, make_uri, keep_relative)
     data = resource.body if rewritten is None else rewritten.encode("utf-8", "surrogateescape")
     duration = playlist_target_duration(text) if resource.kind == "playlist" else None
     return _RewrittenDocument(data, resource.content_type, kind.lifetime(config, text), duration, text)
@@ -3436,7 +3888,7 @@ def _media_content_type(content_type: Optional[str], url: str) -> str:
     return content_type or "application/octet-stream"
 
 
-def _classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
+def _classify(response, body: UpstreamBody, fragment: bool = False) -> Tuple[str, bytes]:
     """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
     type and first bytes (never its URL's suffix); return the kind and the bytes
     read to tell it. Kinds are asked in order; one that wants more bytes gets them.
@@ -3444,13 +3896,19 @@ def _classify(response, body: UpstreamBody) -> Tuple[str, bytes]:
     A 200 labelled as a playlist that is none (a CDN's HTML error page at
     ``index.m3u8``) is refused, 502: relayed, a player would choke on it with
     no word of why, and rewritten it would be a fake playlist.
+
+    ``fragment``: the answer is an MPD's remote element (xlink), an "mpd"
+    when it is XML at all, whatever its root.
     """
     if response.status not in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
         return MEDIA, b""
     content_type = response.headers.get("Content-Type")
+    kinds = tuple(DOCUMENT_KINDS.values())
+    if fragment:
+        kinds = (dataclasses.replace(DOCUMENT_KINDS["mpd"], detect=_element_verdict),) + kinds
     head, ended = b"", False
     while True:
-        for kind in DOCUMENT_KINDS.values():
+        for kind in kinds:
             verdict = kind.detect(content_type, head)
             if verdict is None and not ended:
                 break  # read more before asking the next kind
@@ -3703,12 +4161,15 @@ class _RewriteBase(NamedTuple):
     expires: int  #: the signatures' expiry (0: none)
     subtitles: bool  #: a WebVTT rendition: its segments are named .vtt
     keep_relative: bool  #: plain relative URIs stay (rewrite_playlist's keep_relative)
+    #: What relative URLs resolve against when not the document's own URL: an
+    #: MPD's remote element resolves them where it lands (ProxyTarget.fragment_base).
+    document_base: str = ""
 
     def cache_key(self, serial: int) -> str:
         """The cache key of the rewrite of kept copy ``serial``: a string (see
         ``_shared_key``) that no target's key can be (those start with a scheme or "(")."""
-        return "rewritten %d %d %d %d %s" % (serial, self.expires, self.subtitles, self.keep_relative,
-                                             self.public_url)
+        return "rewritten %d %d %d %d %s %s" % (serial, self.expires, self.subtitles, self.keep_relative,
+                                                self.public_url, self.document_base)
 
 
 class Fetcher:
@@ -3774,7 +4235,7 @@ class Fetcher:
             body = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
             response = body.response
             try:
-                kind, head = _classify(response, body)
+                kind, head = _classify(response, body, bool(target.fragment_base))
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
                     flight.release()
                     unshared, body = _UnsharedAnswer(body, kind, head), None
@@ -3838,7 +4299,10 @@ class Fetcher:
         self.before_blocking()
         started = time.monotonic()
         try:
-            response = open_upstream(self.opener, target.url, headers, timeout, target.cookies)
+            url = target.url + ("&" if "?" in target.url else "?") + target.cmcd if target.cmcd else target.url
+            response = open_upstream(self.opener, url, headers, timeout, target.cookies)
+            if response.url == url:
+                response.url = target.url  # the base to rewrite against, and what is kept, is the target's
         except UpstreamError as error:
             self.metrics.observe_upstream(time.monotonic() - started, error.upstream_status)
             raise
@@ -3885,7 +4349,7 @@ class Fetcher:
             rewritten = entry.value
         else:
             self.before_blocking()  # 20,000 lines take tens of ms: hits need not wait for them
-            rewritten = _rewrite_document(self.config, resource, uri_maker(), base.keep_relative)
+            rewritten = _rewrite_document(self.config, resource, uri_maker(), base.keep_relative, base.document_base)
             if resource.serial:
                 ttl = cache_ttl(self.config, resource.kind, resource.cache_control, rewritten.text) - age
                 self.cache.put(base.cache_key(resource.serial), rewritten._replace(text=""),
@@ -4382,7 +4846,9 @@ class ClientWriter:
             framing.append(("Connection", "close"))
         elif version == "HTTP/1.0":
             framing.append(("Connection", "keep-alive"))
-        lines = [_STATUS_LINES.get(status) or "HTTP/1.1 %d " % status, self._server, "Date: " + self._http_date()]
+        lines = [_STATUS_LINES.get(status) or "HTTP/1.1 %d " % status, self._server]
+        if not any(name == "Date" for name, _ in headers):  # a clock's answer carries its upstream's
+            lines.append("Date: " + self._http_date())
         lines.extend([name + ": " + value for name, value in headers])
         lines.extend([name + ": " + value for name, value in framing])
         self.status, self.body = status, not (bodiless or head_only)
@@ -4738,8 +5204,9 @@ class _PublicUrls:
         URIs must carry, or under --secret (a signature covers one file).
         """
         keep_relative = not self.config.secret and resource.url == target.url \
-            and resource.cookies == target.cookies and routed.startswith("/p/")
-        return _RewriteBase(self.public_base(headers), self.expiry(), target.subtitles, keep_relative)
+            and resource.cookies == target.cookies and routed.startswith("/p/") and not target.fragment_base
+        return _RewriteBase(self.public_base(headers), self.expiry(), target.subtitles, keep_relative,
+                            target.fragment_base)
 
     def public_base(self, headers) -> str:
         """The proxy's URL as the client reached it: --public-url, or what a
@@ -4778,8 +5245,8 @@ class _PublicUrls:
         prefix, options, secret = base.public_url.rstrip("/") + "/p/", target.options, self.config.secret
         expires = base.expires
         segment = "vtt" if target.subtitles else "segment"
-        return lambda url, kind: _proxy_url(prefix, url, options, secret, expires,
-                                            segment if kind == "segment" else kind, cookies)
+        return lambda url, kind, base="": _proxy_url(prefix, url, options, secret, expires,
+                                                     segment if kind == "segment" else kind, cookies, base)
 
 
 def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,
@@ -5013,7 +5480,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Serve ``target``: from the cache, from the shared fetch (under way, or
         started here), or from an upstream answer of its own."""
         fetcher = self.server.fetcher
-        if target.player_query:  # LL-HLS answers belong to their moment: never shared
+        if target.player_query or target.clock:  # answers of their moment (LL-HLS, a clock): never shared
             return self._relay_direct(target)
         entry = fetcher.cached(target.key)
         if entry is not None:
@@ -5058,7 +5525,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         headers = upstream_request_headers(self.server.config, target, client_headers)
         body = fetcher.open(target, headers, fetcher.timeout_for(target))
         try:
-            kind, head = _classify(body.response, body)
+            kind, head = _classify(body.response, body, bool(target.fragment_base))
             if kind != MEDIA and body.response.status == HTTPStatus.PARTIAL_CONTENT \
                     and not _is_whole_range(body.response):
                 body.close()
@@ -5075,6 +5542,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                       self.server.fetcher.timeout_for(target))
             return self._serve_resource(target, _make_resource(answer.kind, response, data), "MISS", 0.0)
         headers = _relayed_media_headers(self.server.config, response)
+        if target.clock and response.headers.get("Date"):  # what UTCTiming's http-head reads
+            headers.append(("Date", response.headers["Date"]))
         if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             return self._answer(response.status, _not_modified_headers(headers))
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):

@@ -14,6 +14,7 @@ import calendar
 import contextlib
 import gc
 import dataclasses
+import difflib
 import functools
 import glob
 import gzip
@@ -792,7 +793,10 @@ class RewriterTest(unittest.TestCase):
     def test_every_uri_attribute_has_a_kind(self):
         attributes = {(tag, name) for tag, names in hlsproxy.URI_ATTRIBUTE_TAGS.items() for name in names}
         self.assertEqual(set(hlsproxy.URI_KINDS), attributes)
-        kinds = set(hlsproxy.URI_KINDS.values()) | {"fmp4", "vtt", "subtitles"}
+        kinds = set(hlsproxy.URI_KINDS.values()) | {"fmp4", "vtt", "subtitles"} | {
+            kind for pairs in hlsproxy.MPD_URL_ATTRIBUTES.values() for _, kind in pairs} | set(
+            hlsproxy.MPD_URL_ELEMENTS.values())
+        kinds -= {"directory", "clock", "xlink"}  # a directory has no name; the others keep upstream's
         self.assertEqual(kinds - {""}, set(hlsproxy.URI_KIND_EXTENSIONS))
 
     def test_each_uri_is_told_what_it_is(self):
@@ -949,6 +953,276 @@ class RewriterTest(unittest.TestCase):
         self.assertEqual(out.count("P(https://"), 40000)
 
 
+# ---------------------------------------------------------------------------
+# DASH: the MPD rewriter (pure)
+# ---------------------------------------------------------------------------
+
+MPD_URL = "http://o.test/v/manifest.mpd"
+
+
+def M(url, kind="", base=""):
+    """The tests' make_uri for MPDs: says what it was given, a directory ending in "/"."""
+    if kind == "directory":
+        return "[D %s]/" % url
+    return "[%s %s%s]" % (kind, url, " @" + base if base else "")
+
+
+def mpd(body, root='<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static">'):
+    return '<?xml version="1.0"?>\n' + root + body + "</MPD>\n"
+
+
+class MpdRewriterTest(unittest.TestCase):
+    # (what, MPD body, keep_relative, the body after)
+    CASES = [
+        ("BaseURLs at one level, several, each with its attributes",
+         '<BaseURL serviceLocation="a" dvb:priority="1" dvb:weight="2">http://c1.test/x/</BaseURL>\n'
+         "<BaseURL serviceLocation='b' availabilityTimeOffset=\"INF\"> https://c2.test/y/ </BaseURL>", False,
+         '<BaseURL serviceLocation="a" dvb:priority="1" dvb:weight="2">[D http://c1.test/x/]/</BaseURL>\n'
+         "<BaseURL serviceLocation='b' availabilityTimeOffset=\"INF\"> [D https://c2.test/y/]/ </BaseURL>"),
+        ("a relative BaseURL at the top resolves against the MPD's URL",
+         "<BaseURL>8/</BaseURL>", False, "<BaseURL>[D http://o.test/v/8/]/</BaseURL>"),
+        ("a relative BaseURL stays where the player's base maps",
+         "<BaseURL>8/</BaseURL>", True, "<BaseURL>8/</BaseURL>"),
+        ("a BaseURL naming a file: a directory URL, then the name",
+         "<BaseURL>http://c.test/a/video.mp4</BaseURL>", False, "<BaseURL>[D http://c.test/a/]/video.mp4</BaseURL>"),
+        ("a BaseURL with no path", "<BaseURL>http://c.test</BaseURL>", False, "<BaseURL>[D http://c.test/]/</BaseURL>"),
+        ("BaseURLs at three levels: below an absolute one, relative ones stay",
+         "<BaseURL>http://c1.test/a/</BaseURL><Period><BaseURL>p/</BaseURL><AdaptationSet><BaseURL>as/</BaseURL>"
+         '<SegmentTemplate media="$Number$.m4s" initialization="init.mp4"/>'
+         '<Representation id="1"><BaseURL>../r1/</BaseURL></Representation></AdaptationSet></Period>', False,
+         "<BaseURL>[D http://c1.test/a/]/</BaseURL><Period><BaseURL>p/</BaseURL><AdaptationSet><BaseURL>as/</BaseURL>"
+         '<SegmentTemplate media="$Number$.m4s" initialization="init.mp4"/>'
+         '<Representation id="1"><BaseURL>[D http://c1.test/a/p/r1/]/</BaseURL></Representation></AdaptationSet>'
+         "</Period>"),
+        ("templates with sub-directories, no BaseURL, the /proxy form",
+         '<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/seg-$Number%05d$.m4s" '
+         'initialization="$RepresentationID$/init.mp4" index="i/$Bandwidth$.sidx" bitstreamSwitching="bs.mp4"/>'
+         '<Representation id="a"/></AdaptationSet></Period>', False,
+         '<Period><AdaptationSet><SegmentTemplate media="[D http://o.test/v/]/$RepresentationID$/seg-$Number%05d$.m4s" '
+         'initialization="[D http://o.test/v/]/$RepresentationID$/init.mp4" '
+         'index="[D http://o.test/v/i/]/$Bandwidth$.sidx" bitstreamSwitching="[init http://o.test/v/bs.mp4]"/>'
+         '<Representation id="a"/></AdaptationSet></Period>'),
+        ("the same templates served at /p/: they stay",
+         '<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/seg-$Number%05d$.m4s"/>'
+         '<Representation id="a"/></AdaptationSet></Period>', True,
+         '<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/seg-$Number%05d$.m4s"/>'
+         '<Representation id="a"/></AdaptationSet></Period>'),
+        ("an inherited template stays relative when every Representation has a BaseURL",
+         '<Period><AdaptationSet><SegmentTemplate media="$Number$.m4s"/><Representation id="a"><BaseURL>a/</BaseURL>'
+         '</Representation><Representation id="b"><BaseURL>b/</BaseURL></Representation></AdaptationSet></Period>',
+         False,
+         '<Period><AdaptationSet><SegmentTemplate media="$Number$.m4s"/><Representation id="a">'
+         '<BaseURL>[D http://o.test/v/a/]/</BaseURL></Representation><Representation id="b">'
+         "<BaseURL>[D http://o.test/v/b/]/</BaseURL></Representation></AdaptationSet></Period>"),
+        ("explicit URLs: SegmentList, Initialization, RepresentationIndex, BitstreamSwitching",
+         '<Period><AdaptationSet><Representation id="1"><SegmentList><Initialization sourceURL="init.mp4"/>'
+         '<RepresentationIndex sourceURL="idx.sidx"/><BitstreamSwitching sourceURL="bs.mp4"/>'
+         '<SegmentURL media="s1.m4s" index="s1.sidx"/><SegmentURL mediaRange="0-99" media="/abs/s2.m4s"/>'
+         "</SegmentList></Representation></AdaptationSet></Period>", False,
+         '<Period><AdaptationSet><Representation id="1"><SegmentList><Initialization sourceURL="[init '
+         'http://o.test/v/init.mp4]"/><RepresentationIndex sourceURL="[fmp4 http://o.test/v/idx.sidx]"/>'
+         '<BitstreamSwitching sourceURL="[init http://o.test/v/bs.mp4]"/><SegmentURL media="[fmp4 '
+         'http://o.test/v/s1.m4s]" index="[fmp4 http://o.test/v/s1.sidx]"/><SegmentURL mediaRange="0-99" '
+         'media="[fmp4 http://o.test/abs/s2.m4s]"/></SegmentList></Representation></AdaptationSet></Period>'),
+        ("a dot segment is written out even below a mapped base",
+         '<Period><SegmentTemplate media="../up/$Number$.m4s"/></Period>', True,
+         '<Period><SegmentTemplate media="[D http://o.test/up/]/$Number$.m4s"/></Period>'),
+        ("a template's own query goes into its directory token",
+         '<Period><SegmentTemplate media="s-$Number$.m4s?t=1&amp;u=2"/></Period>', True,
+         '<Period><SegmentTemplate media="[D http://o.test/v/?t=1&amp;u=2]/s-$Number$.m4s"/></Period>'),
+        ("Location and PatchLocation", "<Location>http://o2.test/m.mpd</Location>"
+         '<PatchLocation ttl="60">patch.mpp</PatchLocation>', True,
+         "<Location>[mpd http://o2.test/m.mpd]</Location><PatchLocation ttl=\"60\">[mpd http://o.test/v/patch.mpp]"
+         "</PatchLocation>"),
+        ("UTCTiming's http schemes, one URL or several; direct is no URL",
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="https://t.test/"/>'
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="time  https://t2.test/iso"/>'
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="2026-12-07T00:00:00Z"/>', True,
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="[clock https://t.test/]"/>'
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="[clock http://o.test/v/time]  '
+         '[clock https://t2.test/iso]"/>'
+         '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="2026-12-07T00:00:00Z"/>'),
+        ("xlink: the element lands where its base is; resolve-to-zero is no URL",
+         '<BaseURL>http://c.test/a/</BaseURL><Period xlink:href="ad.xml" xlink:actuate="onLoad"/>'
+         '<Period xlink:href="urn:mpeg:dash:resolve-to-zero:2013"/>', False,
+         '<BaseURL>[D http://c.test/a/]/</BaseURL><Period xlink:href="[xlink http://c.test/a/ad.xml @http://c.test/a/]" '
+         'xlink:actuate="onLoad"/><Period xlink:href="urn:mpeg:dash:resolve-to-zero:2013"/>'),
+        ("content steering, chaining, alternative MPDs",
+         '<ContentSteering defaultServiceLocation="a" queryBeforeStart="true">https://s.test/steer</ContentSteering>'
+         '<SupplementalProperty schemeIdUri="urn:mpeg:dash:chaining:2016" value="next.mpd"/>'
+         '<EssentialProperty schemeIdUri="urn:mpeg:dash:fallback:2016" value="http://f.test/f.mpd"/>'
+         '<SupplementalProperty schemeIdUri="urn:other" value="not-a-url"/>'
+         '<AlternativeMPD uri="alt.mpd" mode="replace"/>', True,
+         '<ContentSteering defaultServiceLocation="a" queryBeforeStart="true">[json https://s.test/steer]'
+         '</ContentSteering><SupplementalProperty schemeIdUri="urn:mpeg:dash:chaining:2016" '
+         'value="[mpd http://o.test/v/next.mpd]"/><EssentialProperty schemeIdUri="urn:mpeg:dash:fallback:2016" '
+         'value="[mpd http://f.test/f.mpd]"/><SupplementalProperty schemeIdUri="urn:other" value="not-a-url"/>'
+         '<AlternativeMPD uri="[mpd http://o.test/v/alt.mpd]" mode="replace"/>'),
+        ("licence servers and event callbacks are not proxied",
+         '<Period><AdaptationSet><ContentProtection schemeIdUri="urn:uuid:e2719d58"><dashif:Laurl>'
+         'https://lic.test/</dashif:Laurl><ms:laurl licenseUrl="https://lic.test/pr"/></ContentProtection>'
+         '<EventStream schemeIdUri="urn:mpeg:dash:event:callback:2015"><Event id="1">https://beacon.test/b'
+         "</Event></EventStream></AdaptationSet></Period>", False,
+         '<Period><AdaptationSet><ContentProtection schemeIdUri="urn:uuid:e2719d58"><dashif:Laurl>'
+         'https://lic.test/</dashif:Laurl><ms:laurl licenseUrl="https://lic.test/pr"/></ContentProtection>'
+         '<EventStream schemeIdUri="urn:mpeg:dash:event:callback:2015"><Event id="1">https://beacon.test/b'
+         "</Event></EventStream></AdaptationSet></Period>"),
+        ("comments, CDATA and processing instructions are skipped whole",
+         "<!-- <BaseURL>http://no.test/</BaseURL> --><?pi <Location>http://no.test/</Location>?>"
+         "<![CDATA[<BaseURL>http://no.test/</BaseURL>]]><BaseURL>a/</BaseURL>", False,
+         "<!-- <BaseURL>http://no.test/</BaseURL> --><?pi <Location>http://no.test/</Location>?>"
+         "<![CDATA[<BaseURL>http://no.test/</BaseURL>]]><BaseURL>[D http://o.test/v/a/]/</BaseURL>"),
+        ("namespace prefixes, CRLF, and white space are kept",
+         '\r\n  <mpd:BaseURL\r\n   serviceLocation = "x" >\r\n http://c.test/a/\r\n </mpd:BaseURL>\r\n'
+         "  <mpd:Period><mpd:SegmentTemplate\tmedia='$Number$.m4s'\r\n/></mpd:Period>", False,
+         '\r\n  <mpd:BaseURL\r\n   serviceLocation = "x" >\r\n [D http://c.test/a/]/\r\n </mpd:BaseURL>\r\n'
+         "  <mpd:Period><mpd:SegmentTemplate\tmedia='$Number$.m4s'\r\n/></mpd:Period>"),
+        ("data: and other schemes stay", '<Period><SegmentTemplate initialization="data:video/mp4;base64,AAAA"/>'
+         "</Period>", False,
+         '<Period><SegmentTemplate initialization="data:video/mp4;base64,AAAA"/></Period>'),
+    ]
+
+    def test_cases(self):
+        for what, body, keep_relative, want in self.CASES:
+            with self.subTest(what):
+                self.assertEqual(hlsproxy.rewrite_mpd(mpd(body), MPD_URL, M, keep_relative), mpd(want))
+
+    def test_every_url_element_and_attribute_is_covered(self):
+        covered = " ".join(body for _, body, _, _ in self.CASES)
+        for element, attributes in hlsproxy.MPD_URL_ATTRIBUTES.items():
+            for attribute, _ in attributes:
+                self.assertRegex(covered, r"<%s [^>]*\b%s=" % (element, attribute))
+        for element in hlsproxy.MPD_URL_ELEMENTS:
+            self.assertIn("<%s" % element, covered)
+        for level in hlsproxy.MPD_LEVELS - {"MPD", "Patch"}:  # the wrapper and test_a_patch_document...
+            self.assertIn("<%s" % level, covered)
+
+    def test_values_are_decoded_from_xml_and_encoded_back(self):
+        seen = []
+
+        def make_uri(url, kind, base=""):
+            seen.append(url)
+            return "http://proxy/p/t/x?a=<1>&b='2'\"" if kind != "directory" else "http://proxy/p/d/"
+        text = mpd('<Location>http://o.test/m.mpd?a=1&amp;b=&#x32;&#51;</Location>'
+                   "<AlternativeMPD uri='http://o.test/a.mpd' mode=\"x\"/>"
+                   '<SupplementalProperty schemeIdUri="urn:mpeg:dash:chaining:2016" value="http://o.test/n.mpd"/>')
+        out = hlsproxy.rewrite_mpd(text, MPD_URL, make_uri)
+        self.assertEqual(seen[0], "http://o.test/m.mpd?a=1&b=23")
+        self.assertIn("<Location>http://proxy/p/t/x?a=&lt;1&gt;&amp;b='2'\"</Location>", out)
+        self.assertIn("uri='http://proxy/p/t/x?a=&lt;1&gt;&amp;b=&apos;2&apos;\"'", out)
+        self.assertIn('value="http://proxy/p/t/x?a=&lt;1&gt;&amp;b=\'2\'&quot;"', out)
+
+    def test_the_mpd_url_query_goes_where_url_query_info_says(self):
+        info = ('<SupplementalProperty schemeIdUri="urn:mpeg:dash:urlparam:2014" '
+                'xmlns:up="urn:mpeg:dash:schema:urlparam:2014"><up:UrlQueryInfo %s/></SupplementalProperty>')
+        body = '<Period><SegmentTemplate media="$Number$.m4s?x=1" initialization="init.mp4"/></Period>'
+        url = MPD_URL + "?tok=abc&exp=9"
+        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="true"'), url, M, True)
+        self.assertIn('media="[D http://o.test/v/?x=1&amp;tok=abc&amp;exp=9]/$Number$.m4s"', out)
+        self.assertIn('initialization="[init http://o.test/v/init.mp4?tok=abc&amp;exp=9]"', out)
+        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="true" queryTemplate="$query:tok$"'), url, M)
+        self.assertIn('initialization="[init http://o.test/v/init.mp4?tok=abc]"', out)
+        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="false"'), url, M, True)
+        self.assertIn('initialization="init.mp4"', out)  # no UrlQueryInfo: the MPD's query stays its own
+        plain = body.replace("?x=1", "")
+        self.assertEqual(hlsproxy.rewrite_mpd(mpd(plain), url, M, True), mpd(plain))
+
+    def test_a_patch_document_is_rewritten_too(self):
+        patch = ('<Patch xmlns="urn:mpeg:dash:schema:mpd-patch:2020" mpdId="m"><replace sel="/MPD/PatchLocation">'
+                 "<PatchLocation>p2.mpp</PatchLocation></replace><add sel=\"/MPD\"><Period id=\"2\">"
+                 "<BaseURL>http://c.test/p2/</BaseURL></Period></add></Patch>")
+        self.assertEqual(hlsproxy.rewrite_mpd(patch, MPD_URL, M), patch.replace(
+            "p2.mpp", "[mpd http://o.test/v/p2.mpp]").replace("http://c.test/p2/", "[D http://c.test/p2/]/"))
+
+    def test_declarations_and_unknown_entities_are_refused(self):
+        laughs = ('<?xml version="1.0"?>\n<!DOCTYPE MPD [<!ENTITY a "aaaaaaaaaa">' + "".join(
+            '<!ENTITY %s "%s">' % (chr(98 + i), ("&%s;" % chr(97 + i)) * 10) for i in range(9)) +
+            ']>\n<MPD><BaseURL>&j;</BaseURL></MPD>')
+        for text in (laughs, mpd("<!DOCTYPE x>"), mpd("<!ENTITY x 'y'>"),
+                     mpd("<BaseURL>http://c.test/&xxe;</BaseURL>"), mpd("<BaseURL>http://c.test/&</BaseURL>")):
+            with self.subTest(text=text[:60]):
+                with self.assertRaises(hlsproxy.UpstreamError) as caught:
+                    hlsproxy.rewrite_mpd(text, MPD_URL, M)
+                self.assertNotIn("\n", caught.exception.reason)
+        with self.assertRaisesRegex(hlsproxy.UpstreamError, "DOCTYPE"):
+            hlsproxy.DOCUMENT_KINDS["mpd"].detect(None, laughs.encode())
+        self.assertFalse(hlsproxy.DOCUMENT_KINDS["mpd"].detect(None, b"<!DOCTYPE html><html>" + b" " * 64))
+
+    def test_detection(self):
+        detect = hlsproxy.DOCUMENT_KINDS["mpd"].detect
+        for head, want in [
+            (b"<MPD>", True), (b"\xef\xbb\xbf <?xml version='1.0'?><!-- c --><?pi x?>\n<MPD\n", True),
+            (b"<dash:MPD xmlns:dash='urn:mpeg:dash:schema:mpd:2011'>", True), (b"<Patch mpdId='x'>", True),
+            (b"<MPDX>" + b" " * 64, False), (b"<html>" + b" " * 64, False), (b"#EXTM3U\n", False),
+            (b"\x00\x00\x00\x18ftypiso6", False), (b"", None), (b"<?xml version=", None), (b"<!-- a", None),
+            (b"<MP", None),
+        ]:
+            with self.subTest(head=head):
+                self.assertEqual(detect("video/mp4", head), want)
+
+    def test_lifetime(self):
+        cases = [
+            ('<MPD type="static">', 300.0),
+            ('<MPD type="dynamic" minimumUpdatePeriod="PT4S">', 2.0),
+            ('<MPD minimumUpdatePeriod="PT1M30S" type="dynamic">', 45.0),
+            ('<MPD type="dynamic" minimumUpdatePeriod="P1D">', 300.0),  # never more than a static one's
+            ('<MPD type="dynamic">', 1.0),
+            ('<MPD type="dynamic" minimumUpdatePeriod="bogus">', 1.0),
+            ('<!-- type="static" --><MPD type="dynamic" minimumUpdatePeriod="PT0.5S">', 0.25),
+            ('<Patch mpdId="x">', 1.0),
+        ]
+        config = hlsproxy.Config()
+        for root, want in cases:
+            with self.subTest(root=root):
+                self.assertEqual(hlsproxy.kind_lifetime(config, "mpd", mpd("", root)), want)
+
+    def test_an_mpd_that_needs_nothing_is_returned_as_it_came(self):
+        text = mpd('<Period><AdaptationSet><SegmentTemplate media="$Number$.m4s"><SegmentTimeline>'
+                   + '<S t="0" d="2"/>' * 1000 + "</SegmentTimeline></SegmentTemplate></AdaptationSet></Period>")
+        self.assertEqual(hlsproxy.rewrite_mpd(text, MPD_URL, M, True), text)
+
+    def test_random_mutations_change_no_markup(self):
+        """Fuzz: what the rewriter replaces is a URL value, whole: text inside an
+        attribute's quotes or an element's text, never markup; or it refuses the
+        document. And the output is the input with those replacements alone."""
+        rng = random.Random(20261207)
+        sources = [mpd(body) for _, body, _, _ in self.CASES]
+        noise = ["<", ">", '"', "'", "&amp;", "&", "/", "$", "..", "<!--", "-->", "<![CDATA[", "]]>", " ", "\r\n",
+                 "?", "<BaseURL>", "</BaseURL>", "<Period>", "</Period>", "é", "http://", "#", "=", "<!X"]
+        refused = 0
+        for round_ in range(400):
+            text = rng.choice(sources)
+            for _ in range(rng.randint(1, 5)):
+                j = rng.randint(0, len(text))
+                if rng.random() < 0.7:
+                    text = text[:j] + rng.choice(noise) + text[j:]
+                else:
+                    text = text[:j] + text[j + rng.randint(1, 8):]
+            with self.subTest(round=round_, text=text):
+                rewrite = hlsproxy._MpdRewrite(text, MPD_URL, lambda url, kind, base="": "U" + kind[0] + "/",
+                                               bool(round_ % 2), "")
+                try:
+                    out = rewrite.run()
+                except hlsproxy.UpstreamError:
+                    refused += 1
+                    continue
+                pieces, position = [], 0
+                for start, end, new in sorted(rewrite.edits):
+                    self.assertLessEqual(position, start)
+                    value = text[start:end]
+                    self.assertNotIn("<", value)
+                    self.assertIn(text[start - 1], "\"'> \t\r\n")
+                    self.assertIn(text[end:end + 1], "\"'< \t\r\n")
+                    quote = text[start - 1] if text[start - 1] in "\"'" else ""
+                    if quote:
+                        self.assertNotIn(quote, value)
+                    pieces += [text[position:start], new]
+                    position = end
+                self.assertEqual("".join(pieces) + text[position:], out)
+                self.assertEqual(out.count("<"), text.count("<"))
+        self.assertLess(refused, 300)  # most mutations are still rewritten
+
+
 class JsonDocumentTest(unittest.TestCase):
     def test_steering_manifest(self):
         manifest = {"VERSION": 1, "TTL": 300, "RELOAD-URI": "steer?session=1",
@@ -1082,6 +1356,8 @@ class CachePolicyTest(unittest.TestCase):
             # kind -> (a Content-Type and body it is told by, a body it is not, lifetime of the body)
             "playlist": (("text/plain", b"\xef\xbb\xbf  #EXTM3U\n#EXT-X-ENDLIST\n"), (None, b"<html>"), 300.0),
             "json": (("", b'  {"VERSION": 1}'), ("text/html", b"{"), 0.0),
+            "mpd": (("text/plain", b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- x -->\n<MPD type="static">'),
+                    (None, b"<html><body>" + b" " * 64), 300.0),
         }
         self.assertEqual(set(hlsproxy.DOCUMENT_KINDS), set(rows), "a new kind needs its row here")
         for name, ((content_type, body), (other_type, other_body), lifetime) in rows.items():

@@ -190,7 +190,7 @@ __all__ = [
     "cache_ttl", "client_cache_control", "EXPOSED_HEADERS", "cors_headers",
     # HTTP framing and conditions
     "RequestHead", "parse_request_head", "read_request_head", "discard_request_body", "check_response_framing",
-    "not_modified", "if_range_matches", "byte_range", "requested_range",
+    "not_modified", "if_range_matches", "byte_range", "is_part_of_a_body", "requested_range",
     # upstream
     "HOP_BY_HOP_HEADERS", "FORWARDED_REQUEST_HEADERS", "FORWARDED_RESPONSE_HEADERS", "FORBIDDEN_UPSTREAM_HEADERS",
     "check_address", "strip_hop_by_hop", "upstream_request_headers", "open_upstream", "UpstreamBody",
@@ -3030,6 +3030,12 @@ def byte_range(spec: str, size: int):
     return start, end
 
 
+def is_part_of_a_body(spec: Optional[str]) -> bool:
+    """A Range header that asks for less than a whole body: not absent, and
+    not ``bytes=0-``, which ffmpeg and VLC send for everything."""
+    return bool(spec) and spec.replace(" ", "").lower() != "bytes=0-"
+
+
 def requested_range(request_headers, validators: Dict[str, str], size: int):
     """The range a request asks of a body of ``size`` bytes, as byte_range says,
     or None when it asks for none, or its If-Range names another version."""
@@ -4203,6 +4209,7 @@ class Fetcher:
         self.pool = _ConnectionPool()
         self.opener = _build_opener(config, self.pool)
         self._durations = _BoundedMemo()  # playlist URL -> target duration, to time blocking reloads
+        self._too_large = _BoundedMemo()  # key -> True: a media answer too large to keep (see too_large)
         self._serials = itertools.count(1)
         self._pumps = _Workers("hlsproxy-fetch")
         self._lock = threading.Lock()  # guards the prefetch worker list and the serials
@@ -4237,6 +4244,8 @@ class Fetcher:
             try:
                 kind, head = _classify(response, body, bool(target.fragment_base))
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
+                    if kind == MEDIA and (_content_length(response) or 0) > self.max_object_bytes:
+                        self._too_large.put(key, True)
                     flight.release()
                     unshared, body = _UnsharedAnswer(body, kind, head), None
                     return flight, True, unshared
@@ -4362,6 +4371,11 @@ class Fetcher:
                 self.prefetch(resource.body.decode("utf-8", "surrogateescape"), resource.url, target.options,
                               resource.cookies)
         return rewritten
+
+    def too_large(self, key) -> bool:
+        """Whether ``key`` answered with a body too large to keep (bounded
+        memory: forgotten now and then, when it is opened whole once more)."""
+        return self._too_large.get(key, False)
 
     def remember_target_duration(self, url: str, seconds: float) -> None:
         """Remember a playlist's target duration (bounded), to time blocking reloads."""
@@ -5485,6 +5499,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
         entry = fetcher.cached(target.key)
         if entry is not None:
             return self._serve_resource(target, entry.value, "HIT", max(0.0, fetcher.clock() - entry.stored))
+        if is_part_of_a_body(self.headers.get("Range")) and fetcher.too_large(target.key):
+            # A part (a SegmentBase index, a byte-range segment, a seek) of a
+            # file already found too large to keep: asked of the upstream as
+            # that part, not opened whole first to see its size again.
+            return self._relay_direct(target)
         flight, led, unshared = fetcher.fetch(target, list(self.headers.items()), fetcher.timeout_for(target))
         if unshared is None:
             return self._follow(target, flight, "MISS" if led else "COALESCED")

@@ -4341,6 +4341,277 @@ class CompactPlaylistTest(ProxyTestCase):
         self.assertTrue(all(l.startswith("http://127.0.0.1:") for l in segments), segments)
 
 
+class DashProxyTest(ProxyTestCase):
+    """Issue 22: MPDs through the proxy, as a DASH player asks for them."""
+
+    TEMPLATED = ('<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static">'
+                 '<Period><AdaptationSet><SegmentTemplate initialization="$RepresentationID$/init.mp4" '
+                 'media="$RepresentationID$/seg-$Number%03d$.m4s" startNumber="1"/>'
+                 '<Representation id="v1" bandwidth="1"/></AdaptationSet></Period></MPD>\n')
+
+    def setUp(self):
+        super().setUp()
+        routes = self.origin.routes
+        routes["/dash/vod.mpd"] = (200, "text/plain", self.TEMPLATED.encode())
+        routes["/dash/v1/init.mp4"] = (200, "video/mp4", INIT)
+        routes["/dash/v1/seg-001.m4s"] = (200, "video/iso.segment", SEGMENT)
+
+    @staticmethod
+    def expand(template, number=1):
+        return template.replace("$RepresentationID$", "v1").replace("$Number%03d$", "%03d" % number)
+
+    def templates(self, body):
+        text = body.decode()
+        return (re.search(r'initialization="([^"]+)"', text).group(1), re.search(r'media="([^"]+)"', text).group(1))
+
+    def test_an_mpd_with_no_base_url_plays_through_the_query_form(self):
+        response, body = self.get("/dash/vod.mpd")
+        self.assertEqual(response.status, 200, body)
+        self.assertEqual(response.getheader("Content-Type"), "application/dash+xml")
+        init, media = self.templates(body)
+        self.assertTrue(media.startswith("http://127.0.0.1:%d/p/" % self.proxy.server_address[1]), media)
+        self.assertTrue(media.endswith("/$RepresentationID$/seg-$Number%03d$.m4s"), media)
+        self.assertEqual(self.request(self.local_path(self.expand(init)))[1], INIT)
+        response, segment = self.request(self.local_path(self.expand(media)))
+        self.assertEqual((response.status, segment), (200, SEGMENT))
+        # Every other byte as it came.
+        self.assertEqual(re.sub(r'(initialization|media)="[^"]*"', "", body.decode()),
+                         re.sub(r'(initialization|media)="[^"]*"', "", self.TEMPLATED))
+
+    def test_served_at_p_relative_templates_stay_and_resolve(self):
+        path = hlsproxy.make_proxy_url("", self.origin.base + "/dash/vod.mpd")
+        response, body = self.request(path)
+        self.assertEqual(body.decode(), self.TEMPLATED)  # not a byte changed
+        mpd_url = "http://proxy.invalid" + path
+        init, media = self.templates(body)
+        self.assertEqual(self.request(self.local_path(self.expand(init), mpd_url))[1], INIT)
+        self.assertEqual(self.request(self.local_path(self.expand(media), mpd_url))[1], SEGMENT)
+
+    def test_a_redirected_mpd_resolves_against_where_it_ended(self):
+        def moved(handler):
+            handler.send_response(302)
+            handler.send_header("Location", "/dash/vod.mpd")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        self.origin.routes["/elsewhere/manifest.mpd"] = moved
+        for path in (self.proxied("/elsewhere/manifest.mpd"),
+                     hlsproxy.make_proxy_url("", self.origin.base + "/elsewhere/manifest.mpd")):
+            with self.subTest(path=path[:20]):
+                response, body = self.request(path)
+                init, media = self.templates(body)
+                self.assertTrue(media.startswith("http://"), media)  # written out: the base moved
+                self.assertEqual(self.request(self.local_path(self.expand(media)))[1], SEGMENT)
+
+    def test_per_url_headers_reach_everything_under_a_directory_token(self):
+        def gated(handler):
+            if handler.headers.get("Referer") != "https://site.example/":
+                return handler.send_body(403, "text/plain", b"no\n")
+            handler.send_body(200, "video/iso.segment", SEGMENT)
+        self.origin.routes["/dash/v1/seg-001.m4s"] = gated
+        response, body = self.request(self.proxied("/dash/vod.mpd") + "&referer=" + quote("https://site.example/"))
+        _, media = self.templates(body)
+        response, segment = self.request(self.local_path(self.expand(media)))
+        self.assertEqual((response.status, segment), (200, SEGMENT))
+
+    def test_a_directory_token_covers_what_lies_under_it_only(self):
+        _, media = self.templates(self.get("/dash/vod.mpd")[1])
+        directory = self.local_path(media).split("/$")[0]
+        for rest in ("../keys/k.key", "%2e%2e/keys/k.key", "v1/%2E%2E/%2e%2E/keys/k.key", "/keys/k.key",
+                     "v1//seg-001.m4s", "v1/./seg-001.m4s"):
+            with self.subTest(rest=rest):
+                response, body = self.request(directory + "/" + rest)
+                self.assertEqual(response.status, 403, body)
+                self.assertIn(b"under its directory", body)
+        self.assertEqual(self.origin.count("/keys/k.key"), 0)
+
+    def test_a_doctype_is_refused_and_nothing_is_kept(self):
+        laughs = ('<?xml version="1.0"?>\n<!DOCTYPE MPD [<!ENTITY a "aaaaaaaaaa">' + "".join(
+            '<!ENTITY %s "%s">' % (chr(98 + i), ("&%s;" % chr(97 + i)) * 10) for i in range(9)) +
+            ']>\n<MPD><BaseURL>&j;</BaseURL></MPD>\n')
+        self.origin.routes["/dash/laughs.mpd"] = (200, "application/dash+xml", laughs.encode())
+        for _ in range(2):
+            response, body = self.get("/dash/laughs.mpd")
+            self.assertEqual(response.status, 502)
+            self.assertEqual(body, b"upstream sent an MPD with a DOCTYPE: refused (entities are never expanded)\n")
+        self.assertEqual(self.origin.count("/dash/laughs.mpd"), 2)
+        self.assertEqual(len(self.proxy.cache), 0)
+
+    def test_a_live_mpd_is_shared_and_never_stale(self):
+        clock = FakeClock()
+        proxy = self.start_proxy(clock=clock)
+        state = {"n": 0}
+
+        def live(handler):
+            state["n"] += 1
+            time.sleep(0.05)  # a slow origin: the viewers arrive while it answers
+            handler.send_body(200, "application/dash+xml", (
+                '<MPD type="dynamic" minimumUpdatePeriod="PT4S" publishTime="%d"><Period/></MPD>' % state["n"]
+            ).encode())
+        self.origin.routes["/dash/live.mpd"] = live
+        path = self.proxied("/dash/live.mpd")
+        results = []
+
+        def viewer():
+            response, body = self.request(path, proxy=proxy)
+            results.append((response.status, response.getheader("Cache-Control"), body))
+        for refresh in (1, 2):
+            threads = [threading.Thread(target=viewer) for _ in range(100)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            self.assertEqual(self.origin.count("/dash/live.mpd"), refresh)  # one fetch per refresh
+            self.assertTrue(all(status == 200 and b'publishTime="%d"' % refresh in body
+                                for status, _, body in results), results[:2])
+            self.assertIn("max-age=2", results[0][1])  # half the minimumUpdatePeriod
+            results.clear()
+            clock.advance(2.01)  # past half the minimumUpdatePeriod: the next refresh is a new fetch
+
+    def test_utctiming_answers_are_never_kept_and_carry_the_upstreams_date(self):
+        def clock(handler):
+            handler.send_response_only(200)  # no Date of http.server's own
+            handler.send_header("Date", "Tue, 01 Dec 2026 10:00:00 GMT")
+            handler.send_header("Content-Type", "text/plain")
+            handler.send_header("Content-Length", "24")
+            handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(b"2026-12-01T10:00:00.000Z")
+        self.origin.routes["/time"] = clock
+        OriginHandler.do_HEAD = OriginHandler.do_GET
+        self.addCleanup(delattr, OriginHandler, "do_HEAD")
+        self.origin.routes["/dash/clock.mpd"] = (200, "application/dash+xml", (
+            '<MPD type="dynamic"><UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="/time"/>'
+            "</MPD>").encode())
+        value = re.search(r'value="([^"]+)"', self.get("/dash/clock.mpd")[1].decode()).group(1)
+        for method in ("GET", "HEAD", "GET"):
+            response, body = self.request(self.local_path(value), method=method)
+            self.assertEqual(response.status, 200)
+            self.assertEqual(response.getheader("Date"), "Tue, 01 Dec 2026 10:00:00 GMT")
+            self.assertIn("Date", response.getheader("Access-Control-Expose-Headers"))
+        self.assertEqual(self.origin.count("/time"), 3)
+        self.assertIsNone(self.proxy.fetcher.cached(self.origin.base + "/time"))
+
+    def test_cmcd_goes_upstream_and_is_no_part_of_the_key(self):
+        path = self.proxied("/dash/v1/seg-001.m4s")
+        first, body = self.request(path + "&CMCD=" + quote('br=3200,bs,d=4004,ot=v,sid="6e2fb550"'),
+                                   headers={"CMCD-Request": "bl=21300"})
+        self.assertEqual((first.status, body, first.getheader("X-Cache")), (200, SEGMENT, "MISS"))
+        self.wait_cached("/dash/v1/seg-001.m4s")
+        second, body = self.request(path + "&CMCD=" + quote("br=800,ot=v"))
+        self.assertEqual((body, second.getheader("X-Cache")), (SEGMENT, "HIT"))
+        sent, headers = [(p, h) for p, h in self.origin.requests if p.startswith("/dash/v1/seg-001.m4s")][0]
+        self.assertIn("CMCD=" + quote('br=3200,bs,d=4004,ot=v,sid="6e2fb550"'), sent)
+        self.assertEqual(headers.get("Cmcd-Request") or headers.get("CMCD-Request"), "bl=21300")
+        # A live playlist too (HLS): CMCD does not make it the player's moment.
+        self.request(self.proxied("/live") + "&CMCD=ot%3Dm")
+        self.assertEqual(self.request(self.proxied("/live") + "&CMCD=ot%3Dm%2Csu")[0].getheader("X-Cache"), "HIT")
+
+    def test_the_mpd_query_reaches_each_segment_exactly_once(self):
+        self.origin.routes["/dash/q.mpd"] = (200, "application/dash+xml", self.TEMPLATED.replace(
+            "<Period>", '<Period><SupplementalProperty schemeIdUri="urn:mpeg:dash:urlparam:2014" '
+            'xmlns:up="urn:mpeg:dash:schema:urlparam:2014"><up:UrlQueryInfo useMPDUrlQuery="true"/>'
+            "</SupplementalProperty>").encode())
+        for path in (self.proxied("/dash/q.mpd?tok=abc"),
+                     hlsproxy.make_proxy_url("", self.origin.base + "/dash/q.mpd?tok=abc")):
+            with self.subTest(path=path[:20]):
+                del self.origin.requests[:]
+                _, body = self.request(path)
+                _, media = self.templates(body)
+                # The player copies the query of the MPD URL it knows, the proxy's, as UrlQueryInfo says.
+                mine = urlsplit(path).query
+                segment = self.local_path(self.expand(media)) + ("?" + mine if mine else "")
+                response, data = self.request(segment)
+                self.assertEqual((response.status, data), (200, SEGMENT))
+                sent = [p for p, _ in self.origin.requests if p.startswith("/dash/v1/seg")]
+                self.assertEqual(sent, ["/dash/v1/seg-001.m4s?tok=abc"])
+                self.proxy = self.start_proxy()  # nothing kept: the next form fetches again
+
+    def test_xlink_elements_are_rewritten_where_they_land(self):
+        self.origin.routes["/dash/x.mpd"] = (200, "application/dash+xml", (
+            '<MPD type="static" xmlns:xlink="http://www.w3.org/1999/xlink"><BaseURL>http://127.0.0.1:%d/dash/'
+            '</BaseURL><Period xlink:href="/ads/period.xml" xlink:actuate="onLoad"/></MPD>'
+            % self.origin.server_address[1]).encode())
+        self.origin.routes["/ads/period.xml"] = (200, "text/xml", (
+            '<Period><AdaptationSet><SegmentTemplate media="v1/seg-$Number%03d$.m4s" startNumber="1"/>'
+            '<Representation id="v1"/></AdaptationSet></Period>').encode())
+        _, body = self.get("/dash/x.mpd")
+        href = re.search(r'xlink:href="([^"]+)"', body.decode()).group(1)
+        response, period = self.request(self.local_path(href))
+        self.assertEqual(response.status, 200, period)
+        self.assertEqual(response.getheader("Content-Type"), "application/dash+xml")
+        media = re.search(r'media="([^"]+)"', period.decode()).group(1)
+        self.assertTrue(media.startswith("http://"), media)  # against the BaseURL where it lands, not /ads/
+        self.assertEqual(self.request(self.local_path(self.expand(media)))[1], SEGMENT)
+
+    def test_location_and_patch_location_come_back_through_the_proxy(self):
+        self.origin.routes["/dash/loc.mpd"] = (200, "application/dash+xml", (
+            '<MPD type="dynamic" minimumUpdatePeriod="PT2S"><Location>vod.mpd</Location>'
+            '<PatchLocation ttl="60">patch.mpp</PatchLocation></MPD>').encode())
+        self.origin.routes["/dash/patch.mpp"] = (200, "application/octet-stream", (
+            '<Patch mpdId="m"><replace sel="/MPD/Location"><Location>loc.mpd</Location></replace></Patch>').encode())
+        text = self.get("/dash/loc.mpd")[1].decode()
+        location = re.search(r"<Location>([^<]+)<", text).group(1)
+        self.assertEqual(self.request(self.local_path(location))[1].decode(), self.TEMPLATED)
+        patch = re.search(r"<PatchLocation[^>]*>([^<]+)<", text).group(1)
+        response, body = self.request(self.local_path(patch))
+        self.assertEqual(response.getheader("Content-Type"), "application/dash+xml")
+        self.assertIn("/p/", re.search(r"<Location>([^<]+)<", body.decode()).group(1))
+
+    def test_a_base_url_into_private_space_is_refused(self):
+        proxy = self.start_proxy(allow_private=False)
+        self.origin.routes["/dash/private.mpd"] = (200, "application/dash+xml", (
+            "<MPD><BaseURL>http://10.0.0.1/x/</BaseURL><Period><SegmentTemplate media=\"$Number$.m4s\"/></Period>"
+            "</MPD>").encode())
+        calls = []
+
+        def check(address):  # the MPD's own address passes, as if public; no other
+            calls.append(address)
+            if address != "127.0.0.1":
+                raise hlsproxy.Forbidden("upstream address %s is not public; use --allow-private" % address)
+        with mock.patch.object(hlsproxy, "check_address", side_effect=check):
+            _, body = self.request(self.proxied("/dash/private.mpd"), proxy=proxy)
+            base = re.search(r"<BaseURL>([^<]+)<", body.decode()).group(1)
+            response, body = self.request(self.local_path(base + "1.m4s"), proxy=proxy)
+        self.assertEqual(response.status, 403, body)
+
+    def test_a_signed_directory_url_covers_below_it_and_nothing_else(self):
+        secret = "correct horse battery staple"
+        proxy = self.start_proxy(secret=secret)
+        response, body = self.request(hlsproxy.make_proxy_url("", self.origin.base + "/dash/vod.mpd", secret=secret),
+                                      proxy=proxy)
+        self.assertEqual(response.status, 200, body)
+        init, media = self.templates(body)
+        self.assertEqual(self.request(self.local_path(self.expand(media)), proxy=proxy)[1], SEGMENT)
+        directory = self.local_path(media).split("/$")[0]
+        for rest, reason in (("../keys/k.key", b"under its directory"), ("v1/seg-001.m4s?x=1", b"no query")):
+            response, body = self.request(directory + "/" + rest, proxy=proxy)
+            self.assertEqual(response.status, 403, body)
+            self.assertIn(reason, body)
+        token = directory.split("/")[2]
+        forged = hlsproxy.make_proxy_url("", self.origin.base + "/keys/", secret="guess").split("/")[2]
+        response, _ = self.request("/p/%s.%s/k.key" % (forged.split(".")[0], token.split(".", 1)[1]), proxy=proxy)
+        self.assertEqual(response.status, 403)
+
+    def test_a_range_on_a_file_too_large_to_keep_goes_upstream_as_a_range(self):
+        big = bytes(range(256)) * 4096  # 1 MiB, over the proxy's 0.5 MiB object limit
+        self.origin.routes["/dash/single.mp4"] = (200, "video/mp4", big)
+        self.origin.routes["/dash/base.mpd"] = (200, "application/dash+xml", (
+            '<MPD type="static"><Period><AdaptationSet><Representation id="a"><BaseURL>single.mp4</BaseURL>'
+            '<SegmentBase indexRange="800-899"><Initialization range="0-799"/></SegmentBase></Representation>'
+            "</AdaptationSet></Period></MPD>").encode())
+        proxy = self.start_proxy(cache_max_object_mb=0.5)
+        _, body = self.request(self.proxied("/dash/base.mpd"), proxy=proxy)
+        base = re.search(r"<BaseURL>([^<]+)<", body.decode()).group(1)
+        for first, last in ((0, 799), (800, 899), (500000, 600000)):
+            response, data = self.request(self.local_path(base), headers={"Range": "bytes=%d-%d" % (first, last)},
+                                          proxy=proxy)
+            self.assertEqual((response.status, data), (206, big[first:last + 1]))
+        # The first answer says the file is too large to keep: its head alone is
+        # read, and every part, that one's too, is then asked for as a part.
+        ranges = [h.get("Range") for p, h in self.origin.requests if p == "/dash/single.mp4"]
+        self.assertEqual(ranges, [None, "bytes=0-799", "bytes=800-899", "bytes=500000-600000"])
+
+
 class TlsOrigin(Origin):
     """The origin over TLS, with a certificate of the test PKI. It keeps its
     connections, so that a test can close them while they sit idle."""

@@ -1,7 +1,7 @@
 // Plays each case of a JSON file in Debian's Chromium through playwright-core and
 // prints one JSON line per case: {name, ok, detail, seconds}. Never downloads a browser.
 //   node player.mjs cases.json
-// A case: {name, url, expect: "play" | "fatal" | "tracks" | "live" | "ui" | "ui-fail" | "layout" | ..., timeout,
+// A case: {name, url, expect: "play" | "fatal" | "tracks" | "live" | "dash" | "dash-live" | "ui" | "ui-fail" | ..., timeout,
 //          viewport: {width, height}, screenshot: path}
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -146,6 +146,22 @@ async function check(page, c, response, deadline, consoleErrors) {
       : s.levelLoads >= 6 && s.currentTime > 6 ? { ok: true } : null));
     const s = await state(page);
     return { ...v, detail: `playlist loads ${s.levelLoads}, t=${s.currentTime.toFixed(1)}s` + (v.ok ? "" : " " + v.detail) };
+  }
+  if (c.expect === "dash") {  // dash.js or Shaka (dash.html): plays 3 s, after a seek if asked, with its text tracks
+    const v = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+      : s.played > 3 && (!c.seek || (s.seeked && s.currentTime > c.seek + 1)) && s.texts >= (c.texts || 0)
+        ? { ok: true } : null));
+    const s = await state(page);
+    return { ...v, detail: `${s.player}: played ${s.played.toFixed(1)}s, t=${s.currentTime.toFixed(1)}s`
+      + (c.seek ? `, seeked to ${c.seek}s: ${s.seeked}` : "") + (c.texts ? `, ${s.texts} text track(s)` : "")
+      + (s.errors.length ? `, errors ${JSON.stringify(s.errors.slice(0, 3))}` : "") + (v.ok ? "" : " " + v.detail) };
+  }
+  if (c.expect === "dash-live") {  // a live MPD: 6 s played near the live edge, the MPD loaded again and again
+    const v = await until(page, deadline, (s) => (s.fatal ? { ok: false, detail: "fatal " + s.fatal }
+      : s.played > 6 ? { ok: true } : null));
+    const s = await state(page);
+    return { ...v, detail: `${s.player}: played ${s.played.toFixed(1)}s, t=${s.currentTime.toFixed(1)}s`
+      + (s.errors.length ? `, errors ${JSON.stringify(s.errors.slice(0, 3))}` : "") + (v.ok ? "" : " " + v.detail) };
   }
   return await until(page, deadline, playing(3));
 }

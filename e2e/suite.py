@@ -39,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 sys.path.insert(0, os.path.dirname(HERE))
 from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
+import dash  # noqa: E402 - the DASH part (issue 22), beside this file
 REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
 TARGET = 2          # seconds per segment in every fixture
@@ -56,7 +57,8 @@ EVIL = {
                                    b"<script>document.documentElement.setAttribute('data-ran', '1')</script></svg>"),
 }
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
-                 ".mp4": "video/mp4", ".vtt": "text/vtt", ".key": "application/octet-stream"}
+                 ".mp4": "video/mp4", ".vtt": "text/vtt", ".key": "application/octet-stream",
+                 ".mpd": "text/xml"}  # an MPD is told by its content, whatever its type
 
 
 # ---------------------------------------------------------------------------
@@ -179,6 +181,8 @@ class Origin(ThreadingHTTPServer):
         self.counts = {}
         self.lock = threading.Lock()
         self.live_started = None
+        self.dash_started = None  # the live MPD's availabilityStartTime (dash.live_mpd)
+        self.served = 0  # body bytes sent, all paths
         self.started = time.monotonic()
         self.peer = None  # the second origin, for fixture (f)
 
@@ -217,6 +221,14 @@ class OriginHandler(BaseHTTPRequestHandler):
             return self.send(200, "text/plain", self.query_playlist().encode())
         if mode == "clock" and rel == "live.m3u8":
             return self.send(200, "application/vnd.apple.mpegurl", self.clock_playlist().encode())
+        if mode == "clock" and rel in ("iso", "head"):  # UTCTiming: http-iso reads the text, http-head the Date
+            now = time.time()
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % int(now % 1 * 1000)
+            return self.send(200, "text/plain", text.encode(), [("Cache-Control", "no-store")])
+        if mode == "dashlive" and rel.endswith(".mpd"):
+            return self.send(200, "application/dash+xml", dash.live_mpd(self.server, rel[:-4]).encode())
+        if mode == "token" and "tok=e2e" not in self.path.partition("?")[2].split("&"):
+            return self.send(403, "text/plain", b"no token\n")
         if mode == "g" and rel == "live.m3u8":
             return self.send(200, "application/vnd.apple.mpegurl", self.live_playlist().encode())
         if mode == "evil":  # documents with a script: served from the proxy's origin they must stay inert
@@ -227,7 +239,7 @@ class OriginHandler(BaseHTTPRequestHandler):
         if mode == "referer" and not self.headers.get("Referer", "").startswith(REFERER):
             return self.send(403, "text/plain", b"Referer required\n")
         if mode == "redirect":
-            if not rel.endswith(".m3u8"):
+            if not rel.endswith((".m3u8", ".mpd")):
                 return self.send(404, "text/plain", b"only playlists are redirected\n")
             self.send_response(302)
             self.send_header("Location", "/plain/" + rel)
@@ -236,13 +248,15 @@ class OriginHandler(BaseHTTPRequestHandler):
             return
         if mode == "cookie" and not rel.endswith("index.m3u8") and COOKIE not in self.headers.get("Cookie", ""):
             return self.send(403, "text/plain", b"no session cookie\n")
-        if mode not in ("plain", "referer", "gzip", "g", "cookie"):
+        if mode not in ("plain", "referer", "gzip", "g", "cookie", "token", "dashlive"):
             return self.send(404, "text/plain", b"no such mode\n")
-        file = os.path.normpath(os.path.join(self.server.root, "g" if mode == "g" else "", rel))
+        file = os.path.normpath(os.path.join(self.server.root, {"g": "g", "dashlive": "d2"}.get(mode, ""), rel))
         if not file.startswith(self.server.root + os.sep) or not os.path.isfile(file):
             return self.send(404, "text/plain", b"no such file\n")
         with open(file, "rb") as handle:
             data = handle.read()
+        if file.endswith(".mpd"):  # an MPD may name this origin and its peer
+            data = data.replace(b"@ORIGIN@", self.server.base.encode()).replace(b"@PEER@", self.server.peer.base.encode())
         content_type = CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
         if mode == "gzip" and file.endswith(".m3u8"):
             return self.send(200, content_type, gzip.compress(data), [("Content-Encoding", "gzip")])
@@ -273,6 +287,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+            with self.server.lock:
+                self.server.served += len(body)
 
     def query_playlist(self):
         """Fixture (a)'s playlist with absolute segment URLs on the second origin."""
@@ -313,9 +329,14 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.partition("?")[0]
+        modules = os.path.join(HERE, "node_modules")
         files = {"/": (os.path.join(HERE, "page.html"), "text/html; charset=utf-8"),
-                 "/hls.min.js": (os.path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js"),
-                                 "text/javascript")}
+                 "/hls.min.js": (os.path.join(modules, "hls.js", "dist", "hls.min.js"), "text/javascript"),
+                 "/dash.html": (os.path.join(HERE, "dash.html"), "text/html; charset=utf-8"),
+                 "/dash.all.min.js": (os.path.join(modules, "dashjs", "dist", "modern", "umd", "dash.all.min.js"),
+                                      "text/javascript"),
+                 "/shaka-player.compiled.js": (os.path.join(modules, "shaka-player", "dist",
+                                                            "shaka-player.compiled.js"), "text/javascript")}
         if path not in files:
             self.send_error(404)
             return
@@ -716,6 +737,86 @@ def smuggling_case(front, instance, origin, report):
                    (": " + "; ".join(wrong)) if wrong else "", statuses), time.monotonic() - started)
 
 
+def dash_cases(work, root, origin, proxy, page_base, report):
+    """Issue 22: every DASH fixture through the proxy in dash.js and Shaka, then
+    in ffmpeg (Debian's and 9), GStreamer, VLC and mpv; a live MPD never stale."""
+    peer = origin.peer
+    served = lambda: origin.served + peer.served  # noqa: E731
+    # No name but 127.0.0.1 resolves in this browser: a player's fallback to a public server fails closed.
+    resolver = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+    cases = dash.browser_cases(page_base, proxy, origin, quote)
+    for result in run_browser(cases, work, resolver):
+        ok, detail, name = result["ok"], result.get("detail", ""), result["name"]
+        if name.endswith("control: origin direct fails on CORS") and ok:
+            ok = origin.count("/plain/d1/manifest.mpd") > 0
+        if name.endswith("the first fails") and ok:
+            gone = sum(count for path, count in origin.counts.items() if path.startswith("/plain/d6/gone/"))
+            ok = gone > 0
+            detail += "; the first BaseURL was tried %d times, then the second played" % gone
+        if name.endswith("WebVTT sidecar") and ok:
+            copy = "dv1" if name.startswith("dashjs") else "dv2"
+            ok = origin.count("/plain/%s/subs.vtt" % copy) > 0
+            detail += "; subs.vtt fetched %d times" % origin.count("/plain/%s/subs.vtt" % copy)
+        if "live MPD" in name and ok:
+            clock = "http-iso" if "http-iso" in name else "http-head"
+            loads = origin.count("/dashlive/%s.mpd" % clock)
+            ticks = origin.count(dash.CLOCKS[clock])
+            ok = loads >= 3 and ticks >= 1
+            detail += "; the origin served the MPD %d times and its clock %d times" % (loads, ticks)
+        report.add("DASH " + name, ok, detail, result["seconds"])
+
+    started = time.monotonic()  # a live MPD through the proxy is never older than half its minimumUpdatePeriod
+    ages = []
+    for _ in range(12):
+        status, _, body = get(proxy.url(origin.base + "/dashlive/http-iso.mpd"))
+        ages.append(dash.publish_age(body.decode()) if status == 200 else 99.0)
+        time.sleep(0.25)
+    report.add("DASH live MPD through the proxy: never stale", max(ages) <= dash.SEGMENT / 2 + 0.3,
+               "publishTime ages %.2f-%.2f s over 3 s (minimumUpdatePeriod %d s)" % (min(ages), max(ages), dash.SEGMENT),
+               time.monotonic() - started)
+
+    # Outside the browser, each player through a proxy that keeps nothing: every media byte
+    # it plays is one the origins served during its run.
+    uncached = Proxy(work, "--quiet", "--cache-mb", "0")
+    try:
+        native_dash_cases(root, origin, uncached, report)
+    finally:
+        uncached.stop()
+
+
+def native_dash_cases(root, origin, proxy, report):
+    """Each player outside the browser, each VOD fixture, straight from the origin
+    (they need no CORS) and through the proxy: whatever a player plays straight,
+    it plays through the proxy, fetching every media byte of it."""
+    peer = origin.peer
+    served = lambda: origin.served + peer.served  # noqa: E731
+    ffmpeg9 = os.environ.get("FFMPEG9") or "ffmpeg9-missing"
+    for player, command in dash.native_players(ffmpeg9):
+        for name, path, fixture in dash.FIXTURES:
+            if "/d6/" in path:
+                continue  # failover is the browsers' case: straight from the origin these hang or stop at the 404
+            options = {"referer": REFERER} if path.startswith("/referer/") else {}
+            case_started, whole, runs = time.monotonic(), dash.media_bytes(root, fixture), []
+            # Straight from the origin first (not for the Referer-gated one: a player sends none of its own).
+            for url in ([] if options else [origin.base + path]) + [proxy.url(origin.base + path, **options)]:
+                before = served()
+                ok, said = dash.run_native(command(url))
+                fetched = served() - before
+                runs.append((ok and fetched >= 0.9 * whole, "%s, %d of %d media bytes" % (said, fetched, whole)))
+            (proxied, said), straight = runs[-1], (runs[0] if len(runs) == 2 else None)
+            if proxied:
+                ok, detail = True, "through the proxy: %s%s" % (said, "" if straight is None else (
+                    "; straight: %s" % ("plays too" if straight[0] else "does not play (%s)" % straight[1])))
+            else:  # passes only when the player cannot play it straight from the origin either
+                ok = straight is not None and not straight[0]
+                detail = "through the proxy: %s; straight: %s" % (said, "n/a" if straight is None else (
+                    "plays" if straight[0] else "does not play either (%s)" % straight[1]))
+            report.add("DASH %s: %s" % (player, name), ok, detail, time.monotonic() - case_started)
+    missing = {"ffmpeg 9", "GStreamer playbin3", "VLC", "mpv"} - {player for player, _ in dash.native_players(ffmpeg9)}
+    if missing:
+        report.add("DASH players installed", False, "missing: %s (e2e/run installs them)" % ", ".join(sorted(missing)), 0)
+
+
 def get(url, timeout=10):
     """GET ``url``: (status, headers, body)."""
     parts = urlsplit(url)
@@ -757,6 +858,10 @@ def main():
     report = Report()
     try:
         print("fixtures generated with ffmpeg in %.1f s" % make_fixtures(root), flush=True)
+        dash_started = time.monotonic()
+        dash.make_dash_fixtures(root, ffmpeg, source)
+        print("DASH fixtures generated with ffmpeg's dash muxer in %.1f s" % (time.monotonic() - dash_started),
+              flush=True)
         origin, peer, page = Origin(root), Origin(root), ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
         origin.peer = peer
         servers = [serve(server) for server in (origin, peer, page)]
@@ -881,6 +986,7 @@ def main():
             report.add("ffmpeg " + name, ok, detail, time.monotonic() - case_started)
 
         ffmpeg9_cases(work, origin, proxy, report)
+        dash_cases(work, root, origin, proxy, "http://127.0.0.1:%d" % page.server_address[1], report)
         control = get(o + "/cookie/a/seg0.ts")[0]
         report.add("control: a cookie-gated segment asked for without the cookie is refused", control == 403,
                    "the origin answered %d" % control, 0)

@@ -136,6 +136,7 @@ import argparse
 import base64
 import binascii
 import bisect
+import calendar
 import dataclasses
 import difflib
 import email.utils
@@ -1829,16 +1830,20 @@ def mpd_max_age(text: str, default: float) -> float:
     """Seconds a client or cache may keep this MPD: a static one ``default``;
     a live one (``type="dynamic"``) half its minimumUpdatePeriod, or a second
     when it has none; a patch a second (each is the change of its moment)."""
-    root = next((match for match in _MPD_TOKEN.finditer(text) if match.group("name")), None)
-    if root is None or root.group("name") not in ("MPD", "Patch"):
-        return default
-    if root.group("name") == "Patch":
+    name, attributes = _mpd_root(text)
+    if name == "Patch":
         return _LIVE_MPD_SECONDS
-    attributes = _xml_attributes(root.group("attributes"))
-    if attributes.get("type") != "dynamic":
+    if name != "MPD" or attributes.get("type") != "dynamic":
         return default
     period = _iso_seconds(attributes.get("minimumUpdatePeriod", ""))
     return min(default, period / 2) if period else _LIVE_MPD_SECONDS
+
+
+def _mpd_root(text: str) -> Tuple[str, Dict[str, str]]:
+    """The name and attributes of a document's first element rewrite_mpd knows
+    (an MPD's root: "MPD" or "Patch"); ("", {}) when there is none."""
+    root = next((match for match in _MPD_TOKEN.finditer(text) if match.group("name")), None)
+    return ("", {}) if root is None else (root.group("name"), _xml_attributes(root.group("attributes")))
 
 
 def _iso_seconds(text: str) -> Optional[float]:
@@ -2114,6 +2119,192 @@ def _mpd_url_query(text: str, base_url: str) -> str:
             return query
         return "&".join(part for part in query.split("&") if unquote(part.partition("=")[0]) in names)
     return ""
+
+
+# What a player would fetch first and last of each Representation: the MPD
+# read as a tree (by the same kind of scan, never an XML parser), templates
+# and timelines expanded. For /diagnose.
+
+_XML_TAG = re.compile(
+    r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|(?P<declaration>!)"
+    r"|(?P<end>/)?(?:[A-Za-z_][\w.-]*:)?(?P<name>[A-Za-z_][\w.-]*)"
+    r"(?P<attributes>(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*?)(?P<empty>/)?>)", re.S)
+_TEMPLATE_IDENTIFIER = re.compile(r"\$(RepresentationID|Number|Time|Bandwidth|SubNumber|)(%0[0-9]+[dxX])?\$")
+
+
+class _XmlElement(NamedTuple):
+    name: str  #: local name
+    attributes: Dict[str, str]  #: by local name, decoded
+    children: List["_XmlElement"]
+    text: List[str]  #: the text before the first child, decoded
+
+
+def _xml_tree(text: str, limit: int = 200000) -> _XmlElement:
+    """The elements of an XML document, for reading only (at most ``limit``
+    of them); a declaration is refused, as rewrite_mpd refuses it."""
+    root = _XmlElement("", {}, [], [])
+    stack = [root]
+    for count, match in enumerate(_XML_TAG.finditer(text)):
+        if match.group("declaration"):
+            raise UpstreamError("upstream MPD has a declaration (DOCTYPE or ENTITY): refused")
+        if count > limit:
+            break
+        name = match.group("name")
+        if name is None:
+            continue
+        if match.group("end"):
+            if len(stack) > 1 and stack[-1].name == name:
+                stack.pop()
+            continue
+        end = text.find("<", match.end())
+        element = _XmlElement(name, _xml_attributes(match.group("attributes")), [],
+                              [_xml_text(text[match.end():end if end != -1 else len(text)])])
+        stack[-1].children.append(element)
+        if not match.group("empty"):
+            stack.append(element)
+    return root
+
+
+def _children(element: _XmlElement, name: str) -> List[_XmlElement]:
+    return [child for child in element.children if child.name == name]
+
+
+def _expand_template(template: str, representation: Dict[str, str], number: int = 0, time_: int = 0) -> str:
+    """A SegmentTemplate URL with its identifiers filled in (ISO/IEC 23009-1 5.3.9.4.4)."""
+    def fill(match) -> str:
+        name, form = match.groups()
+        if not name:
+            return "$"
+        value = {"RepresentationID": representation.get("id", ""), "Number": number, "Time": time_,
+                 "Bandwidth": representation.get("bandwidth", "0"), "SubNumber": 1}[name]
+        if form and name != "RepresentationID":
+            try:
+                return form % int(value)
+            except ValueError:
+                return str(value)
+        return str(value)
+    return _TEMPLATE_IDENTIFIER.sub(fill, template)
+
+
+def mpd_segments(text: str, base_url: str, now: Optional[float] = None) -> List[Tuple[str, List[Tuple[str, str, str]]]]:
+    """Each Representation of an MPD's first Period, as a label and the requests
+    a player starts and ends with: (what, absolute URL, byte range or "")
+    for its init section, first segment and last segment. Templates,
+    timelines, lists and SegmentBase are expanded as a player would."""
+    root = next((child for child in _xml_tree(text).children if child.name == "MPD"), None)
+    if root is None:
+        return []
+    periods = _children(root, "Period")
+    if not periods:
+        return []
+    period, found, query = periods[0], [], _mpd_url_query(text, base_url)
+
+    def base_of(element: _XmlElement, parent: str) -> str:
+        urls = [url for url in (" ".join(child.text).strip() for child in _children(element, "BaseURL")) if url]
+        return _resolved(urls[0], parent) or parent if urls else parent
+
+    period_base = base_of(period, base_of(root, base_url))
+    seconds = _iso_seconds(period.attributes.get("duration") or root.attributes.get("mediaPresentationDuration", ""))
+    for adaptation in _children(period, "AdaptationSet"):
+        adaptation_base = base_of(adaptation, period_base)
+        for representation in _children(adaptation, "Representation"):
+            attributes = dict(adaptation.attributes, **representation.attributes)
+            base = base_of(representation, adaptation_base)
+            chain = [period, adaptation, representation]
+            label = "%s %s" % (attributes.get("contentType") or attributes.get("mimeType", "").split("/")[0]
+                               or "representation", attributes.get("id", "?"))
+            requests = _representation_requests(chain, attributes, base, seconds, root, now)
+            if query:  # as rewrite_mpd writes them: UrlQueryInfo's query on every segment request
+                requests = [(what, url + ("&" if "?" in url else "?") + query, span) for what, url, span in requests]
+            found.append((label, requests))
+    return found
+
+
+def _representation_requests(chain: List[_XmlElement], representation: Dict[str, str], base: str,
+                             seconds: Optional[float], root: _XmlElement,
+                             now: Optional[float]) -> List[Tuple[str, str, str]]:
+    """mpd_segments for one Representation: its addressing, inherited down ``chain``."""
+    def nearest(name: str) -> Optional[_XmlElement]:
+        for element in reversed(chain):
+            children = _children(element, name)
+            if children:
+                return children[0]
+        return None
+
+    def url(value: str) -> str:
+        return _resolved(value, base) or base
+    template, listed, single = nearest("SegmentTemplate"), nearest("SegmentList"), nearest("SegmentBase")
+    requests = []
+    if template is not None:
+        merged = {}
+        for element in chain:  # inherited attributes: the innermost wins
+            for child in _children(element, "SegmentTemplate"):
+                merged.update(child.attributes)
+        if merged.get("initialization"):
+            requests.append(("init section", url(_expand_template(merged["initialization"], representation)), ""))
+        media, start = merged.get("media", ""), int(_number_or_none(merged.get("startNumber", "1")) or 1)
+        timeline = next((child for element in chain for child in _children(element, "SegmentTemplate")
+                         for child in _children(child, "SegmentTimeline")), None)
+        if media and timeline is not None:
+            entries, clock, index = [], 0, 0  # (start time, number offset, duration, repeats)
+            for entry in _children(timeline, "S"):
+                values = entry.attributes
+                clock = int(_number_or_none(values.get("t", "")) or clock)
+                duration = int(_number_or_none(values.get("d", "0")) or 0)
+                repeat = max(0, int(_number_or_none(values.get("r", "0")) or 0))  # r=-1 (to the end): once
+                entries.append((clock, index, duration, repeat))
+                clock, index = clock + duration * (repeat + 1), index + repeat + 1
+            if entries:
+                first, last = entries[0], entries[-1]
+                requests.append(("first segment", url(_expand_template(media, representation, start, first[0])), ""))
+                if index > 1:
+                    requests.append(("last segment", url(_expand_template(
+                        media, representation, start + last[1] + last[3], last[0] + last[2] * last[3])), ""))
+        elif media:
+            timescale = _number_or_none(merged.get("timescale", "1")) or 1
+            duration = (_number_or_none(merged.get("duration", "")) or 0) / timescale
+            count = 1
+            if duration > 0 and root.attributes.get("type") == "dynamic":
+                started = _xs_datetime(root.attributes.get("availabilityStartTime", ""))
+                if started is not None:
+                    count = max(1, int(((time.time() if now is None else now) - started) / duration))
+            elif duration > 0 and seconds:
+                count = max(1, -int(-seconds // duration))
+            requests.append(("first segment", url(_expand_template(media, representation, start)), ""))
+            if count > 1:
+                requests.append(("last segment", url(_expand_template(media, representation, start + count - 1)), ""))
+    elif listed is not None:
+        initialization = _children(listed, "Initialization")
+        if initialization:
+            source = initialization[0].attributes
+            requests.append(("init section", url(source["sourceURL"]) if source.get("sourceURL") else base,
+                             source.get("range", "")))
+        segments = _children(listed, "SegmentURL")
+        for what, segment in (("first segment", segments[:1]), ("last segment", segments[1:][-1:])):
+            for entry in segment:
+                values = entry.attributes
+                requests.append((what, url(values["media"]) if values.get("media") else base,
+                                 values.get("mediaRange", "")))
+    elif single is not None:
+        initialization = _children(single, "Initialization")
+        if initialization and initialization[0].attributes.get("range"):
+            requests.append(("init section", base, initialization[0].attributes["range"]))
+        if single.attributes.get("indexRange"):
+            requests.append(("segment index", base, single.attributes["indexRange"]))
+    else:
+        requests.append(("file", base, ""))
+    return requests
+
+
+def _xs_datetime(text: str) -> Optional[float]:
+    """An xs:dateTime (2026-12-07T10:00:00Z, with or without fractions) as Unix time, or None."""
+    match = re.match(r"\s*(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?\s*\Z", text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    zone = match.group(8) or "Z"
+    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return calendar.timegm((year, month, day, hour, minute, second)) + float(match.group(7) or 0) - offset
 
 
 # ---------------------------------------------------------------------------
@@ -4485,13 +4676,14 @@ class _DiagnosisStep:
     text: Optional[str] = None
     final: Optional[str] = None
     cookies: Tuple[StreamCookie, ...] = ()
+    kind: str = ""  #: what the answer was (a DOCUMENT_KINDS name, or MEDIA)
 
     def report(self) -> Dict[str, object]:
         """The step as the JSON report has it."""
         if self.url is None:
             return {"what": self.what, "ok": self.ok, "conclusion": self.conclusion}
         shown = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
-                 if field.name not in ("text", "final", "cookies")}
+                 if field.name not in ("text", "final", "cookies", "kind")}
         for optional in ("redirected_to", "retried"):
             if shown[optional] is None:
                 del shown[optional]
@@ -4521,7 +4713,9 @@ class Diagnosis:
 
     def run(self) -> Dict[str, object]:
         start = self.step("start playlist", self.target.url, "playlist", self.target.cookies)
-        if start and start.text is not None:
+        if start and start.text is not None and start.kind == "mpd":
+            self.walk_mpd(start)
+        elif start and start.text is not None:
             uris = playlist_uris(start.text, start.final)
             media = [url for url, kind in uris if kind in ("playlist", "subtitles")]
             if media:
@@ -4541,6 +4735,19 @@ class Diagnosis:
             "steps": [step.report() for step in self.steps],
         }
 
+    def walk_mpd(self, mpd: _DiagnosisStep) -> None:
+        """Each Representation of an MPD (its first Period): init section, first
+        and last segment, as mpd_segments expands them, byte ranges included."""
+        try:
+            representations = mpd_segments(mpd.text, mpd.final)
+        except HlsProxyError as error:
+            return self.note("the MPD cannot be read: %s" % error.reason)
+        for label, requests in representations[:self.max_playlists]:
+            for what, url, span in requests:
+                self.step("%s: %s" % (label, what), url, "media", mpd.cookies, span)
+        if len(representations) > self.max_playlists:
+            self.note("%d more Representations not looked at" % (len(representations) - self.max_playlists))
+
     def walk_media(self, playlist: _DiagnosisStep, prefix: str) -> None:
         uris = playlist_uris(playlist.text, playlist.final)
         keys = [url for url, kind in uris if kind == "key"]
@@ -4552,14 +4759,16 @@ class Diagnosis:
             for url in urls:
                 self.step(prefix + what, url, "media", playlist.cookies)
 
-    def step(self, what: str, url: str, expect: str, cookies: Tuple[StreamCookie, ...]) -> Optional[_DiagnosisStep]:
-        """Fetch ``url`` (and, refused, its variations); record what came of it."""
+    def step(self, what: str, url: str, expect: str, cookies: Tuple[StreamCookie, ...],
+             span: str = "") -> Optional[_DiagnosisStep]:
+        """Fetch ``url`` (its bytes ``span``, "first-last", if given; and, refused,
+        its variations); record what came of it."""
         if self.requests >= self.max_requests or self.clock() > self.deadline:
             self.note("%s not fetched: the diagnosis stops at %d requests or %.0f s"
                       % (what, self.max_requests, self.deadline - self.started))
             return None
         target = dataclasses.replace(self.target, url=url, cookies=cookies)
-        record = self.fetch(target, expect)
+        record = self.fetch(target, expect, span)
         record.what, record.url = what, redacted(url)
         if record.ok and what.endswith("key") and record.bytes != 16:
             record.ok = False
@@ -4571,7 +4780,7 @@ class Diagnosis:
         for change, headers in self.variations():
             if self.requests >= self.max_requests:
                 break
-            retry = self.fetch(dataclasses.replace(target, options=target.options + headers), expect)
+            retry = self.fetch(dataclasses.replace(target, options=target.options + headers), expect, span)
             tried.append("retried with %s: %s" % (change, retry.status or retry.conclusion))
             if retry.ok:
                 option = "&".join("%s=%s" % ({"Referer": "referer", "Origin": "origin", "User-Agent": "ua"}[name],
@@ -4600,13 +4809,14 @@ class Diagnosis:
         absent = [name for name in ("Referer", "User-Agent") if name.lower() not in self.sent]
         return "without a %s" % " or a ".join(absent) if absent else "with the headers given"
 
-    def fetch(self, target: ProxyTarget, expect: str) -> _DiagnosisStep:
+    def fetch(self, target: ProxyTarget, expect: str, span: str = "") -> _DiagnosisStep:
         """One upstream request of the walk, and what came of it."""
         self.requests += 1
         started = self.clock()
         record = _DiagnosisStep(what="", url=target.url)
+        asked = [("Range", "bytes=" + span)] if span else []
         try:
-            body = self.fetcher.open(target, upstream_request_headers(self.config, target, []), self.config.timeout)
+            body = self.fetcher.open(target, upstream_request_headers(self.config, target, asked), self.config.timeout)
         except HlsProxyError as error:
             record.status, record.conclusion = getattr(error, "upstream_status", None), error.reason
             record.ms = self.ms(started)
@@ -4619,7 +4829,8 @@ class Diagnosis:
             if response.url != target.url:
                 record.redirected_to = redacted(response.url)
             kind, head = _classify(response, body)
-            if kind == "playlist":
+            record.kind = kind
+            if kind in ("playlist", "mpd"):
                 data = body.read_document(head, self.config.max_playlist_bytes, self.config.timeout)
                 record.text, record.bytes = data.decode("utf-8", "surrogateescape"), len(data)
             else:
@@ -4645,6 +4856,12 @@ class Diagnosis:
     def judge(expect: str, kind: str, head: bytes, record: _DiagnosisStep) -> Tuple[bool, str]:
         """Whether an answer is what a player wants here, and a sentence saying so."""
         if expect == "playlist":
+            if kind == "mpd":
+                text = record.text
+                live = "live" if _mpd_root(text)[1].get("type") == "dynamic" else "static"
+                return True, "MPD (%s): %d Periods, %d Representations" % (
+                    live, len(re.findall(r"<(?:\w+:)?Period[\s>/]", text)),
+                    len(re.findall(r"<(?:\w+:)?Representation[\s>/]", text)))
             if kind != "playlist":
                 return False, "a player wanted a playlist here and got %s" % _what_it_looks_like(head)
             text = record.text

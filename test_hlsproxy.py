@@ -1160,6 +1160,38 @@ class MpdRewriterTest(unittest.TestCase):
             with self.subTest(head=head):
                 self.assertEqual(detect("video/mp4", head), want)
 
+    def test_segments_a_player_starts_and_ends_with(self):
+        text = mpd("""<BaseURL>http://c.test/root/</BaseURL><Period duration="PT9S"><BaseURL>p/</BaseURL>
+<AdaptationSet contentType="video"><SegmentTemplate timescale="10" initialization="$RepresentationID$/i.mp4"
+ media="$RepresentationID$/$Time$-$Number%03d$-$Bandwidth$.m4s" startNumber="5"><SegmentTimeline>
+ <S t="100" d="20" r="2"/><S d="10"/><S t="200" d="20" r="-1"/></SegmentTimeline></SegmentTemplate>
+ <Representation id="v1" bandwidth="800"/></AdaptationSet>
+<AdaptationSet contentType="audio"><SegmentTemplate media="a-$Number$.m4s" duration="2" startNumber="1"/>
+ <Representation id="a1" bandwidth="64"><BaseURL>audio/</BaseURL></Representation></AdaptationSet>
+<AdaptationSet contentType="text"><Representation id="t"><SegmentList><Initialization sourceURL="t/init.mp4"/>
+ <SegmentURL media="t/1.m4s"/><SegmentURL media="t/2.m4s" mediaRange="10-19"/></SegmentList></Representation>
+ <Representation id="f"><BaseURL>f.mp4</BaseURL><SegmentBase indexRange="100-199"><Initialization range="0-99"/>
+ </SegmentBase></Representation></AdaptationSet></Period>""")
+        self.assertEqual(hlsproxy.mpd_segments(text, MPD_URL), [
+            ("video v1", [("init section", "http://c.test/root/p/v1/i.mp4", ""),
+                          ("first segment", "http://c.test/root/p/v1/100-005-800.m4s", ""),
+                          ("last segment", "http://c.test/root/p/v1/200-009-800.m4s", "")]),
+            ("audio a1", [("first segment", "http://c.test/root/p/audio/a-1.m4s", ""),
+                          ("last segment", "http://c.test/root/p/audio/a-5.m4s", "")]),  # 9 s of 2 s
+            ("text t", [("init section", "http://c.test/root/p/t/init.mp4", ""),
+                        ("first segment", "http://c.test/root/p/t/1.m4s", ""),
+                        ("last segment", "http://c.test/root/p/t/2.m4s", "10-19")]),
+            ("text f", [("init section", "http://c.test/root/p/f.mp4", "0-99"),
+                        ("segment index", "http://c.test/root/p/f.mp4", "100-199")]),
+        ])
+        live = mpd('<Period><AdaptationSet><SegmentTemplate media="$Number$.m4s" duration="4" timescale="2"/>'
+                   '<Representation id="x"/></AdaptationSet></Period>',
+                   '<MPD type="dynamic" availabilityStartTime="2026-12-07T10:00:00Z">')
+        now = hlsproxy._xs_datetime("2026-12-07T10:00:21.5Z")
+        self.assertEqual(now - hlsproxy._xs_datetime("2026-12-07T11:00:00+01:00"), 21.5)
+        self.assertEqual(hlsproxy.mpd_segments(live, MPD_URL, now)[0][1][-1], ("last segment", "http://o.test/v/10.m4s", ""))
+        self.assertEqual(hlsproxy.mpd_segments("<html/>", MPD_URL), [])
+
     def test_lifetime(self):
         cases = [
             ('<MPD type="static">', 300.0),
@@ -4591,6 +4623,35 @@ class DashProxyTest(ProxyTestCase):
         forged = hlsproxy.make_proxy_url("", self.origin.base + "/keys/", secret="guess").split("/")[2]
         response, _ = self.request("/p/%s.%s/k.key" % (forged.split(".")[0], token.split(".", 1)[1]), proxy=proxy)
         self.assertEqual(response.status, 403)
+
+    def test_diagnose_walks_an_mpd(self):
+        self.origin.routes["/dash/v1/seg-002.m4s"] = (200, "video/iso.segment", SEGMENT[::-1])
+        self.origin.routes["/dash/timeline.mpd"] = (200, "text/xml", self.TEMPLATED.replace(
+            'startNumber="1"/>', 'startNumber="1"><SegmentTimeline><S t="0" d="2" r="1"/></SegmentTimeline>'
+            "</SegmentTemplate>").encode())
+        response, body = self.request("/diagnose?url=" + quote(self.origin.base + "/dash/timeline.mpd", safe=""))
+        report = json.loads(body.decode())
+        self.assertTrue(report["ok"], report)
+        self.assertEqual([(step["what"], step["status"]) for step in report["steps"]], [
+            ("start playlist", 200), ("representation v1: init section", 200),
+            ("representation v1: first segment", 200), ("representation v1: last segment", 200)])
+        self.assertEqual(report["steps"][0]["conclusion"], "MPD (static): 1 Periods, 1 Representations")
+        self.assertEqual(report["steps"][2]["conclusion"], "data, 10,240 bytes")
+        self.origin.routes["/dash/v1/seg-002.m4s"] = (404, "text/plain", b"gone\n")
+        report = json.loads(self.request("/diagnose?url=" + quote(self.origin.base + "/dash/timeline.mpd",
+                                                                   safe=""))[1].decode())
+        self.assertFalse(report["ok"])
+        self.assertEqual(report["verdict"], "answered 404")
+
+    def test_dash_steering_parameters_pass_on_even_signed(self):
+        secret = "s"
+        proxy = self.start_proxy(secret=secret)
+        path = hlsproxy.make_proxy_url("", self.origin.base + "/dash/v1/seg-001.m4s", secret=secret)
+        response, body = self.request(path + "?_DASH_pathway=%22b%22&_DASH_throughput=5000000&CMCD=ot%3Dv",
+                                      proxy=proxy)
+        self.assertEqual((response.status, body), (200, SEGMENT))
+        sent = [p for p, _ in self.origin.requests if p.startswith("/dash/v1/seg-001.m4s")][-1]
+        self.assertEqual(sent, "/dash/v1/seg-001.m4s?_DASH_pathway=%22b%22&_DASH_throughput=5000000&CMCD=ot%3Dv")
 
     def test_a_range_on_a_file_too_large_to_keep_goes_upstream_as_a_range(self):
         big = bytes(range(256)) * 4096  # 1 MiB, over the proxy's 0.5 MiB object limit

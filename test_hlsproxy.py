@@ -4641,7 +4641,7 @@ class DashProxyTest(ProxyTestCase):
         report = json.loads(self.request("/diagnose?url=" + quote(self.origin.base + "/dash/timeline.mpd",
                                                                    safe=""))[1].decode())
         self.assertFalse(report["ok"])
-        self.assertEqual(report["verdict"], "answered 404")
+        self.assertEqual(report["verdict"], "upstream answered 404 Not Found")
 
     def test_dash_steering_parameters_pass_on_even_signed(self):
         secret = "s"

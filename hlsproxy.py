@@ -461,11 +461,13 @@ def _upstream_proxy(name: str, value):
     return value
 
 
-#: Where the page at / loads hls.js from when the browser cannot play HLS itself.
+#: Where the page at / loads hls.js from when the browser cannot play HLS itself,
+#: and dash.js from for MPEG-DASH (no browser plays it itself).
 _DEFAULT_HLSJS_URL = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js"
+_DEFAULT_DASHJS_URL = "https://cdn.jsdelivr.net/npm/dashjs@5.2.1/dist/modern/umd/dash.all.min.js"
 
 
-def _hlsjs_url(name: str, value):
+def _script_url(name: str, value):
     if value is None or isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
         return value
     return _http_url(("http", "https"), path=True)(name, value)
@@ -594,8 +596,11 @@ class Config:
                "Forwarded (otherwise those headers are ignored)", _flag)
     no_ui: bool = _setting(False, "no page at / (it answers 404)", _flag)
     hlsjs_url: Optional[str] = _setting(
-        None, "where the page at / loads hls.js from (an http(s) URL or a /path)", _hlsjs_url, "URL",
+        None, "where the page at / loads hls.js from (an http(s) URL or a /path)", _script_url, "URL",
         shown=_DEFAULT_HLSJS_URL)
+    dashjs_url: Optional[str] = _setting(
+        None, "where the page at / loads dash.js from, for MPEG-DASH (an http(s) URL or a /path)", _script_url,
+        "URL", shown=_DEFAULT_DASHJS_URL)
     quiet: bool = _setting(False, "log warnings and errors only (no access log)", _flag)
 
     def __post_init__(self) -> None:
@@ -5211,7 +5216,7 @@ td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:t
 td.url{word-break:break-all;color:#555}tr.bad td{background:#fee}</style>
 </head><body>
 <h1>hlsproxy</h1>
-<p>Plays an HLS stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
+<p>Plays an HLS or MPEG-DASH stream whose server sends no CORS headers, wants a Referer, or lives elsewhere.</p>
 <form id="form">
 <label>__URL_LABEL__ <input id="url" type="url" required placeholder="https://example.com/live/index.m3u8"></label>
 __REFERER_FIELD__<button id="play">Play</button><button id="diagnose" type="button">Diagnose</button>
@@ -5221,10 +5226,11 @@ __REFERER_FIELD__<button id="play">Play</button><button id="diagnose" type="butt
 <p id="status"></p>
 <div id="report" class="scroll"></div>
 <p class="note">__SIGNING_NOTE__Where the browser cannot play HLS itself, this page loads hls.js from
-<code>__HLSJS_TEXT__</code> (<code>--hlsjs-url</code> points it elsewhere).</p>
+<code>__HLSJS_TEXT__</code> (<code>--hlsjs-url</code> points it elsewhere); for MPEG-DASH, which no
+browser plays itself, dash.js from <code>__DASHJS_TEXT__</code> (<code>--dashjs-url</code>).</p>
 <script>
 "use strict";
-const HLSJS = __HLSJS_JSON__, SIGNED = __SIGNED__;
+const HLSJS = __HLSJS_JSON__, DASHJS = __DASHJS_JSON__, SIGNED = __SIGNED__;
 const $ = (id) => document.getElementById(id);
 // Relative to this page, so it works under any path prefix a reverse proxy adds.
 const HERE = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
@@ -5281,21 +5287,41 @@ function failed(url, src, what) {  // say why, in the proxy's words, then diagno
   })).catch(() => { $("status").textContent = "playback failed: " + what + " (the proxy did not answer)"; });
   diagnose(src);
 }
-function withHlsjs(then) {
-  if (window.Hls) return then();
+function withScript(url, loaded, flag, file, then) {  // hls.js or dash.js, loaded once
+  if (loaded()) return then();
   const script = document.createElement("script");
-  script.src = HLSJS;
+  script.src = url;
   script.onload = then;
   script.onerror = () => {
-    $("status").textContent = "could not load hls.js from " + HLSJS + ": start hlsproxy with --hlsjs-url "
-      + "set to a copy of hls.min.js this browser can reach (a /path served beside the proxy, or another CDN)";
+    $("status").textContent = "could not load " + file.split(".")[0] + ".js from " + url + ": start hlsproxy with "
+      + flag + " set to a copy of " + file + " this browser can reach (a /path served beside the proxy, or another CDN)";
   };
   document.head.appendChild(script);
 }
+function withHlsjs(then) { withScript(HLSJS, () => window.Hls, "--hlsjs-url", "hls.min.js", then); }
 function play(src) {
-  const video = $("video");
   $("status").textContent = ""; $("report").textContent = "";
-  if (window.player) { window.player.destroy(); window.player = null; }
+  if (window.player) { (window.player.destroy || window.player.reset).call(window.player); window.player = null; }
+  // HLS or DASH: the proxy tells them apart by content, and says which in its Content-Type.
+  fetch(src, {method: "HEAD"}).then((r) => /dash\+xml/i.test(r.headers.get("Content-Type") || ""), () => false)
+    .then((dash) => (dash ? playDash : playHls)(src));
+}
+function playDash(src) {
+  const video = $("video");
+  withScript(DASHJS, () => window.dashjs, "--dashjs-url", "dash.all.min.js", () => {
+    const player = window.player = dashjs.MediaPlayer().create();
+    // A live stream's clock, when its MPD names none: this proxy's Date, not a public time server.
+    player.updateSettings({streaming: {utcSynchronization: {defaultTimingSource: {
+      scheme: "urn:mpeg:dash:utc:http-head:2014", value: location.origin + HERE + "healthz"}}}});
+    player.on(dashjs.MediaPlayer.events.ERROR, (e) => {
+      const error = e.error || {};
+      failed(error.data && error.data.url || src, src, "dash.js error " + error.code + ": " + error.message);
+    });
+    player.initialize(video, src, true);
+  });
+}
+function playHls(src) {
+  const video = $("video");
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.onerror = () => failed(src, src, "the browser could not play it");
     video.src = src;
@@ -5343,7 +5369,7 @@ if (given.get("url")) {
 def render_page(config: Config) -> str:
     """The page at /, for ``config``: with --secret it plays signed URLs only and
     says how to make one, never exposing the secret."""
-    hlsjs = config.hlsjs_url or _DEFAULT_HLSJS_URL
+    hlsjs, dashjs = config.hlsjs_url or _DEFAULT_HLSJS_URL, config.dashjs_url or _DEFAULT_DASHJS_URL
     signed = bool(config.secret)
     base = _html_escape(config.public_url or "http://THIS-PROXY:PORT")
     note = ("This proxy serves signed URLs only: make one on the proxy's machine with "
@@ -5358,6 +5384,8 @@ def render_page(config: Config) -> str:
         "__HLSJS_TEXT__": _html_escape(hlsjs),
         # JSON is valid JavaScript; "</" is escaped so no value can close the script element.
         "__HLSJS_JSON__": json.dumps(hlsjs).replace("</", "<\\/"),
+        "__DASHJS_TEXT__": _html_escape(dashjs),
+        "__DASHJS_JSON__": json.dumps(dashjs).replace("</", "<\\/"),
         "__SIGNED__": "true" if signed else "false",
     }
     page = _UI_PAGE
@@ -5367,13 +5395,18 @@ def render_page(config: Config) -> str:
 
 
 def _page_policy(config: Config) -> str:
-    """The page's own Content-Security-Policy: its inline script and hls.js run,
-    nothing else does; it plays from anywhere (a signed URL may name another base)."""
-    hlsjs = urlsplit(config.hlsjs_url or _DEFAULT_HLSJS_URL)
-    source = "%s://%s" % (hlsjs.scheme, hlsjs.netloc) if hlsjs.netloc else "'self'"
+    """The page's own Content-Security-Policy: its inline script, hls.js and
+    dash.js run, nothing else does; it plays from anywhere (a signed URL may
+    name another base)."""
+    sources = []
+    for url in (config.hlsjs_url or _DEFAULT_HLSJS_URL, config.dashjs_url or _DEFAULT_DASHJS_URL):
+        script = urlsplit(url)
+        source = "%s://%s" % (script.scheme, script.netloc) if script.netloc else "'self'"
+        if source not in sources:
+            sources.append(source)
     return ("default-src 'self'; script-src 'unsafe-inline' %s; style-src 'unsafe-inline'; "
             "media-src * blob:; connect-src *; worker-src blob:; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'" % source)
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'" % " ".join(sources))
 
 
 def _html_escape(text: str) -> str:

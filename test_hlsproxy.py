@@ -5169,8 +5169,14 @@ class OperationsTest(ProxyTestCase):
         for part in ('<form id="form">', 'id="url"', 'id="referer"', "<video", hlsproxy._DEFAULT_HLSJS_URL,
                      '"proxy?url=" + encodeURIComponent(url)', 'id="diagnose"'):
             self.assertIn(part, page)
-        local = self.start_proxy(hlsjs_url="http://127.0.0.1:1/hls.min.js")
-        self.assertIn(b'const HLSJS = "http://127.0.0.1:1/hls.min.js"', self.request("/", proxy=local)[1])
+        self.assertIn(hlsproxy._DEFAULT_DASHJS_URL, page)
+        self.assertIn("https://cdn.jsdelivr.net", response.getheader("Content-Security-Policy"))
+        local = self.start_proxy(hlsjs_url="http://127.0.0.1:1/hls.min.js", dashjs_url="/static/dash.all.min.js")
+        response, body = self.request("/", proxy=local)
+        self.assertIn(b'const HLSJS = "http://127.0.0.1:1/hls.min.js", DASHJS = "/static/dash.all.min.js"', body)
+        # The page's scripts may come from where these two say, and from nowhere else.
+        self.assertIn("script-src 'unsafe-inline' http://127.0.0.1:1 'self';",
+                      response.getheader("Content-Security-Policy"))
         off = self.start_proxy(no_ui=True)
         self.assertEqual(self.request("/", proxy=off)[0].status, 404)
         signed = self.start_proxy(secret="page-secret")

@@ -95,12 +95,14 @@ async function check(page, c, response, deadline, consoleErrors) {
     await page.click("#play");
     const read = () => page.evaluate(() => ({
       t: document.getElementById("video").currentTime, status: document.getElementById("status").textContent,
-      proxied: document.getElementById("proxied").textContent, hlsjs: Boolean(window.player) }));
+      proxied: document.getElementById("proxied").textContent, hlsjs: Boolean(window.player),
+      dashjs: Boolean(window.dashjs) }));
     let s = await read();
     while (Date.now() < deadline && s.t <= 3 && !s.status) { await sleep(200); s = await read(); }
-    const how = s.hlsjs ? "hls.js (served locally)" : "the browser's own HLS";
+    const how = s.dashjs ? "dash.js (served locally)" : s.hlsjs ? "hls.js (served locally)" : "the browser's own HLS";
     const prefixed = !c.proxiedPrefix || s.proxied.startsWith(c.proxiedPrefix);
-    return { ok: s.t > 3 && !s.status && prefixed, detail: `t=${s.t.toFixed(1)}s via ${how}; ${s.status || "no error"}; proxied ${s.proxied.slice(0, 60)}...` };
+    const player = !c.player || how.startsWith(c.player);
+    return { ok: s.t > 3 && !s.status && prefixed && player, detail: `t=${s.t.toFixed(1)}s via ${how}; ${s.status || "no error"}; proxied ${s.proxied.slice(0, 60)}...` };
   }
   if (c.expect === "shared" || c.expect === "shared-inert") {  // the page opened at /?url=…: nothing typed
     const read = () => page.evaluate(() => ({

@@ -866,7 +866,8 @@ def main():
         origin.peer = peer
         servers = [serve(server) for server in (origin, peer, page)]
         page_base = "http://127.0.0.1:%d" % page.server_address[1]
-        proxy = Proxy(work, "--quiet", "--hlsjs-url", page_base + "/hls.min.js")
+        proxy = Proxy(work, "--quiet", "--hlsjs-url", page_base + "/hls.min.js", "--dashjs-url",
+                      page_base + "/dash.all.min.js")
         proxies.append(proxy)
         header_proxy = Proxy(work, "--quiet", "--header", "Referer: " + REFERER)
         proxies.append(header_proxy)
@@ -901,6 +902,8 @@ def main():
             case("browser: Referer-gated, without it fails", proxy.url(o + "/referer/a/index.m3u8"), "fatal", 20),
             {"name": "page at /: type a stream URL, press Play, it plays", "page": proxy.base + "/",
              "url": o + "/plain/c/index.m3u8", "expect": "ui", "timeout": 30},
+            {"name": "page at /: an MPEG-DASH URL plays with dash.js from --dashjs-url", "page": proxy.base + "/",
+             "url": o + "/plain/d1/manifest.mpd", "expect": "ui", "timeout": 30, "player": "dash.js"},
             {"name": "page at /, browser without native HLS: plays with hls.js from --hlsjs-url",
              "page": proxy.base + "/", "url": o + "/plain/a/index.m3u8", "expect": "ui", "timeout": 30,
              "hideNativeHls": True},

@@ -136,7 +136,6 @@ import argparse
 import base64
 import binascii
 import bisect
-import calendar
 import dataclasses
 import difflib
 import email.utils
@@ -186,6 +185,7 @@ __all__ = [
     "playlist_uris",
     # the MPD rewriter
     "MPD_LEVELS", "MPD_URL_ATTRIBUTES", "MPD_URL_ELEMENTS", "MPD_URL_SCHEMES", "rewrite_mpd", "mpd_max_age",
+    "mpd_segments",
     # the cache and its policy, CORS
     "Resource", "CacheEntry", "TTLCache", "DocumentKind", "MEDIA", "DOCUMENT_KINDS", "kind_lifetime", "may_share",
     "cache_ttl", "client_cache_control", "EXPOSED_HEADERS", "cors_headers",
@@ -2309,7 +2309,8 @@ def _xs_datetime(text: str) -> Optional[float]:
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
     zone = match.group(8) or "Z"
     offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return calendar.timegm((year, month, day, hour, minute, second)) + float(match.group(7) or 0) - offset
+    utc = email.utils.mktime_tz((year, month, day, hour, minute, second, 0, 1, -1, 0))
+    return utc + float(match.group(7) or 0) - offset
 
 
 # ---------------------------------------------------------------------------

@@ -1790,7 +1790,8 @@ _MPD_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(MPD|Patch)[ \t\r\n/>]")
 _XML_DECLARATION = re.compile(rb"<!(?!--)")
 
 _NAMES = "|".join(sorted(MPD_LEVELS | set(MPD_URL_ATTRIBUTES) | set(MPD_URL_ELEMENTS)
-                         | {"SegmentList", "EventStream"}))
+                         | {"SegmentList", "EventStream", "SegmentTimeline"}))
+_TIMELINE_END = re.compile(r"</(?:[A-Za-z_][\w.-]*:)?SegmentTimeline\s*>")
 #: One thing the rewriter looks at: a comment, CDATA or processing instruction
 #: (skipped whole, so a URL inside one is left alone), a declaration (refused),
 #: or a start or end tag of an element it knows (the rest is skipped unseen).
@@ -1929,13 +1930,23 @@ class _MpdRewrite:
         self.edits = []  # type: List[Tuple[int, int, str]]
 
     def run(self) -> str:
-        text = self.text
-        for match in _MPD_TOKEN.finditer(text):
+        text, search, position = self.text, _MPD_TOKEN.search, 0
+        while True:
+            match = search(text, position)
+            if match is None:
+                break
+            position = match.end()
             if match.group("declaration"):
                 raise UpstreamError("upstream MPD has a declaration (DOCTYPE or ENTITY): refused")
             name = match.group("name")
             if name is None:
                 continue  # a comment, CDATA or processing instruction
+            if name == "SegmentTimeline":
+                if not (match.group("end") or match.group("empty")):
+                    # Thousands of <S/> and never a URL: skipped at once, to where the timeline ends.
+                    end = _TIMELINE_END.search(text, position)
+                    position = end.start() if end else len(text)
+                continue
             if match.group("end"):
                 if name in MPD_LEVELS and len(self.levels) > 1:
                     self.close_level()
@@ -5054,6 +5065,9 @@ class ClientWriter:
         #: every chunk (which cost W3 two thirds of its throughput, bench/README.md),
         #: as each chunk is a few syscalls' work.
         self.takes_turns = True
+        #: The Date the answer carries, when not now: a clock's answer carries its
+        #: upstream's (an MPD's UTCTiming http-head reads it).
+        self.date = None  # type: Optional[str]
 
     @property
     def started(self) -> bool:
@@ -5083,9 +5097,8 @@ class ClientWriter:
             framing.append(("Connection", "close"))
         elif version == "HTTP/1.0":
             framing.append(("Connection", "keep-alive"))
-        lines = [_STATUS_LINES.get(status) or "HTTP/1.1 %d " % status, self._server]
-        if not any(name == "Date" for name, _ in headers):  # a clock's answer carries its upstream's
-            lines.append("Date: " + self._http_date())
+        lines = [_STATUS_LINES.get(status) or "HTTP/1.1 %d " % status, self._server,
+                 "Date: " + (self.date or self._http_date())]
         lines.extend([name + ": " + value for name, value in headers])
         lines.extend([name + ": " + value for name, value in framing])
         self.status, self.body = status, not (bodiless or head_only)
@@ -5812,8 +5825,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                       self.server.fetcher.timeout_for(target))
             return self._serve_resource(target, _make_resource(answer.kind, response, data), "MISS", 0.0)
         headers = _relayed_media_headers(self.server.config, response)
-        if target.clock and response.headers.get("Date"):  # what UTCTiming's http-head reads
-            headers.append(("Date", response.headers["Date"]))
+        if target.clock:  # what UTCTiming's http-head reads: the upstream's clock, not ours
+            self.writer.date = _FIELD_VALUE_CONTROLS.sub("", response.headers.get("Date") or "") or None
         if response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             return self._answer(response.status, _not_modified_headers(headers))
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):

@@ -1077,6 +1077,12 @@ class MpdRewriterTest(unittest.TestCase):
          "  <mpd:Period><mpd:SegmentTemplate\tmedia='$Number$.m4s'\r\n/></mpd:Period>", False,
          '\r\n  <mpd:BaseURL\r\n   serviceLocation = "x" >\r\n [D http://c.test/a/]/\r\n </mpd:BaseURL>\r\n'
          "  <mpd:Period><mpd:SegmentTemplate\tmedia='$Number$.m4s'\r\n/></mpd:Period>"),
+        ("a SegmentTimeline is skipped whole; what follows it is not",
+         '<Period><SegmentTemplate media="$Time$.m4s"><SegmentTimeline><S t="0" d="2"/><S d="2" r="3"/>'
+         "</SegmentTimeline></SegmentTemplate><AdaptationSet><BaseURL>b/</BaseURL></AdaptationSet></Period>", False,
+         '<Period><SegmentTemplate media="$Time$.m4s"><SegmentTimeline><S t="0" d="2"/>'  # its user has a BaseURL
+         '<S d="2" r="3"/></SegmentTimeline></SegmentTemplate><AdaptationSet><BaseURL>[D http://o.test/v/b/]/'
+         "</BaseURL></AdaptationSet></Period>"),
         ("data: and other schemes stay", '<Period><SegmentTemplate initialization="data:video/mp4;base64,AAAA"/>'
          "</Period>", False,
          '<Period><SegmentTemplate initialization="data:video/mp4;base64,AAAA"/></Period>'),

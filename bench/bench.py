@@ -27,6 +27,8 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
+import mpd  # the two MPDs of bench/mpd.py, served here too (issue 22)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 FLOOR = os.path.join(HERE, "floor.py")
@@ -62,6 +64,9 @@ def make_files(root):
     absolute = [line if line.startswith("#") else "https://edge.cdn.example.net/vod/" + line for line in vod]
     with open(os.path.join(root, "vod20k-abs.m3u8"), "w") as file:
         file.write("\n".join(absolute + ["#EXT-X-ENDLIST", ""]))
+    for name, text in (("live5000.mpd", mpd.live_mpd()), ("periods50.mpd", mpd.multi_period_mpd())):
+        with open(os.path.join(root, name), "w") as file:
+            file.write(text)
 
 
 NGINX_CONF = """
@@ -450,6 +455,48 @@ def w10(target, o, seconds):
     return crowd_metrics(crowd(target.url(o + "/slow/seg10m.ts?" + marker), headers={"Range": "bytes=0-"}), marker)
 
 
+def w11(target, o, seconds):
+    return w4(target, o, seconds, name="live5000.mpd")
+
+
+def w12(target, o, seconds):
+    return w4(target, o, seconds, name="periods50.mpd")
+
+
+def w13(target, o, seconds, viewers=100, period=2.0):
+    """100 viewers of one live MPD (minimumUpdatePeriod 2 s), each refreshing it
+    every 2 s from a random moment, for ``seconds``: how many fetches reach the
+    origin, against the refreshes the proxy's rule allows (one per half period)."""
+    RUN[0] += 1
+    marker = "w13=%d" % RUN[0]
+    url = target.url(o + "/live5000.mpd?" + marker)
+    check(url)
+    time.sleep(1.0)  # the check's copy has expired: the count starts from nothing kept
+    before = origin_hits(marker)
+    started = time.monotonic()
+    answered, failed = [0] * viewers, [0] * viewers
+
+    def viewer(i):
+        time.sleep(period * i / viewers)
+        while time.monotonic() - started < seconds:
+            try:
+                fetch(url)
+                answered[i] += 1
+            except Exception:  # noqa: BLE001 - counted
+                failed[i] += 1
+            time.sleep(period)
+    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(viewers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.monotonic() - started
+    time.sleep(0.5)  # nginx writes its access log line when a response ends
+    hits = origin_hits(marker) - before
+    return {"viewer requests": sum(answered), "origin hits": hits,
+            "hits per refresh window (1 s)": hits / (elapsed / (period / 2)), "errors": sum(failed)}
+
+
 def w7(target, o, seconds):
     times = []
     for _ in range(5):
@@ -480,6 +527,9 @@ WORKLOADS = [
     ("W8", "200 viewers (playlist + next segment, looping)", w8, 10),
     ("W9", "a leader that never reads + 50 followers, same uncached 10 MB segment, slow origin", w9, 0),
     ("W10", "50 clients with Range: bytes=0-, same uncached 10 MB segment, slow origin", w10, 0),
+    ("W11", "live MPD, 5,000-entry SegmentTimeline, rewritten per request (cache off)", w11, 0),
+    ("W12", "MPD of 50 Periods x 4 x 6 (2 MB), rewritten per request (cache off)", w12, 0),
+    ("W13", "100 viewers of one live MPD, each refreshing every 2 s", w13, 10),
 ]
 
 
@@ -545,7 +595,7 @@ def main():
                 runs = []
                 for _ in range(repetitions if key not in ("W5",) else 1):
                     # A fresh process for each repetition: peak RSS and cache state are this run's own.
-                    target.start(cache_mb=0 if key.startswith("W4") else 256)
+                    target.start(cache_mb=0 if key.startswith(("W4", "W11", "W12")) else 256)
                     try:
                         runs.append(workload(target, o, seconds))
                     except Exception as error:  # noqa: BLE001 - reported in the table
@@ -606,7 +656,7 @@ def table(chosen, targets, results, skipped, repetitions, elapsed):
                 cell = fmt(value)
                 base = direct.get(metric)
                 if target.name != "direct" and isinstance(base, float) and base and metric not in (
-                        "errors", "origin hits", "peak RSS MB"):
+                        "errors", "origin hits", "peak RSS MB", "hits per refresh window (1 s)"):
                     cell += " (%.2f)" % (value / base)
                 cells.append(cell)
             lines.append("| %s %s | %s | %s |" % (key, title, metric, " | ".join(cells)))

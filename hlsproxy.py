@@ -1980,9 +1980,9 @@ class _MpdRewrite:
         every user of them resolves them through a mapped base, else they are
         written out against the level's base."""
         keep = level.users_mapped()
-        for start, end, value, kind, quote in level.deferred:
+        for start, end, value, kind, mark in level.deferred:
             if not keep:
-                self.edits.append((start, end, self.written(start, end, value, level.base, kind, quote)))
+                self.edits.append((start, end, self.written(start, end, value, level.base, kind, mark)))
 
     def rewrite_attributes(self, match, name: str) -> None:
         """The URL attributes of one start tag, in place."""
@@ -5308,7 +5308,8 @@ function withScript(url, loaded, flag, file, then) {  // hls.js or dash.js, load
   script.onload = then;
   script.onerror = () => {
     $("status").textContent = "could not load " + file.split(".")[0] + ".js from " + url + ": start hlsproxy with "
-      + flag + " set to a copy of " + file + " this browser can reach (a /path served beside the proxy, or another CDN)";
+      + flag + " set to a copy of " + file + " this browser can reach (a /path served beside the proxy, "
+      + "or another CDN)";
   };
   document.head.appendChild(script);
 }

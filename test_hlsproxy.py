@@ -14,7 +14,6 @@ import calendar
 import contextlib
 import gc
 import dataclasses
-import difflib
 import functools
 import glob
 import gzip
@@ -1121,16 +1120,16 @@ class MpdRewriterTest(unittest.TestCase):
     def test_the_mpd_url_query_goes_where_url_query_info_says(self):
         info = ('<SupplementalProperty schemeIdUri="urn:mpeg:dash:urlparam:2014" '
                 'xmlns:up="urn:mpeg:dash:schema:urlparam:2014"><up:UrlQueryInfo %s/></SupplementalProperty>')
-        body = '<Period><SegmentTemplate media="$Number$.m4s?x=1" initialization="init.mp4"/></Period>'
+        period = '<Period><SegmentTemplate media="$Number$.m4s?x=1" initialization="init.mp4"/></Period>'
         url = MPD_URL + "?tok=abc&exp=9"
-        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="true"'), url, M, True)
+        out = hlsproxy.rewrite_mpd(mpd(period + info % 'useMPDUrlQuery="true"'), url, M, True)
         self.assertIn('media="[D http://o.test/v/?x=1&amp;tok=abc&amp;exp=9]/$Number$.m4s"', out)
         self.assertIn('initialization="[init http://o.test/v/init.mp4?tok=abc&amp;exp=9]"', out)
-        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="true" queryTemplate="$query:tok$"'), url, M)
+        out = hlsproxy.rewrite_mpd(mpd(period + info % 'useMPDUrlQuery="true" queryTemplate="$query:tok$"'), url, M)
         self.assertIn('initialization="[init http://o.test/v/init.mp4?tok=abc]"', out)
-        out = hlsproxy.rewrite_mpd(mpd(body + info % 'useMPDUrlQuery="false"'), url, M, True)
+        out = hlsproxy.rewrite_mpd(mpd(period + info % 'useMPDUrlQuery="false"'), url, M, True)
         self.assertIn('initialization="init.mp4"', out)  # no UrlQueryInfo: the MPD's query stays its own
-        plain = body.replace("?x=1", "")
+        plain = period.replace("?x=1", "")
         self.assertEqual(hlsproxy.rewrite_mpd(mpd(plain), url, M, True), mpd(plain))
 
     def test_a_patch_document_is_rewritten_too(self):
@@ -4574,10 +4573,10 @@ class DashProxyTest(ProxyTestCase):
             '<Representation id="v1"/></AdaptationSet></Period>').encode())
         _, body = self.get("/dash/x.mpd")
         href = re.search(r'xlink:href="([^"]+)"', body.decode()).group(1)
-        response, period = self.request(self.local_path(href))
-        self.assertEqual(response.status, 200, period)
+        response, element = self.request(self.local_path(href))
+        self.assertEqual(response.status, 200, element)
         self.assertEqual(response.getheader("Content-Type"), "application/dash+xml")
-        media = re.search(r'media="([^"]+)"', period.decode()).group(1)
+        media = re.search(r'media="([^"]+)"', element.decode()).group(1)
         self.assertTrue(media.startswith("http://"), media)  # against the BaseURL where it lands, not /ads/
         self.assertEqual(self.request(self.local_path(self.expand(media)))[1], SEGMENT)
 

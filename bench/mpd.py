@@ -14,6 +14,7 @@ one process; only the ratios mean anything across machines. Prints a markdown ta
 No network, no server: the rewriter is pure. bench.py serves the same two documents.
 """
 
+import functools
 import os
 import sys
 import time
@@ -37,8 +38,9 @@ def representations(kind, count):
                          'frameRate="25" sar="1:1"/>' % (i, 400000 * (i + 1), 320 * (i + 1), 180 * (i + 1)))
         else:
             lines.append('      <Representation id="%s%d" bandwidth="%d" codecs="mp4a.40.2" audioSamplingRate="48000">'
-                         '<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011"'
-                         ' value="2"/></Representation>' % (kind[0], i, 64000 * (i + 1)))
+                         '<AudioChannelConfiguration value="2" '
+                         'schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011"/>'
+                         "</Representation>" % (kind[0], i, 64000 * (i + 1)))
     return lines
 
 
@@ -108,10 +110,10 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for name, text in (("live, 5,000-entry SegmentTimeline", live_mpd()),
                        ("50 Periods x 4 x 6, %.1f MB" % (len(multi_period_mpd()) / 1e6), multi_period_mpd())):
-        baseline = best(lambda: element_tree(text))
+        baseline = best(functools.partial(element_tree, text))
         cells = []
         for keep_relative in (False, True):
-            seconds = best(lambda: rewrite(text, keep_relative))
+            seconds = best(functools.partial(rewrite, text, keep_relative))
             size = len(rewrite(text, keep_relative)) / len(text)
             cells.append("%.2f ms (%.3fx), size %.2fx" % (seconds * 1000, seconds / baseline, size))
         print("| %s | %.2f ms | %s | %s | <= 0.1x; size <= 1.1x |" % (name, baseline * 1000, cells[0], cells[1]))

@@ -214,17 +214,18 @@ def browser_cases(page_url, proxy, origin, quote):
 def native_players(ffmpeg9):
     """(name, command for a URL) of the players outside the browser: each reads
     the stream to its end as fast as it may, with no window and no sound."""
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []  # VLC will not run as root
     players = [
-        ("ffmpeg (Debian)", lambda url: ["ffmpeg", "-nostdin", "-v", "error", "-i", url, "-map", "0", "-f", "null", "-"]),
+        ("ffmpeg (Debian)", lambda url: ["ffmpeg", "-nostdin", "-v", "error", "-i", url, "-map", "0", "-f", "null",
+                                         "-"]),
         ("ffmpeg 9", lambda url: [ffmpeg9, "-nostdin", "-v", "error", "-i", url, "-map", "0", "-f", "null", "-"]),
         ("GStreamer playbin3", lambda url: ["gst-launch-1.0", "-q", "playbin3", "uri=" + url,
                                             "video-sink=fakesink sync=false", "audio-sink=fakesink sync=false"]),
-        ("VLC", lambda url: (["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []) + ["cvlc", "-q", "--play-and-exit", "--aout", "dummy", "--vout", "dummy",
+        ("VLC", lambda url: as_user + ["cvlc", "-q", "--play-and-exit", "--aout", "dummy", "--vout", "dummy",
                              "--rate", "8", url]),
         ("mpv", lambda url: ["mpv", "--no-config", "--really-quiet", "--vo=null", "--ao=null", "--ao-null-untimed",
                              "--untimed", url]),
     ]
-    # VLC will not run as root: under root it runs as nobody.
     return [(name, command) for name, command in players if shutil.which(_program(command("x")))]
 
 

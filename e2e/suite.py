@@ -256,7 +256,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         with open(file, "rb") as handle:
             data = handle.read()
         if file.endswith(".mpd"):  # an MPD may name this origin and its peer
-            data = data.replace(b"@ORIGIN@", self.server.base.encode()).replace(b"@PEER@", self.server.peer.base.encode())
+            data = data.replace(b"@ORIGIN@", self.server.base.encode())
+            data = data.replace(b"@PEER@", self.server.peer.base.encode())
         content_type = CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
         if mode == "gzip" and file.endswith(".m3u8"):
             return self.send(200, content_type, gzip.compress(data), [("Content-Encoding", "gzip")])
@@ -740,8 +741,6 @@ def smuggling_case(front, instance, origin, report):
 def dash_cases(work, root, origin, proxy, page_base, report):
     """Issue 22: every DASH fixture through the proxy in dash.js and Shaka, then
     in ffmpeg (Debian's and 9), GStreamer, VLC and mpv; a live MPD never stale."""
-    peer = origin.peer
-    served = lambda: origin.served + peer.served  # noqa: E731
     # No name but 127.0.0.1 resolves in this browser: a player's fallback to a public server fails closed.
     resolver = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
     cases = dash.browser_cases(page_base, proxy, origin, quote)
@@ -772,7 +771,8 @@ def dash_cases(work, root, origin, proxy, page_base, report):
         ages.append(dash.publish_age(body.decode()) if status == 200 else 99.0)
         time.sleep(0.25)
     report.add("DASH live MPD through the proxy: never stale", max(ages) <= dash.SEGMENT / 2 + 0.3,
-               "publishTime ages %.2f-%.2f s over 3 s (minimumUpdatePeriod %d s)" % (min(ages), max(ages), dash.SEGMENT),
+               "publishTime ages %.2f-%.2f s over 3 s (minimumUpdatePeriod %d s)"
+               % (min(ages), max(ages), dash.SEGMENT),
                time.monotonic() - started)
 
     # Outside the browser, each player through a proxy that keeps nothing: every media byte
@@ -814,7 +814,8 @@ def native_dash_cases(root, origin, proxy, report):
             report.add("DASH %s: %s" % (player, name), ok, detail, time.monotonic() - case_started)
     missing = {"ffmpeg 9", "GStreamer playbin3", "VLC", "mpv"} - {player for player, _ in dash.native_players(ffmpeg9)}
     if missing:
-        report.add("DASH players installed", False, "missing: %s (e2e/run installs them)" % ", ".join(sorted(missing)), 0)
+        report.add("DASH players installed", False,
+                   "missing: %s (e2e/run installs them)" % ", ".join(sorted(missing)), 0)
 
 
 def get(url, timeout=10):

@@ -2312,6 +2312,16 @@ class OriginHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def redirect_to(location):
+    """An origin route (Origin.routes) that answers 302 to ``location``."""
+    def route(handler):
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return route
+
+
 def serve_in_thread(test, server):
     """Serve ``server`` in a daemon thread; stop it at the end of ``test``."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -2443,12 +2453,7 @@ class ProxyFlowTest(ProxyTestCase):
                          self.origin.base + "/stream/video/seg0.m4s")
 
     def test_redirect_loop_is_a_502(self):
-        def loop(handler):
-            handler.send_response(302)
-            handler.send_header("Location", "/loop")
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-        self.origin.routes["/loop"] = loop
+        self.origin.routes["/loop"] = redirect_to("/loop")
         response, body = self.get("/loop")
         self.assertEqual(response.status, 502)
         self.assertEqual(self.origin.count("/loop"), hlsproxy._MAX_REDIRECTS + 1)
@@ -4425,12 +4430,7 @@ class DashProxyTest(ProxyTestCase):
         self.assertEqual(self.request(self.local_path(self.expand(media), mpd_url))[1], SEGMENT)
 
     def test_a_redirected_mpd_resolves_against_where_it_ended(self):
-        def moved(handler):
-            handler.send_response(302)
-            handler.send_header("Location", "/dash/vod.mpd")
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-        self.origin.routes["/elsewhere/manifest.mpd"] = moved
+        self.origin.routes["/elsewhere/manifest.mpd"] = redirect_to("/dash/vod.mpd")
         for path in (self.proxied("/elsewhere/manifest.mpd"),
                      hlsproxy.make_proxy_url("", self.origin.base + "/elsewhere/manifest.mpd")):
             with self.subTest(path=path[:20]):

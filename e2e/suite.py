@@ -40,6 +40,7 @@ HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 sys.path.insert(0, os.path.dirname(HERE))
 from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
 import dash  # noqa: E402 - the DASH part (issue 22), beside this file
+from dash import read, write  # noqa: E402 - one file's text in and out
 REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
 TARGET = 2          # seconds per segment in every fixture
@@ -156,16 +157,6 @@ def make_bare_fixtures(root):
     write(j("bare", "master"), "#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"s\",NAME=\"en\",LANGUAGE=\"en\","
           "DEFAULT=YES,AUTOSELECT=YES,URI=\"subs/en\"\n#EXT-X-STREAM-INF:BANDWIDTH=300000,"
           "CODECS=\"avc1.42c01e,mp4a.40.2\",SUBTITLES=\"s\"\nts/index\n")
-
-
-def write(path, text):
-    with open(path, "w") as file:
-        file.write(text)
-
-
-def read(path):
-    with open(path) as file:
-        return file.read()
 
 
 # ---------------------------------------------------------------------------

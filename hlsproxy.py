@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""hlsproxy: a CORS proxy for HLS streams, in one standard-library file.
+"""hlsproxy: a CORS proxy for HLS and MPEG-DASH streams, in one standard-library file.
 
-Browser players (hls.js, video.js, Shaka, Safari) cannot play an HLS stream whose
+Browser players (hls.js, video.js, Shaka, dash.js, Safari) cannot play a stream whose
 server sends no CORS headers, wants a Referer, or lives on another origin. hlsproxy
-fetches the stream for them: playlists are rewritten so that every URI in them
-routes back through the proxy, everything else (segments, keys, init sections,
+fetches the stream for them: playlists and MPDs are rewritten so that every URL in
+them routes back through the proxy, everything else (segments, keys, init sections,
 subtitles) streams through, and every answer carries the CORS headers players need.
 
 Run it::
 
     python3 hlsproxy.py --port 8000
-    # then play http://127.0.0.1:8000/proxy?url=<percent-encoded playlist URL>
+    # then play http://127.0.0.1:8000/proxy?url=<percent-encoded playlist or MPD URL>
 
 Use it as a library::
 
@@ -25,7 +25,7 @@ Use it as a library::
 
 The file reads top to bottom, in the order data flows, each section under a
 heading that says what it holds: errors, header tables and configuration; HLS's
-URI tables, the proxy-URL codec, redaction and the playlist rewriter; the
+URI tables, the proxy-URL codec, redaction, the playlist and MPD rewriters; the
 threads' shared pieces, the cache and its policy, HTTP framing (all pure, but
 for the threads); then the upstream side (address guard, SOCKS, cookies, the
 pool and opener, answers), flights and the fetcher, the diagnosis, metrics,
@@ -69,8 +69,8 @@ the dicts every request reads (cache, flights, memos) are stored as
   each tally (Metrics' counters, _Connections._requests: the requests in
   flight) is written by its own thread alone, with no lock, and copied whole
   by a reader. Metrics._lock: its latency histogram.
-- _BoundedMemo._lock: puts into the parse and target-duration memos (gets read
-  the dict without it; a reset swaps in a new dict whole).
+- _BoundedMemo._lock: puts into the parse, target-duration and too-large memos
+  (gets read the dict without it; a reset swaps in a new dict whole).
 - Fetcher._lock: the prefetch worker list and the copies' serials (a serial
   names one kept copy: two alike would hand one copy's rewrite to another).
 - _Workers._lock: its idle count, beside its queue. Turnstile._lock: slots and
@@ -1930,46 +1930,54 @@ class _MpdRewrite:
         self.edits = []  # type: List[Tuple[int, int, str]]
 
     def run(self) -> str:
-        text, search, position = self.text, _MPD_TOKEN.search, 0
+        position = 0
         while True:
-            match = search(text, position)
+            match = _MPD_TOKEN.search(self.text, position)
             if match is None:
                 break
-            position = match.end()
-            if match.group("declaration"):
-                raise UpstreamError("upstream MPD has a declaration (DOCTYPE or ENTITY): refused")
-            name = match.group("name")
-            if name is None:
-                continue  # a comment, CDATA or processing instruction
-            if name == "SegmentTimeline":
-                if not (match.group("end") or match.group("empty")):
-                    # Thousands of <S/> and never a URL: skipped at once, to where the timeline ends.
-                    end = _TIMELINE_END.search(text, position)
-                    position = end.start() if end else len(text)
-                continue
-            if match.group("end"):
-                if name in MPD_LEVELS and len(self.levels) > 1:
-                    self.close_level()
-                continue
-            if name in MPD_URL_ATTRIBUTES or "href" in match.group("attributes"):
-                self.rewrite_attributes(match, name)
-            if name in MPD_URL_ELEMENTS and not match.group("empty"):
-                self.rewrite_text(match.end(), MPD_URL_ELEMENTS[name])
-            if name in MPD_LEVELS:
-                parent = self.levels[-1]
-                level = _MpdLevel(parent, parent.base, parent.mapped)
-                parent.children.append(level)
-                self.levels.append(level)
-                if match.group("empty"):
-                    self.close_level()
+            position = self.take(match)
         while len(self.levels) > 1:
             self.close_level()
         self.decide(self.levels[0])
+        return self.edited()
+
+    def take(self, match) -> int:
+        """Act on one token of the scan; return where the scan goes on."""
+        if match.group("declaration"):
+            raise UpstreamError("upstream MPD has a declaration (DOCTYPE or ENTITY): refused")
+        name = match.group("name")
+        if name is None:
+            return match.end()  # a comment, CDATA or processing instruction
+        if match.group("end"):
+            if name in MPD_LEVELS and len(self.levels) > 1:
+                self.close_level()
+            return match.end()
+        if name == "SegmentTimeline":
+            if match.group("empty"):
+                return match.end()
+            # Thousands of <S/> and never a URL: skipped at once, to where the timeline ends.
+            end = _TIMELINE_END.search(self.text, match.end())
+            return end.start() if end else len(self.text)
+        if name in MPD_URL_ATTRIBUTES or "href" in match.group("attributes"):
+            self.rewrite_attributes(match, name)
+        if name in MPD_URL_ELEMENTS and not match.group("empty"):
+            self.rewrite_text(match.end(), MPD_URL_ELEMENTS[name])
+        if name in MPD_LEVELS:
+            parent = self.levels[-1]
+            level = _MpdLevel(parent, parent.base, parent.mapped)
+            parent.children.append(level)
+            self.levels.append(level)
+            if match.group("empty"):
+                self.close_level()
+        return match.end()
+
+    def edited(self) -> str:
+        """The text with every edit made."""
         pieces, position = [], 0
         for start, end, new in sorted(self.edits):
-            pieces += [text[position:start], new]
+            pieces += [self.text[position:start], new]
             position = end
-        pieces.append(text[position:])
+        pieces.append(self.text[position:])
         return "".join(pieces)
 
     def close_level(self) -> None:

@@ -4611,6 +4611,35 @@ class DashProxyTest(ProxyTestCase):
             response, body = self.request(self.local_path(base + "1.m4s"), proxy=proxy)
         self.assertEqual(response.status, 403, body)
 
+    def test_allow_hosts_judges_a_base_url_and_cookies_reach_under_a_directory(self):
+        port = self.origin.server_address[1]
+        self.origin.routes["/dash/hosts.mpd"] = (200, "application/dash+xml", (
+            "<MPD><BaseURL>http://localhost:%d/dash/</BaseURL><Period><SegmentTemplate media=\"v1/seg-$Number%%03d$.m4s\"/>"
+            "</Period></MPD>" % port).encode())
+        proxy = self.start_proxy(allow_hosts=("127.0.0.1",))
+        _, body = self.request(self.proxied("/dash/hosts.mpd"), proxy=proxy)
+        base = re.search(r"<BaseURL>([^<]+)<", body.decode()).group(1)
+        response, body = self.request(self.local_path(base + "v1/seg-001.m4s"), proxy=proxy)
+        self.assertEqual(response.status, 403, body)
+        self.assertIn(b"--allow-host", body)
+
+        def session_mpd(handler):  # the MPD's answer sets the cookie its segments want
+            handler.send_body(200, "application/dash+xml", self.TEMPLATED.encode(),
+                              [("Set-Cookie", "dash_session=s3; Path=/dash")])
+
+        def gated(handler):
+            if "dash_session=s3" not in (handler.headers.get("Cookie") or ""):
+                return handler.send_body(403, "text/plain", b"no session\n")
+            handler.send_body(200, "video/iso.segment", SEGMENT)
+        self.origin.routes["/dash/session.mpd"] = session_mpd
+        self.origin.routes["/dash/v1/seg-001.m4s"] = gated
+        # At /p/: an answer that set cookies is written out in full, its URLs carrying them.
+        _, body = self.request(hlsproxy.make_proxy_url("", self.origin.base + "/dash/session.mpd"))
+        _, media = self.templates(body)
+        self.assertTrue(media.startswith("http://"), media)
+        response, segment = self.request(self.local_path(self.expand(media)))
+        self.assertEqual((response.status, segment), (200, SEGMENT))
+
     def test_a_signed_directory_url_covers_below_it_and_nothing_else(self):
         secret = "correct horse battery staple"
         proxy = self.start_proxy(secret=secret)

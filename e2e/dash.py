@@ -20,6 +20,7 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -234,12 +235,16 @@ def _program(command):
     return command[command.index("--") + 1] if "--" in command[:4] else command[0]
 
 
-def run_native(command, seconds=30):
-    """Run a player to its end; return (ok, what it said)."""
+def run_native(command, seconds=30, live=False):
+    """Run a player to its end (a live stream: for ``seconds``, then stop it);
+    return (ok, what it said). Its whole process group is stopped, by its pid."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                               start_new_session=True, env=dict(os.environ, GST_DEBUG="0", HOME=tempfile.gettempdir()))
     try:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              timeout=seconds, env=dict(os.environ, GST_DEBUG="0", HOME=tempfile.gettempdir()))
+        output, _ = process.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
-        return False, "still running after %d s" % seconds
-    said = done.stdout.strip().splitlines()
-    return done.returncode == 0, "exit %d%s" % (done.returncode, (": " + said[-1][:200]) if said else "")
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=10)
+        return live, ("played until stopped after %d s" if live else "still running after %d s") % seconds
+    said = output.strip().splitlines()
+    return process.returncode == 0, "exit %d%s" % (process.returncode, (": " + said[-1][:200]) if said else "")

@@ -803,6 +803,13 @@ def native_dash_cases(root, origin, proxy, report):
                 detail = "through the proxy: %s; straight: %s" % (said, "n/a" if straight is None else (
                     "plays" if straight[0] else "does not play either (%s)" % straight[1]))
             report.add("DASH %s: %s" % (player, name), ok, detail, time.monotonic() - case_started)
+        # The live MPD: each player plays it for 10 s, refetching it through the proxy as it changes.
+        case_started, before, loads = time.monotonic(), served(), origin.count("/dashlive/http-iso.mpd")
+        ok, said = dash.run_native(command(proxy.url(origin.base + "/dashlive/http-iso.mpd")), 10, live=True)
+        fetched, loads = served() - before, origin.count("/dashlive/http-iso.mpd") - loads
+        report.add("DASH %s: live MPD the origin updates" % player, ok and loads >= 3 and fetched >= 100000,
+                   "%s; the MPD fetched %d times through the proxy, %d bytes served" % (said, loads, fetched),
+                   time.monotonic() - case_started)
     missing = {"ffmpeg 9", "GStreamer playbin3", "VLC", "mpv"} - {player for player, _ in dash.native_players(ffmpeg9)}
     if missing:
         report.add("DASH players installed", False,

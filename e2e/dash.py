@@ -144,14 +144,15 @@ def media_bytes(root, fixture):
 # The live MPD: d2's media, made available as time passes
 # ---------------------------------------------------------------------------
 
-def live_mpd(server, clock):
-    """d2 as a live MPD (type="dynamic"): its segments become available one
-    every SEGMENT seconds from the first request; publishTime is now; the
-    origin's own URL as its Location; UTCTiming by ``clock`` (CLOCKS)."""
-    with server.lock:
-        if server.dash_started is None:
-            server.dash_started = time.time() - 3 * SEGMENT  # a few segments out at once
-        started = server.dash_started
+def live_mpd(server, name):
+    """d2 as a live MPD (type="dynamic") named ``name`` (one per case, each
+    with a clock of its own: "<case>-http-iso" or "<case>-http-head"): its
+    segments become available one every SEGMENT seconds from the name's first
+    request; publishTime is now; the origin's own URL as its Location;
+    UTCTiming by the scheme the name ends with (CLOCKS)."""
+    clock = "http-head" if name.endswith("http-head") else "http-iso"
+    with server.lock:  # a few segments out at once, and LIVE_SECONDS of them from there
+        started = server.dash_started.setdefault(name, time.time() - 3 * SEGMENT)
     iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(  # noqa: E731
         "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     text = read(os.path.join(server.root, "d2", "manifest.mpd"))
@@ -159,7 +160,7 @@ def live_mpd(server, clock):
         'type="dynamic" availabilityStartTime="%s" publishTime="%s" minimumUpdatePeriod="PT%dS" '
         'timeShiftBufferDepth="PT20S" suggestedPresentationDelay="PT4S"') % (iso(started), iso(time.time()),
                                                                             SEGMENT), text, count=1)
-    location = "<Location>%s/dashlive/%s.mpd</Location>" % (server.base, clock)
+    location = "<Location>%s/dashlive/%s.mpd</Location>" % (server.base, name)
     timing = '<UTCTiming schemeIdUri="urn:mpeg:dash:utc:%s:2014" value="%s"/>' % (clock, CLOCKS[clock])
     text = text.replace("\t<Period", "\t%s\n\t<Period" % location, 1)
     return text.replace("</MPD>", "\t%s\n</MPD>" % timing)
@@ -207,8 +208,8 @@ def browser_cases(page_url, proxy, origin, quote):
                       "fixture": copy, "page": page + quote(proxy.url(o + "/plain/%s/manifest.mpd" % copy), safe="")})
         for clock in ("http-iso", "http-head"):
             cases.append({"name": "%s: live MPD the origin updates, Location, UTCTiming %s" % (player, clock),
-                          "expect": "dash-live", "timeout": 60, "clock": clock,
-                          "page": page + quote(proxy.url(o + "/dashlive/%s.mpd" % clock), safe="")})
+                          "expect": "dash-live", "timeout": 60, "live": "%s-%s" % (player, clock),
+                          "page": page + quote(proxy.url(o + "/dashlive/%s-%s.mpd" % (player, clock)), safe="")})
     return cases
 
 

@@ -184,6 +184,7 @@ __all__ = [
     "is_playlist", "rewrite_playlist", "rewrite_json_document", "playlist_max_age", "playlist_target_duration",
     "playlist_uris",
     # the MPD rewriter
+    "DISGUISE_EXTENSIONS", "DISGUISE_WINDOW", "disguise_offset",
     "MPD_LEVELS", "MPD_URL_ATTRIBUTES", "MPD_URL_ELEMENTS", "MPD_URL_SCHEMES", "rewrite_mpd", "mpd_max_age",
     "mpd_segments",
     # the cache and its policy, CORS
@@ -862,6 +863,11 @@ RECOGNISED_EXTENSIONS = frozenset({
     "ec3", "fmp4", "webm", "key", "json", "jpg", "jpeg", "png", "webp", "mpd",
 })
 
+#: Extensions hosts give segments to pass them off as images, styles or pages:
+#: ffmpeg since 7.1 refuses a segment URL ending in one before reading a byte,
+#: so a segment named so is proxied under its kind's extension too (seg1.png.ts).
+DISGUISE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp", "ico", "css", "js", "html", "htm"})
+
 
 # ---------------------------------------------------------------------------
 # Proxy-URL codec
@@ -916,6 +922,9 @@ class ProxyTarget:
     #: Common Media Client Data the player sent as a query (CTA-5004): sent
     #: upstream with ``url``, and no part of ``key``.
     cmcd: str = ""
+    #: A segment, known from where it stands in its playlist (or MPD): one
+    #: disguised behind a prefix is served from where its TS starts.
+    segment: bool = False
     #: A clock an MPD's UTCTiming names: its answer is of the moment, never
     #: shared or cached, and carries the upstream's Date.
     clock: bool = False
@@ -977,10 +986,11 @@ def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], .
 
 
 #: Kinds a token marks, as what its third line says: a WebVTT rendition's
-#: playlist; an upstream directory, which a proxy URL stands for with every
+#: playlist; a segment (which may be disguised, see _undisguised); an upstream directory, which a proxy URL stands for with every
 #: path under it (an MPD's BaseURLs and templates; the URL ends in "/");
 #: an MPD's clock; an MPD's remote element and the base where it lands.
-_MARKED_KINDS = types.MappingProxyType({"subtitles": "vtt", "directory": "dir", "clock": "clock", "xlink": "xml"})
+_MARKED_KINDS = types.MappingProxyType({"subtitles": "vtt", "directory": "dir", "clock": "clock", "xlink": "xml",
+                                        "segment": "seg", "fmp4": "seg"})
 
 
 @functools.lru_cache(maxsize=64)
@@ -997,9 +1007,17 @@ def _proxy_name(url: str, kind: str = "") -> str:
     ``kind`` (URI_KIND_EXTENSIONS) when upstream's has none a player knows."""
     name = _file_name(url)
     extension = URI_KIND_EXTENSIONS.get(kind)
-    if extension is None or name.rpartition(".")[2].lower() in RECOGNISED_EXTENSIONS:
+    if extension is None or _keeps_its_name(name, kind):
         return name
     return name + extension
+
+
+def _keeps_its_name(name: str, kind: str) -> bool:
+    """A name with an extension players recognise keeps it; a segment's that
+    disguises it as an image, a style or a page does not."""
+    extension = name.rpartition(".")[2].lower()
+    return extension in RECOGNISED_EXTENSIONS and not (
+        kind in ("segment", "fmp4") and extension in DISGUISE_EXTENSIONS)
 
 
 def _is_own_name(url: str, rest: str) -> bool:
@@ -1007,8 +1025,7 @@ def _is_own_name(url: str, rest: str) -> bool:
     name, rest = unquote(_file_name(url)), unquote(rest)
     if rest == name:
         return True
-    return rest[:len(name)] == name and rest[len(name):] in _ADDED_EXTENSIONS \
-        and name.rpartition(".")[2].lower() not in RECOGNISED_EXTENSIONS
+    return rest[:len(name)] == name and rest[len(name):] in _ADDED_EXTENSIONS and not _keeps_its_name(name, "segment")
 
 
 def _signature(secret: str, token: str, expires: int) -> str:
@@ -1061,6 +1078,8 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
         pairs = [(name, value) for name, value in pairs if name != "url" and not _is_option(name)]
         if secret and any(not name.startswith(_PLAYER_PARAMETERS) for name, _ in pairs):
             raise Forbidden("a signed URL takes no query parameters but a player's _HLS_, _DASH_ and CMCD ones")
+        # A segment: marked so, or a path a playlist or MPD wrote relative, under its token.
+        segment = "seg" in state or directory or bool(rest) and not _is_own_name(url, rest)
         url = _resolve_under(url, rest) if directory else _resolve_rest(url, rest)
         subtitles, cookies = state.get("vtt") == "1", _cookie_records(state.get("cookies"))
         clock, fragment_base = "clock" in state, state.get("xml", "")
@@ -1068,7 +1087,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
     elif secret:
         raise Forbidden("this proxy serves signed URLs only: make one with 'hlsproxy.py sign URL'")
     elif route in ("/proxy", "/proxy/"):
-        subtitles, cookies, clock, fragment_base = False, (), False, ""
+        subtitles, cookies, clock, fragment_base, segment = False, (), False, "", False
         urls = [value for name, value in pairs if name == "url"]
         if not urls or not urls[0].strip():
             raise BadRequest("missing url parameter: use /proxy?url=<percent-encoded URL>")
@@ -1084,7 +1103,7 @@ def parse_proxy_path(path: str, secret: Optional[str] = None, now: Optional[floa
     url = _merge_query(validate_upstream_url(url), extra)
     return ProxyTarget(url=url, options=tuple(options), player_query=bool(extra), expires=expires,
                        subtitles=subtitles, cookies=cookies, clock=clock, fragment_base=fragment_base,
-                       cmcd=urlencode(cmcd, quote_via=quote))
+                       cmcd=urlencode(cmcd, quote_via=quote), segment=segment)
 
 
 #: Query parameters a player adds to a proxy URL by itself: LL-HLS's, DASH
@@ -1365,7 +1384,8 @@ _TAGS_THAT_MATTER = tuple(URI_ATTRIBUTE_TAGS) + ("EXT-X-STREAM-INF", "EXT-X-DEFI
 #: backtracking through the name.
 _KEEPABLE = r"[A-Za-z0-9_~!$&'()*+,;=@%%%%-]%%(dots)s[A-Za-z0-9._~!$&'()*+,;=@%%%%/-]*(?:%s)(?=\r?\n|\r?\Z)" % (
     "|".join(r"(?<=\.%s)" % extension for extension in sorted(
-        RECOGNISED_EXTENSIONS, key=lambda e: (e not in ("ts", "m4s", "mp4", "aac", "vtt", "m3u8"), e))))
+        RECOGNISED_EXTENSIONS - DISGUISE_EXTENSIONS,
+        key=lambda e: (e not in ("ts", "m4s", "mp4", "aac", "vtt", "m3u8"), e))))
 
 
 def _needs_work(dots: str):
@@ -4110,6 +4130,66 @@ def _media_content_type(content_type: Optional[str], url: str) -> str:
     return content_type or "application/octet-stream"
 
 
+def _media_kind(head: bytes) -> str:
+    """What a media body is, from its first bytes."""
+    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
+        return "MPEG-TS"
+    if head[4:8] in (b"ftyp", b"styp", b"moof", b"sidx", b"moov"):
+        return "fMP4/MP4"
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+        return "WebVTT"
+    if head[:2] in (b"\xff\xf1", b"\xff\xf9") or head[:3] == b"ID3":
+        return "packed audio (AAC/ID3)"
+    if len(head) == 16:
+        return "a 16-byte key (AES-128)"
+    return "data"
+
+
+#: How far into a segment that does not start as media the TS sync pattern is
+#: looked for: past a 70-byte PNG, a PNG padded to 0x178, any prefix up to 64 KiB.
+DISGUISE_WINDOW = 64 * 1024
+
+
+def disguise_offset(head: bytes) -> int:
+    """Where MPEG-TS starts in a segment disguised behind a prefix (a 1x1 PNG,
+    0xFF padding): the first j with the sync byte at j, j+188 and j+376, in a
+    body that does not start as TS, fMP4, ADTS/AAC, ID3 or WebVTT; 0 when it
+    does, or when no TS is found in ``head`` (a real image stays an image)."""
+    if _media_kind(head) not in ("data", "a 16-byte key"):
+        return 0
+    j = head.find(b"\x47", 1)
+    while j != -1 and j + 376 < len(head):
+        if head[j + 188] == 0x47 and head[j + 376] == 0x47:
+            return j
+        j = head.find(b"\x47", j + 1)
+    return 0
+
+
+def _undisguised(body: "UpstreamBody", head: bytes, response) -> Tuple[bytes, int]:
+    """A segment's first bytes as they are to be served, and how many of the
+    upstream's were dropped before them (see disguise_offset). Reads at most
+    DISGUISE_WINDOW, and only from a 200 that does not start as media."""
+    if response.status != HTTPStatus.OK or _media_kind(head) not in ("data", "a 16-byte key"):
+        return head, 0
+    while len(head) < DISGUISE_WINDOW and not disguise_offset(head):
+        chunk = body.read1(DISGUISE_WINDOW - len(head))
+        if not chunk:
+            break
+        head += chunk
+    skip = disguise_offset(head)
+    return head[skip:], skip
+
+
+def _served_as_ts(resource: Resource, length: Optional[int], skip: int) -> Tuple[Resource, Optional[int]]:
+    """A disguised segment's answer as served: MPEG-TS, ``skip`` bytes shorter,
+    without the upstream's ETag (it named the disguise)."""
+    if not skip:
+        return resource, length
+    headers = tuple((name, value) for name, value in resource.headers if name.lower() != "etag")
+    return (dataclasses.replace(resource, content_type="video/mp2t", headers=headers),
+            None if length is None else length - skip)
+
+
 def _classify(response, body: UpstreamBody, fragment: bool = False) -> Tuple[str, bytes]:
     """Tell what an upstream answer is, a DOCUMENT_KINDS name or MEDIA, from its
     type and first bytes (never its URL's suffix); return the kind and the bytes
@@ -4470,7 +4550,10 @@ class Fetcher:
                     resource = self.store(key, _make_resource(kind, response, data))
                     flight.finish(resource)  # after store: whoever comes after finds it cached
                     return flight, True, None
-                flight.start(_make_resource(MEDIA, response, b""), _content_length(response))
+                skip = 0
+                if target.segment:
+                    head, skip = _undisguised(body, head, response)
+                flight.start(*_served_as_ts(_make_resource(MEDIA, response, b""), _content_length(response), skip))
                 if head and flight.before_the_end(head):  # (the last piece is the pump's)
                     # The bytes read to classify go out now, from this thread: not
                     # after the pump's thread wakes (a hand-off, 0.45 ms of W7's TTFB).
@@ -4910,21 +4993,6 @@ class Diagnosis:
 
     def ms(self, started: float) -> float:
         return round((self.clock() - started) * 1000, 1)
-
-
-def _media_kind(head: bytes) -> str:
-    """What a media body is, from its first bytes."""
-    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
-        return "MPEG-TS"
-    if head[4:8] in (b"ftyp", b"styp", b"moof", b"sidx", b"moov"):
-        return "fMP4/MP4"
-    if head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
-        return "WebVTT"
-    if head[:2] in (b"\xff\xf1", b"\xff\xf9") or head[:3] == b"ID3":
-        return "packed audio (AAC/ID3)"
-    if len(head) == 16:
-        return "a 16-byte key (AES-128)"
-    return "data"
 
 
 # ---------------------------------------------------------------------------
@@ -5840,10 +5908,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return self._answer(response.status, _not_modified_headers(headers))
         if response.status == HTTPStatus.OK and self._answered_not_modified(headers):
             return
-        self._answer(response.status, headers, None if body.decoded else _content_length(response))
+        first, length = answer.head, None if body.decoded else _content_length(response)
+        if target.segment and self.writer.body:  # (HEAD reads no body: the disguise stays unseen)
+            first, skip = _undisguised(body, first, response)
+            if skip:
+                headers = [(name, value) for name, value in headers if name not in ("Content-Type", "ETag")]
+                headers.append(("Content-Type", "video/mp2t"))
+                length = None if length is None else length - skip
+        self._answer(response.status, headers, length)
         if not self.writer.body:  # HEAD: the body is not read (its connection is not reused)
             return
-        head = [answer.head]
+        head = [first]
 
         def read(offset: int) -> bytes:
             return (head.pop() if head else b"") or body.read1(_CHUNK_SIZE)
@@ -5857,8 +5932,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _serve_resource(self, target: ProxyTarget, resource: Resource, x_cache: str, age: float) -> None:
         if resource.kind != MEDIA:
             return self._send_document(target, resource, x_cache, age)
-        body = resource.body
-        self._send_media(resource, x_cache, age, len(body), lambda offset: memoryview(body)[offset:], len(body))
+        body = memoryview(resource.body)
+        if target.segment and body[:1] != b"\x47" and _media_kind(resource.body[:192]) == "data":
+            # Kept by a request that did not know it for a segment: undisguised here.
+            skip = disguise_offset(resource.body[:DISGUISE_WINDOW])
+            resource, _ = _served_as_ts(resource, None, skip)
+            body = body[skip:]
+        self._send_media(resource, x_cache, age, len(body), lambda offset: body[offset:], len(body))
 
     def _send_media(self, resource: Resource, x_cache: str, age: float, size: Optional[int],
                     read: Callable[[int], bytes], arrived: int) -> None:

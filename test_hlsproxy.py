@@ -557,7 +557,10 @@ class CodecTest(unittest.TestCase):
                  ("https://cdn.example/", "playlist", "index.m3u8"),
                  ("https://cdn.example/s/a.php", "segment", "a.php.ts"),
                  ("https://cdn.example/s/seg1.ts", "fmp4", "seg1.ts"),  # a known extension stays, even a wrong one
-                 ("https://cdn.example/s/p.JPG", "segment", "p.JPG"),
+                 # Issue 23: a segment named as an image, a style or a page gets its kind's extension too.
+                 ("https://cdn.example/s/p.JPG", "segment", "p.JPG.ts"),
+                 ("https://cdn.example/s/p.css", "fmp4", "p.css.m4s"),
+                 ("https://cdn.example/thumbs/t.jpg", "", "t.jpg"),
                  ("https://cdn.example/v/x.m3u8", "playlist", "x.m3u8"),
                  ("https://cdn.example/s/000", "", "000")]
         for url, kind, name in cases:
@@ -4705,6 +4708,93 @@ class DashProxyTest(ProxyTestCase):
         # read, and every part, that one's too, is then asked for as a part.
         ranges = [h.get("Range") for p, h in self.origin.requests if p == "/dash/single.mp4"]
         self.assertEqual(ranges, [None, "bytes=0-799", "bytes=800-899", "bytes=500000-600000"])
+
+
+# ---------------------------------------------------------------------------
+# Segments disguised as images (issue 23, part 3)
+# ---------------------------------------------------------------------------
+
+#: Ten MPEG-TS packets: a sync byte every 188 bytes, and 0x47 nowhere else.
+TS_PACKETS = b"".join(b"\x47" + bytes([i]) * 187 for i in range(1, 11))
+#: A complete 1x1 PNG (70 bytes), as hosts put before every segment.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")[:70].ljust(70, b"\x00")
+DISGUISES = {
+    "a 70-byte 1x1 PNG": PNG_1X1,
+    "a PNG padded with 0xFF to 0x178": (PNG_1X1 + b"\xff" * 0x178)[:0x178],
+    "a GIF header": b"GIF89a" + b"\x00" * 506,
+    "a fixed junk prefix": b"<!-- not a segment -->" * 3,
+}
+
+
+class DisguisedSegmentTest(ProxyTestCase):
+    def test_the_offset_of_ts_behind_a_prefix_and_nothing_else(self):
+        for what, prefix in DISGUISES.items():
+            with self.subTest(what):
+                self.assertEqual(hlsproxy.disguise_offset(prefix + TS_PACKETS), len(prefix))
+        untouched = {
+            "TS": TS_PACKETS, "fMP4": INIT + TS_PACKETS, "styp": b"\x00\x00\x00\x18styp" + TS_PACKETS,
+            "ADTS": b"\xff\xf1" + TS_PACKETS, "ID3": b"ID3\x04" + TS_PACKETS, "WebVTT": b"WEBVTT\n\n" + TS_PACKETS,
+            "a key": KEY, "a real image": PNG_1X1 + bytes(range(1, 71)) * 10, "two packets only": PNG_1X1 + TS_PACKETS[:376],
+        }
+        for what, body in untouched.items():
+            with self.subTest(what):
+                self.assertEqual(hlsproxy.disguise_offset(body), 0)
+
+    def serve_disguised(self, name="seg0.png", prefix=PNG_1X1, playlist="index.m3u8"):
+        self.origin.routes["/disguised/" + name] = (200, "image/png", prefix + TS_PACKETS)
+        self.origin.routes["/disguised/" + playlist] = (200, "application/vnd.apple.mpegurl", (
+            "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n%s\n#EXTINF:4,\nreal.png\n#EXT-X-ENDLIST\n" % name).encode())
+        self.origin.routes["/disguised/real.png"] = (200, "image/png", PNG_1X1 + bytes(range(1, 71)) * 10)
+
+    def test_a_disguised_segment_is_served_from_where_its_ts_starts(self):
+        for what, prefix in DISGUISES.items():
+            with self.subTest(what):
+                playlist = "index-%d.m3u8" % len(prefix)
+                self.serve_disguised("seg-%d.png" % len(prefix), prefix, playlist)
+                for path in (self.proxied("/disguised/" + playlist),
+                             hlsproxy.make_proxy_url("", self.origin.base + "/disguised/" + playlist)):
+                    _, playlist = self.request(path)
+                    segment = uri_lines(playlist)[0]
+                    self.assertTrue(segment.endswith("seg-%d.png.ts" % len(prefix)), segment)  # ffmpeg 7.1+ takes it
+                    response, body = self.request(self.local_path(segment, "http://proxy.invalid" + path))
+                    self.assertEqual((response.status, body), (200, TS_PACKETS))
+                    self.assertEqual(response.getheader("Content-Type"), "video/mp2t")
+                    self.assertEqual(response.getheader("Content-Length"), str(len(TS_PACKETS)))
+                    response, body = self.request(self.local_path(segment, "http://proxy.invalid" + path),
+                                                  headers={"Range": "bytes=188-375"})  # counted on what is served
+                    self.assertEqual((response.status, body), (206, TS_PACKETS[188:376]))
+                    self.assertEqual(response.getheader("Content-Range"), "bytes 188-375/%d" % len(TS_PACKETS))
+
+    def test_what_is_kept_is_what_is_served_and_real_images_pass_untouched(self):
+        self.serve_disguised()
+        _, playlist = self.request(self.proxied("/disguised/index.m3u8"))
+        disguised, real = uri_lines(playlist)
+        self.request(self.local_path(disguised))
+        self.wait_cached("/disguised/seg0.png")
+        response, body = self.request(self.local_path(disguised))
+        self.assertEqual((response.getheader("X-Cache"), body), ("HIT", TS_PACKETS))
+        self.assertTrue(real.endswith("real.png.ts"), real)  # its name says segment; its bytes say image
+        response, body = self.request(self.local_path(real))
+        self.assertEqual((body, response.getheader("Content-Type")), (PNG_1X1 + bytes(range(1, 71)) * 10, "image/png"))
+        # Not a segment (a hand-written URL of a file): the proxy does not look inside it; and a copy kept
+        # that way is served undisguised to a request that knows it for a segment.
+        self.serve_disguised("other.png")
+        self.assertEqual(self.get("/disguised/other.png")[1], PNG_1X1 + TS_PACKETS)
+        self.wait_cached("/disguised/other.png")
+        segment = hlsproxy._proxy_url("/p/", self.origin.base + "/disguised/other.png", (), kind="segment")
+        response, body = self.request(segment)
+        self.assertEqual((response.getheader("X-Cache"), body), ("HIT", TS_PACKETS))
+        self.assertEqual(response.getheader("Content-Type"), "video/mp2t")
+
+    def test_a_disguised_segment_relayed_unshared_is_undisguised_too(self):
+        proxy = self.start_proxy(cache_max_object_mb=0.001)  # 1 KB: the segment may not be shared
+        self.serve_disguised()
+        _, playlist = self.request(self.proxied("/disguised/index.m3u8"), proxy=proxy)
+        response, body = self.request(self.local_path(uri_lines(playlist)[0]), proxy=proxy)
+        self.assertEqual((response.status, body, response.getheader("Content-Length")),
+                         (200, TS_PACKETS, str(len(TS_PACKETS))))
 
 
 class TlsOrigin(Origin):

@@ -40,6 +40,7 @@ HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 sys.path.insert(0, os.path.dirname(HERE))
 from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
 import dash  # noqa: E402 - the DASH part (issue 22), beside this file
+import disguise  # noqa: E402 - segments disguised as images (issue 23), beside this file
 from dash import read, write  # noqa: E402 - one file's text in and out
 REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
@@ -132,6 +133,7 @@ def make_fixtures(root):
     ffmpeg(*source(8) + hls(j("e"), "-hls_flags", "single_file", "-hls_segment_filename", j("e", "all.ts")))
     ffmpeg(*source(40) + hls(j("g"), "-hls_segment_filename", j("g", "seg%d.ts")))
     make_bare_fixtures(root)
+    disguise.make_disguised_fixtures(root, read, write)
     assert "#EXT-X-BYTERANGE" in read(j("e", "index.m3u8"))
     assert '#EXT-X-KEY:METHOD=AES-128,URI="enc.key"' in read(j("b", "index.m3u8"))
     assert '#EXT-X-MAP:URI="init.mp4"' in read(j("c", "index.m3u8"))
@@ -729,6 +731,32 @@ def smuggling_case(front, instance, origin, report):
                    (": " + "; ".join(wrong)) if wrong else "", statuses), time.monotonic() - started)
 
 
+def disguised_cases(work, origin, proxy, report):
+    """Issue 23: each disguise read to its end by ffmpeg 5.1 and ffmpeg 9 through the
+    proxy (straight from the origin ffmpeg takes the first segment for an image);
+    the kinds that must pass untouched, byte for byte."""
+    players = [("ffmpeg", "ffmpeg")] + ([("ffmpeg 9", os.environ["FFMPEG9"])] if os.environ.get("FFMPEG9") else [])
+    for directory, _, _ in disguise.DISGUISES:
+        path = "/plain/disguised/%s/index.m3u8" % directory
+        started = time.monotonic()
+        try:
+            ffmpeg_duration(origin.base + path, os.path.join(work, "disguised-direct.ts"))
+            straight = "plays"
+        except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
+            straight = "does not play (%s)" % str(error).strip()[-80:]
+        for player, binary in players:
+            try:
+                seconds = ffmpeg_duration(proxy.url(origin.base + path), os.path.join(work, "disguised.ts"),
+                                          ffmpeg=binary)
+                ok, detail = seconds > 7, "%.3f s through the proxy" % seconds
+            except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
+                ok, detail = False, "through the proxy: %s" % error
+            report.add("%s: TS disguised behind %s" % (player, directory), ok,
+                       "%s; straight from the origin ffmpeg %s" % (detail, straight), time.monotonic() - started)
+    for what, ok, detail in disguise.untouched(proxy, origin, get):
+        report.add("untouched through the proxy: %s" % what, ok, detail, 0)
+
+
 def dash_cases(work, root, origin, proxy, page_base, report):
     """Issue 22: every DASH fixture through the proxy in dash.js and Shaka, then
     in ffmpeg (Debian's and 9), GStreamer, VLC and mpv; a live MPD never stale."""
@@ -953,6 +981,7 @@ def main():
                           "page": "%s/?url=%s&referer=%s" % (proxy.base, quote(payload, safe=""),
                                                              quote(payload, safe="")),
                           "url": payload, "expect": "shared-inert", "timeout": 15})
+        cases += disguise.browser_cases(page_url, proxy, origin, quote)
         for document in sorted(EVIL):  # each relayed document, and the same straight from its origin
             cases.append({"name": "baseline: %s straight from its origin runs its script" % document,
                           "page": o + "/evil/" + document, "expect": "runs", "timeout": 10})
@@ -998,6 +1027,7 @@ def main():
             report.add("ffmpeg " + name, ok, detail, time.monotonic() - case_started)
 
         ffmpeg9_cases(work, origin, proxy, report)
+        disguised_cases(work, origin, proxy, report)
         dash_cases(work, root, origin, proxy, "http://127.0.0.1:%d" % page.server_address[1], report)
         control = get(o + "/cookie/a/seg0.ts")[0]
         report.add("control: a cookie-gated segment asked for without the cookie is refused", control == 403,

@@ -881,7 +881,7 @@ DISGUISE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp", "ic
 # ---------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+~?$")
 _COOKIE_UNSAFE = re.compile(r"[;\x00-\x1f\x7f]")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 -> base64url (RFC 4648 section 5)
 _SAFE_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
@@ -979,18 +979,19 @@ def _proxy_url(prefix: str, upstream_url: str, options: Tuple[Tuple[str, str], .
     if options or state:
         payload += "\n" + urlencode(options) + ("\n" + state if state else "")
     token = binascii.b2a_base64(payload.encode("utf-8"), newline=False).translate(_URLSAFE).rstrip(b"=")
-    segment = token.decode("ascii")
+    # A segment (which may be disguised, see _undisguised) is marked by a "~" after
+    # its token: one character, not a state line, on 20,000 URIs of a playlist.
+    segment = token.decode("ascii") + ("~" if kind in ("segment", "fmp4") else "")
     if secret:
         segment = "%s.%d.%s" % (segment, expires, _signature(secret, segment, expires))
     return prefix + segment + "/" + ("" if kind == "directory" else _proxy_name(upstream_url, kind))
 
 
 #: Kinds a token marks, as what its third line says: a WebVTT rendition's
-#: playlist; a segment (which may be disguised, see _undisguised); an upstream directory, which a proxy URL stands for with every
+#: playlist; an upstream directory, which a proxy URL stands for with every
 #: path under it (an MPD's BaseURLs and templates; the URL ends in "/");
 #: an MPD's clock; an MPD's remote element and the base where it lands.
-_MARKED_KINDS = types.MappingProxyType({"subtitles": "vtt", "directory": "dir", "clock": "clock", "xlink": "xml",
-                                        "segment": "seg", "fmp4": "seg"})
+_MARKED_KINDS = types.MappingProxyType({"subtitles": "vtt", "directory": "dir", "clock": "clock", "xlink": "xml"})
 
 
 @functools.lru_cache(maxsize=64)
@@ -1163,9 +1164,12 @@ def _quote_url(url: str) -> str:
 
 
 def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], Dict[str, str]]:
-    """A token's URL, options (checked as --header is) and state (see _MARKED_KINDS)."""
+    """A token's URL, options (checked as --header is) and state (see _MARKED_KINDS;
+    "seg" for a segment's "~")."""
     if not _TOKEN.match(token):
         raise BadRequest("malformed proxy URL")
+    segment = token.endswith("~")
+    token = token.rstrip("~")
     try:
         payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -1175,7 +1179,10 @@ def _decode_token(token: str) -> Tuple[str, Tuple[Tuple[str, str], ...], Dict[st
     options = tuple(parse_qsl(encoded_options, keep_blank_values=True))
     for name, value in options:
         parse_header_line("%s: %s" % (name, value))  # a token can be forged by hand
-    return url, options, dict(parse_qsl(encoded_state, keep_blank_values=True))
+    state = dict(parse_qsl(encoded_state, keep_blank_values=True))
+    if segment:
+        state["seg"] = "1"
+    return url, options, state
 
 
 def _cookie_records(text: Optional[str]) -> Tuple[StreamCookie, ...]:

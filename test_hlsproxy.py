@@ -4742,6 +4742,21 @@ class DisguisedSegmentTest(ProxyTestCase):
             with self.subTest(what):
                 self.assertEqual(hlsproxy.disguise_offset(body), 0)
 
+    def test_a_segment_is_marked_in_its_token(self):
+        for kind, want in (("segment", True), ("fmp4", True), ("key", False), ("", False), ("playlist", False)):
+            for secret in (None, "k"):
+                with self.subTest(kind=kind, secret=secret):
+                    path = hlsproxy._proxy_url("/p/", "https://cdn.example/s/a.png", (), secret, 0, kind)
+                    self.assertEqual("~" in path, want)
+                    self.assertEqual(hlsproxy.parse_proxy_path(path, secret=secret).segment, want)
+        signed = hlsproxy._proxy_url("/p/", "https://cdn.example/s/a.png", (), "k", 0, "segment")
+        with self.assertRaisesRegex(hlsproxy.Forbidden, "bad signature"):  # the mark is signed too
+            hlsproxy.parse_proxy_path(signed.replace("~", "", 1), secret="k")
+        # A path a playlist wrote relative, under the playlist's token, is one of its segments.
+        playlist = hlsproxy._proxy_url("/p/", "https://cdn.example/s/index.m3u8", (), None, 0, "playlist")
+        self.assertTrue(hlsproxy.parse_proxy_path(playlist[:-len("index.m3u8")] + "seg1.ts").segment)
+        self.assertFalse(hlsproxy.parse_proxy_path(playlist).segment)
+
     def serve_disguised(self, name="seg0.png", prefix=PNG_1X1, playlist="index.m3u8"):
         self.origin.routes["/disguised/" + name] = (200, "image/png", prefix + TS_PACKETS)
         self.origin.routes["/disguised/" + playlist] = (200, "application/vnd.apple.mpegurl", (

@@ -185,6 +185,7 @@ __all__ = [
     "playlist_uris",
     # the MPD rewriter
     "DISGUISE_EXTENSIONS", "DISGUISE_WINDOW", "disguise_offset",
+    "VLC_HEADER_OPTIONS", "rewrite_channel_list",
     "MPD_LEVELS", "MPD_URL_ATTRIBUTES", "MPD_URL_ELEMENTS", "MPD_URL_SCHEMES", "rewrite_mpd", "mpd_max_age",
     "mpd_segments",
     # the cache and its policy, CORS
@@ -1558,6 +1559,15 @@ def _resolve(uri: str, base_url: str, base_directory: str) -> str:
     return _quote_url(urljoin(base_url, uri))
 
 
+def _resolved(value: str, base: str) -> Optional[str]:
+    """``value`` resolved against ``base`` as _resolve does, or None when it
+    cannot be (a malformed host)."""
+    try:
+        return _resolve(value, base, _directory_of(base))
+    except ValueError:
+        return None
+
+
 def _rewrite_uri(uri: str, base_url: str, base_directory: str, make_uri: Callable[[str, str], str],
                  variables: Dict[str, str], kind: str) -> str:
     """Return the proxy URI for one URI of a playlist, or ``uri`` if it stays."""
@@ -1751,6 +1761,107 @@ def _number_or_none(text: str) -> Optional[float]:
         return float(text.strip())
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------------------
+# The channel-list rewriter (pure): IPTV lists and the headers each channel needs
+#
+# An IPTV list is an M3U of channels (#EXTINF:-1 tvg-id=… group-title=…,Name,
+# then the channel's URL), not an HLS playlist. Many channels play only with a
+# Referer, User-Agent, Origin or cookie, which lists write in three ways: VLC's
+# #EXTVLCOPT:http-referrer=… lines, an #EXTHTTP:{…} JSON line, or a Kodi suffix
+# on the URL (…/ch.m3u8|User-Agent=…&Referer=…). Each channel's URL becomes a
+# proxy URL carrying its headers as per-URL options (so they reach the channel
+# and everything under it), the Kodi suffix taken off, its own name kept; the
+# EPG URLs of the #EXTM3U line are proxied too; every other byte stays.
+# ---------------------------------------------------------------------------
+
+#: #EXTVLCOPT options -> the header each sets.
+VLC_HEADER_OPTIONS = types.MappingProxyType({
+    "http-referrer": "Referer", "http-referer": "Referer", "http-user-agent": "User-Agent",
+    "http-origin": "Origin", "http-cookie": "Cookie",
+})
+_GUIDE_ATTRIBUTE = re.compile(r'\b(url-tvg|x-tvg-url)="([^"]*)"')
+
+
+def _channel_list_verdict(content_type: Optional[str], head: bytes) -> Optional[bool]:
+    """A channel list: #EXTM3U, entries of duration -1 or with tvg attributes,
+    and no HLS tag (#EXT-X-…) in what has been read."""
+    playlist = _playlist_verdict(content_type, head)
+    if not playlist or b"#EXT-X-" in head:
+        return playlist and False
+    if b"#EXTINF:-1" in head or b"tvg-" in head:
+        return True
+    return None if len(head) < _SNIFF_LIMIT else False
+
+
+def rewrite_channel_list(text: str, base_url: str, make_uri: Callable[..., str], keep_relative: bool = False) -> str:
+    """Rewrite an IPTV channel list: each channel's URL with
+    ``make_uri(url, "", "", headers)``, its headers gathered from the entry's
+    #EXTVLCOPT and #EXTHTTP lines and its URL's Kodi suffix (which is taken
+    off); the #EXTM3U line's EPG URLs (url-tvg, x-tvg-url, comma-separated)
+    with ``make_uri(url, "")``. Headers are passed on as written: the proxy
+    checks them when the channel is asked for, as it checks --header, and a
+    channel whose list sets Host or smuggles a line break answers 400 with the
+    reason, alone. Logos (tvg-logo) stay: images need no CORS."""
+    lines = text.split("\n")
+    headers = []  # type: List[Tuple[str, str]]
+    for index, line in enumerate(lines):
+        entry = line.strip()
+        if entry.startswith("#"):
+            if entry.startswith("#EXTM3U"):
+                lines[index] = _GUIDE_ATTRIBUTE.sub(lambda m: '%s="%s"' % (m.group(1), ",".join(
+                    _channel_uri(url.strip(), base_url, make_uri, ()) for url in m.group(2).split(","))), line)
+            elif entry.startswith("#EXTINF"):
+                headers = []
+            else:
+                headers += _option_line_headers(entry)
+        elif entry:
+            url, bar, suffix = entry.partition("|")
+            start = line.index(entry)
+            uri = _channel_uri(url.strip(), base_url, make_uri, tuple(headers + (_kodi_headers(suffix) if bar else [])))
+            lines[index] = line[:start] + uri + line[start + len(entry):]
+            headers = []
+    return "\n".join(lines)
+
+
+def _option_line_headers(line: str) -> List[Tuple[str, str]]:
+    """The headers an #EXTVLCOPT or #EXTHTTP line sets (none from any other line)."""
+    if line.startswith("#EXTVLCOPT:"):
+        option, _, value = line[len("#EXTVLCOPT:"):].partition("=")
+        header = VLC_HEADER_OPTIONS.get(option.strip().lower())
+        return [(header, value.strip())] if header else []
+    if line.startswith("#EXTHTTP:"):
+        try:
+            fields = json.loads(line[len("#EXTHTTP:"):])
+        except ValueError:
+            return []
+        if isinstance(fields, dict):
+            return [(str(name), str(value)) for name, value in fields.items() if isinstance(value, (str, int, float))]
+    return []
+
+
+def _kodi_headers(suffix: str) -> List[Tuple[str, str]]:
+    """The headers of a Kodi URL suffix (after "|"): Name=value pairs joined by
+    "&", percent-encoded or not."""
+    pairs = []
+    for part in suffix.split("&"):
+        name, sep, value = part.partition("=")
+        if sep and name.strip():
+            pairs.append((unquote(name.strip()), unquote(value.strip())))
+    return pairs
+
+
+def _channel_uri(url: str, base_url: str, make_uri: Callable[..., str], headers: Tuple[Tuple[str, str], ...]) -> str:
+    """A channel's (or a guide's) URL as a proxy URL, or as it is when the proxy
+    cannot fetch it (rtmp://, udp://, a plugin:// of Kodi's)."""
+    scheme = _SCHEME.match(url)
+    if not url or (scheme and scheme.group(1).lower() not in ("http", "https")):
+        return url
+    absolute = _resolved(url, base_url)
+    if absolute is None or not absolute.lower().startswith(("http://", "https://")):
+        return url
+    return make_uri(absolute, "", "", headers) if headers else make_uri(absolute, "")
 
 
 # ---------------------------------------------------------------------------
@@ -2114,15 +2225,6 @@ class _MpdRewrite:
         else:
             new = self.make_uri(path + ("?" + query if query else ""), kind)
         return _xml_escape(new, quote)
-
-
-def _resolved(value: str, base: str) -> Optional[str]:
-    """``value`` resolved against ``base`` as _resolve does, or None when it
-    cannot be (a malformed host)."""
-    try:
-        return _resolve(value, base, _directory_of(base))
-    except ValueError:
-        return None
 
 
 def rewrite_mpd(text: str, base_url: str, make_uri: Callable[..., str], keep_relative: bool = False) -> str:
@@ -2787,6 +2889,9 @@ def _playlist_type(content_type: str) -> str:
 
 #: The documents the proxy rewrites, in the order they are tried.
 DOCUMENT_KINDS = types.MappingProxyType({kind.name: kind for kind in (
+    # Before "playlist": a channel list starts with #EXTM3U too.
+    DocumentKind("channels", _channel_list_verdict, rewrite_channel_list,
+                 lambda config, text: float(config.playlist_ttl), _playlist_type),
     DocumentKind("playlist", _playlist_verdict,
                  lambda text, base, make_uri, keep_relative: rewrite_playlist(text, base, make_uri, True,
                                                                               keep_relative),
@@ -5607,8 +5712,8 @@ class _PublicUrls:
         prefix, options, secret = base.public_url.rstrip("/") + "/p/", target.options, self.config.secret
         expires = base.expires
         segment = "vtt" if target.subtitles else "segment"
-        return lambda url, kind, base="": _proxy_url(prefix, url, options, secret, expires,
-                                                     segment if kind == "segment" else kind, cookies, base)
+        return lambda url, kind, base="", headers=(): _proxy_url(
+            prefix, url, options + headers, secret, expires, segment if kind == "segment" else kind, cookies, base)
 
 
 def _log_access(client: str, method: str, path: str, status: int, sent: int, seconds: float,

@@ -1396,6 +1396,8 @@ class CachePolicyTest(unittest.TestCase):
             # kind -> (a Content-Type and body it is told by, a body it is not, lifetime of the body)
             "playlist": (("text/plain", b"\xef\xbb\xbf  #EXTM3U\n#EXT-X-ENDLIST\n"), (None, b"<html>"), 300.0),
             "json": (("", b'  {"VERSION": 1}'), ("text/html", b"{"), 0.0),
+            "channels": (("audio/x-mpegurl", b'#EXTM3U\n#EXTINF:-1 tvg-id="a",A\nhttp://x.example/a\n'),
+                         (None, b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n"), 300.0),
             "mpd": (("text/plain", b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- x -->\n<MPD type="static">'),
                     (None, b"<html><body>" + b" " * 64), 300.0),
         }
@@ -4810,6 +4812,154 @@ class DisguisedSegmentTest(ProxyTestCase):
         response, body = self.request(self.local_path(uri_lines(playlist)[0]), proxy=proxy)
         self.assertEqual((response.status, body, response.getheader("Content-Length")),
                          (200, TS_PACKETS, str(len(TS_PACKETS))))
+
+
+# ---------------------------------------------------------------------------
+# IPTV channel lists (issue 23, part 1)
+# ---------------------------------------------------------------------------
+
+CHANNEL_LIST = (
+    '#EXTM3U url-tvg="https://epg.example/guide.xml.gz, https://epg2.example/g.xml" x-tvg-url="epg.xml"\r\n'
+    '#EXTINF:-1 tvg-id="one.uk" tvg-logo="https://img.example/one.png" group-title="News",Channel One\r\n'
+    "#EXTVLCOPT:http-referrer=https://site.example/\r\n"
+    "#EXTVLCOPT:http-user-agent=Mozilla/5.0\r\n"
+    "https://cdn.example/one/index.m3u8\r\n"
+    '#EXTINF:-1 tvg-id="two.uk",Channel Two\n'
+    '#EXTHTTP:{"User-Agent":"Mozilla/5.0","Cookie":"session=abc"}\n'
+    "https://cdn.example/two.m3u8\n"
+    "#EXTINF:-1,Channel Three\n"
+    "https://cdn.example/three/index.m3u8|User-Agent=Mozilla%2F5.0&Referer=https://site.example/\n"
+    "#EXTINF:-1,Live TS\n"
+    "  http://provider.example:8080/live/user/pass/1234  \n"
+    "#EXTINF:-1,Radio\n"
+    "rtmp://radio.example/live\n")
+
+
+def H(url, kind="", base="", headers=()):
+    """The tests' make_uri for channel lists: says what it was given."""
+    return "[%s%s]" % (url, "".join(" %s=%s" % pair for pair in headers))
+
+
+class ChannelListTest(unittest.TestCase):
+    def test_each_channel_with_its_headers_and_every_other_byte_kept(self):
+        self.assertEqual(hlsproxy.rewrite_channel_list(CHANNEL_LIST, "https://lists.example/tv/list.m3u", H), (
+            '#EXTM3U url-tvg="[https://epg.example/guide.xml.gz],[https://epg2.example/g.xml]" '
+            'x-tvg-url="[https://lists.example/tv/epg.xml]"\r\n'
+            '#EXTINF:-1 tvg-id="one.uk" tvg-logo="https://img.example/one.png" group-title="News",Channel One\r\n'
+            "#EXTVLCOPT:http-referrer=https://site.example/\r\n"
+            "#EXTVLCOPT:http-user-agent=Mozilla/5.0\r\n"
+            "[https://cdn.example/one/index.m3u8 Referer=https://site.example/ User-Agent=Mozilla/5.0]\r\n"
+            '#EXTINF:-1 tvg-id="two.uk",Channel Two\n'
+            '#EXTHTTP:{"User-Agent":"Mozilla/5.0","Cookie":"session=abc"}\n'
+            "[https://cdn.example/two.m3u8 User-Agent=Mozilla/5.0 Cookie=session=abc]\n"
+            "#EXTINF:-1,Channel Three\n"
+            "[https://cdn.example/three/index.m3u8 User-Agent=Mozilla/5.0 Referer=https://site.example/]\n"
+            "#EXTINF:-1,Live TS\n"
+            "  [http://provider.example:8080/live/user/pass/1234]  \n"
+            "#EXTINF:-1,Radio\n"
+            "rtmp://radio.example/live\n"))
+
+    def test_a_channel_keeps_its_own_name(self):
+        out = hlsproxy.rewrite_channel_list(CHANNEL_LIST, "https://lists.example/list.m3u",
+                                            lambda url, kind, base="", headers=(): hlsproxy._proxy_url(
+                                                "/p/", url, headers, None, 0, kind))
+        names = [line.rsplit("/", 1)[1] for line in out.split("\n") if line.strip().startswith("/p/")]
+        self.assertEqual([name.strip() for name in names], ["index.m3u8", "two.m3u8", "index.m3u8", "1234"])
+
+    def test_told_apart_from_an_hls_playlist(self):
+        detect = hlsproxy.DOCUMENT_KINDS["channels"].detect
+        self.assertTrue(detect(None, CHANNEL_LIST.encode()))
+        self.assertTrue(detect("audio/x-mpegurl", b'#EXTM3U\n#EXTINF:0 tvg-id="x",X\nhttp://a/b\n'))
+        for playlist in (b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:-1,\nseg.ts\n", b"<html>",
+                         b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n" + b"#EXTINF:-1\n" * 400):
+            self.assertFalse(detect(None, playlist))
+        self.assertIsNone(detect(None, b"#EXTM3U\n#EXTINF:4,\nseg.ts\n"))  # a short playlist: read on
+        self.assertEqual(hlsproxy.kind_lifetime(hlsproxy.Config(), "channels", CHANNEL_LIST), 300.0)
+
+
+class ChannelListProxyTest(ProxyTestCase):
+    """A channel list through the proxy: the headers each channel needs reach it
+    and everything under it; a channel whose headers are refused fails alone."""
+
+    def setUp(self):
+        super().setUp()
+
+        def gated(body, content_type):
+            def route(handler):
+                if handler.headers.get("Referer") != "https://site.example/" or \
+                        handler.headers.get("User-Agent") != "IPTV/1.0":
+                    return handler.send_body(403, "text/plain", b"wrong headers\n")
+                handler.send_body(200, content_type, body)
+            return route
+        routes = self.origin.routes
+        routes["/tv/one/index.m3u8"] = gated(b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg0.ts\n"
+                                             b"#EXT-X-ENDLIST\n", "application/vnd.apple.mpegurl")
+        routes["/tv/one/seg0.ts"] = gated(SEGMENT, "video/mp2t")
+        routes["/tv/guide.xml.gz"] = (200, "application/gzip", gzip.compress(b"<tv></tv>"))
+        base = self.origin.base
+        routes["/tv/list.m3u"] = (200, "text/plain", (
+            '#EXTM3U url-tvg="%s/tv/guide.xml.gz"\n' % base +
+            '#EXTINF:-1 tvg-id="one" tvg-logo="https://img.example/one.png",VLC options\n'
+            "#EXTVLCOPT:http-referrer=https://site.example/\n#EXTVLCOPT:http-user-agent=IPTV/1.0\n"
+            "%s/tv/one/index.m3u8\n" % base +
+            "#EXTINF:-1,EXTHTTP\n"
+            '#EXTHTTP:{"Referer":"https://site.example/","User-Agent":"IPTV/1.0"}\n'
+            "%s/tv/one/index.m3u8\n" % base +
+            "#EXTINF:-1,Kodi\n"
+            "%s/tv/one/index.m3u8|User-Agent=IPTV%%2F1.0&Referer=https%%3A%%2F%%2Fsite.example%%2F\n" % base +
+            "#EXTINF:-1,sets Host\n"
+            "%s/tv/one/index.m3u8|Host=evil.example\n" % base +
+            "#EXTINF:-1,smuggles a line\n"
+            '#EXTHTTP:{"Referer":"https://site.example/\\r\\nX-Injected: 1"}\n'
+            "%s/tv/one/index.m3u8\n" % base).encode())
+
+    def channels(self, proxy=None, path=None):
+        response, body = self.request(path or self.proxied("/tv/list.m3u"), proxy=proxy)
+        self.assertEqual(response.status, 200, body)
+        return [line for line in body.decode().split("\n") if line and not line.startswith("#")], body.decode()
+
+    def test_each_channel_plays_with_the_headers_its_entry_gives(self):
+        channels, text = self.channels()
+        self.assertIn('tvg-logo="https://img.example/one.png"', text)  # logos need no CORS: left
+        self.assertIn("#EXTVLCOPT:http-referrer=https://site.example/\n", text)  # option lines kept
+        self.assertEqual(self.origin.count("/tv/one/index.m3u8"), 0)
+        for channel in channels[:3]:
+            self.assertTrue(channel.endswith("/index.m3u8"), channel)  # the Kodi suffix is gone
+            response, playlist = self.request(self.local_path(channel))
+            self.assertEqual(response.status, 200, playlist)
+            below = self.local_path(uri_lines(playlist)[0], "http://proxy.invalid" + self.local_path(channel))
+            response, segment = self.request(below)  # the channel's headers, inherited below it
+            self.assertEqual((response.status, segment), (200, SEGMENT))
+        self.assertTrue(all("|" not in path for path, _ in self.origin.requests))
+
+    def test_a_channel_whose_headers_are_refused_fails_alone_with_its_reason(self):
+        channels, _ = self.channels()
+        for channel, reason in ((channels[3], b"header Host is managed by the proxy and cannot be set\n"),
+                                (channels[4], b"header Referer has a line break or NUL in its value\n")):
+            response, body = self.request(self.local_path(channel))
+            self.assertEqual((response.status, body), (400, reason))
+        self.assertEqual(self.origin.count("/tv/one/index.m3u8"), 0)
+
+    def test_the_guide_is_proxied_as_it_is(self):
+        _, text = self.channels()
+        guide = re.search(r'url-tvg="([^"]+)"', text).group(1)
+        self.assertEqual(self.request(self.local_path(guide))[1], gzip.compress(b"<tv></tv>"))
+
+    def test_signed_and_judged_like_any_upstream(self):
+        secret = "list-secret"
+        signed = self.start_proxy(secret=secret)
+        channels, _ = self.channels(signed, hlsproxy.make_proxy_url("", self.origin.base + "/tv/list.m3u",
+                                                                    secret=secret))
+        response, playlist = self.request(self.local_path(channels[0]), proxy=signed)
+        self.assertEqual(response.status, 200, playlist)
+        self.assertEqual(self.request(self.proxied("/tv/one/index.m3u8"), proxy=signed)[0].status, 403)
+        guarded = self.start_proxy(allow_hosts=("localhost",))
+        response, _ = self.request(self.proxied("/tv/list.m3u").replace("127.0.0.1%3A", "localhost%3A"),
+                                   proxy=guarded)
+        channels, _ = self.channels(guarded, self.proxied("/tv/list.m3u").replace("127.0.0.1%3A", "localhost%3A"))
+        response, body = self.request(self.local_path(channels[0]), proxy=guarded)  # names 127.0.0.1
+        self.assertEqual(response.status, 403, body)
+        self.assertIn(b"--allow-host", body)
 
 
 class TlsOrigin(Origin):

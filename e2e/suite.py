@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, made with openssl
 import dash  # noqa: E402 - the DASH part (issue 22), beside this file
 import disguise  # noqa: E402 - segments disguised as images (issue 23), beside this file
+import iptv  # noqa: E402 - an IPTV channel list (issue 23), beside this file
 from dash import read, write  # noqa: E402 - one file's text in and out
 REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
@@ -134,6 +135,7 @@ def make_fixtures(root):
     ffmpeg(*source(40) + hls(j("g"), "-hls_segment_filename", j("g", "seg%d.ts")))
     make_bare_fixtures(root)
     disguise.make_disguised_fixtures(root, read, write)
+    iptv.make_channel_list(root, write)
     assert "#EXT-X-BYTERANGE" in read(j("e", "index.m3u8"))
     assert '#EXT-X-KEY:METHOD=AES-128,URI="enc.key"' in read(j("b", "index.m3u8"))
     assert '#EXT-X-MAP:URI="init.mp4"' in read(j("c", "index.m3u8"))
@@ -248,7 +250,7 @@ class OriginHandler(BaseHTTPRequestHandler):
             return self.send(404, "text/plain", b"no such file\n")
         with open(file, "rb") as handle:
             data = handle.read()
-        if file.endswith(".mpd"):  # an MPD may name this origin and its peer
+        if file.endswith((".mpd", ".m3u")):  # an MPD or a channel list may name this origin and its peer
             data = data.replace(b"@ORIGIN@", self.server.base.encode())
             data = data.replace(b"@PEER@", self.server.peer.base.encode())
         content_type = CONTENT_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
@@ -757,6 +759,32 @@ def disguised_cases(work, origin, proxy, report):
         report.add("untouched through the proxy: %s" % what, ok, detail, 0)
 
 
+def channel_list_cases(work, origin, proxy, report):
+    """Issue 23: each channel of the proxied list read to its end by ffmpeg 5.1 and 9,
+    with the header its entry gives; the guide fetched through the proxy."""
+    status, _, body = get(proxy.url(origin.base + "/plain/iptv/list.m3u"))
+    text = body.decode("utf-8", "replace")
+    channels = iptv.channel_urls(text) if status == 200 else []
+    report.add("channel list: served rewritten", status == 200 and len(channels) == len(iptv.CHANNELS),
+               "answered %d, %d channels" % (status, len(channels)), 0)
+    players = [("ffmpeg", "ffmpeg")] + ([("ffmpeg 9", os.environ["FFMPEG9"])] if os.environ.get("FFMPEG9") else [])
+    for (what, _, path, _), channel in zip(iptv.CHANNELS, channels):
+        straight = get(origin.base + path)[0]
+        for player, binary in players:
+            started = time.monotonic()
+            try:
+                seconds = ffmpeg_duration(channel, os.path.join(work, "channel.ts"), ffmpeg=binary)
+                ok, detail = seconds > 7 and straight == 403, "%.3f s through the proxy" % seconds
+            except (RuntimeError, subprocess.SubprocessError, ValueError) as error:
+                ok, detail = False, "through the proxy: %s" % error
+            report.add("%s: a channel whose header comes from %s" % (player, what), ok,
+                       "%s; without it the origin answers %d" % (detail, straight), time.monotonic() - started)
+    if status == 200:
+        guide = get(iptv.guide_url(text))
+        report.add("channel list: the guide (url-tvg) through the proxy", guide[0] == 200 and b"<tv>" in guide[2],
+                   "answered %d, %d bytes" % (guide[0], len(guide[2])), 0)
+
+
 def dash_cases(work, root, origin, proxy, page_base, report):
     """Issue 22: every DASH fixture through the proxy in dash.js and Shaka, then
     in ffmpeg (Debian's and 9), GStreamer, VLC and mpv; a live MPD never stale."""
@@ -1028,6 +1056,7 @@ def main():
 
         ffmpeg9_cases(work, origin, proxy, report)
         disguised_cases(work, origin, proxy, report)
+        channel_list_cases(work, origin, proxy, report)
         dash_cases(work, root, origin, proxy, "http://127.0.0.1:%d" % page.server_address[1], report)
         control = get(o + "/cookie/a/seg0.ts")[0]
         report.add("control: a cookie-gated segment asked for without the cookie is refused", control == 403,

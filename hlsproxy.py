@@ -1803,8 +1803,9 @@ def rewrite_channel_list(text: str, base_url: str, make_uri: Callable[..., str],
     with ``make_uri(url, "")``. Headers are passed on as written: the proxy
     checks them when the channel is asked for, as it checks --header, and a
     channel whose list sets Host or smuggles a line break answers 400 with the
-    reason, alone. Logos (tvg-logo) stay: images need no CORS."""
-    lines = text.split("\n")
+    reason, alone. Logos (tvg-logo) stay: images need no CORS. A leading BOM
+    is dropped, as rewrite_playlist drops it."""
+    lines = (text[1:] if text.startswith("\ufeff") else text).split("\n")
     headers = []  # type: List[Tuple[str, str]]
     for index, line in enumerate(lines):
         entry = line.strip()

@@ -4859,6 +4859,11 @@ class ChannelListTest(unittest.TestCase):
             "#EXTINF:-1,Radio\n"
             "rtmp://radio.example/live\n"))
 
+    def test_a_bom_is_dropped_and_relative_channels_resolve_against_the_list(self):
+        self.assertEqual(hlsproxy.rewrite_channel_list("\ufeff#EXTM3U\n#EXTINF:-1,A\nch/a.ts|Referer=x\n",
+                                                       "https://lists.example/tv/list.m3u", H),
+                         "#EXTM3U\n#EXTINF:-1,A\n[https://lists.example/tv/ch/a.ts Referer=x]\n")
+
     def test_a_channel_keeps_its_own_name(self):
         out = hlsproxy.rewrite_channel_list(CHANNEL_LIST, "https://lists.example/list.m3u",
                                             lambda url, kind, base="", headers=(): hlsproxy._proxy_url(

@@ -26,9 +26,8 @@ Use it as a library::
 The file reads top to bottom, in the order data flows, each section under a
 heading that says what it holds: errors, header tables and configuration; HLS's
 URI tables, the proxy-URL codec, redaction, the playlist, channel-list and MPD
-rewriters; the
-threads' shared pieces, the cache and its policy, HTTP framing (all pure, but
-for the threads); then the upstream side (address guard, SOCKS, cookies, the
+rewriters; the threads' shared pieces, the cache and its policy, HTTP framing
+(all pure, but for the threads); then the upstream side (address guard, SOCKS, cookies, the
 pool and opener, answers), flights and the fetcher, the diagnosis, metrics,
 the client writer, the page, the HTTP handler and the server, and last the
 command line. Importing it does nothing visible: no thread, no socket, no

@@ -2290,13 +2290,13 @@ class _XmlElement(NamedTuple):
     name: str  #: local name
     attributes: Dict[str, str]  #: by local name, decoded
     children: List["_XmlElement"]
-    text: List[str]  #: the text before the first child, decoded
+    text: str  #: the text before the first child, decoded
 
 
 def _xml_tree(text: str, limit: int = 200000) -> _XmlElement:
     """The elements of an XML document, for reading only (at most ``limit``
     of them); a declaration is refused, as rewrite_mpd refuses it."""
-    root = _XmlElement("", {}, [], [])
+    root = _XmlElement("", {}, [], "")
     stack = [root]
     for count, match in enumerate(_XML_TAG.finditer(text)):
         if match.group("declaration"):
@@ -2312,7 +2312,7 @@ def _xml_tree(text: str, limit: int = 200000) -> _XmlElement:
             continue
         end = text.find("<", match.end())
         element = _XmlElement(name, _xml_attributes(match.group("attributes")), [],
-                              [_xml_text(text[match.end():end if end != -1 else len(text)])])
+                              _xml_text(text[match.end():end if end != -1 else len(text)]))
         stack[-1].children.append(element)
         if not match.group("empty"):
             stack.append(element)
@@ -2354,7 +2354,7 @@ def mpd_segments(text: str, base_url: str, now: Optional[float] = None) -> List[
     period, found, query = periods[0], [], _mpd_url_query(text, base_url)
 
     def base_of(element: _XmlElement, parent: str) -> str:
-        urls = [url for url in (" ".join(child.text).strip() for child in _children(element, "BaseURL")) if url]
+        urls = [url for url in (child.text.strip() for child in _children(element, "BaseURL")) if url]
         return _resolved(urls[0], parent) or parent if urls else parent
 
     period_base = base_of(period, base_of(root, base_url))
@@ -2377,77 +2377,111 @@ def mpd_segments(text: str, base_url: str, now: Optional[float] = None) -> List[
 def _representation_requests(chain: List[_XmlElement], representation: Dict[str, str], base: str,
                              seconds: Optional[float], root: _XmlElement,
                              now: Optional[float]) -> List[Tuple[str, str, str]]:
-    """mpd_segments for one Representation: its addressing, inherited down ``chain``."""
-    def nearest(name: str) -> Optional[_XmlElement]:
-        for element in reversed(chain):
-            children = _children(element, name)
-            if children:
-                return children[0]
-        return None
-
-    def url(value: str) -> str:
-        return _resolved(value, base) or base
-    template, listed, single = nearest("SegmentTemplate"), nearest("SegmentList"), nearest("SegmentBase")
-    requests = []
+    """mpd_segments for one Representation: its addressing, inherited down
+    ``chain`` (Period, AdaptationSet, Representation), resolved against ``base``."""
+    template, listed, single = (_nearest(chain, name) for name in ("SegmentTemplate", "SegmentList", "SegmentBase"))
     if template is not None:
-        merged = {}
-        for element in chain:  # inherited attributes: the innermost wins
-            for child in _children(element, "SegmentTemplate"):
-                merged.update(child.attributes)
-        if merged.get("initialization"):
-            requests.append(("init section", url(_expand_template(merged["initialization"], representation)), ""))
-        media, start = merged.get("media", ""), int(_number_or_none(merged.get("startNumber", "1")) or 1)
-        timeline = next((child for element in chain for child in _children(element, "SegmentTemplate")
-                         for child in _children(child, "SegmentTimeline")), None)
-        if media and timeline is not None:
-            entries, clock, index = [], 0, 0  # (start time, number offset, duration, repeats)
-            for entry in _children(timeline, "S"):
-                values = entry.attributes
-                clock = int(_number_or_none(values.get("t", "")) or clock)
-                duration = int(_number_or_none(values.get("d", "0")) or 0)
-                repeat = max(0, int(_number_or_none(values.get("r", "0")) or 0))  # r=-1 (to the end): once
-                entries.append((clock, index, duration, repeat))
-                clock, index = clock + duration * (repeat + 1), index + repeat + 1
-            if entries:
-                first, last = entries[0], entries[-1]
-                requests.append(("first segment", url(_expand_template(media, representation, start, first[0])), ""))
-                if index > 1:
-                    requests.append(("last segment", url(_expand_template(
-                        media, representation, start + last[1] + last[3], last[0] + last[2] * last[3])), ""))
-        elif media:
-            timescale = _number_or_none(merged.get("timescale", "1")) or 1
-            duration = (_number_or_none(merged.get("duration", "")) or 0) / timescale
-            count = 1
-            if duration > 0 and root.attributes.get("type") == "dynamic":
-                started = _xs_datetime(root.attributes.get("availabilityStartTime", ""))
-                if started is not None:
-                    count = max(1, int(((time.time() if now is None else now) - started) / duration))
-            elif duration > 0 and seconds:
-                count = max(1, -int(-seconds // duration))
-            requests.append(("first segment", url(_expand_template(media, representation, start)), ""))
-            if count > 1:
-                requests.append(("last segment", url(_expand_template(media, representation, start + count - 1)), ""))
+        found = _template_requests(chain, representation, seconds, root, now)
     elif listed is not None:
-        initialization = _children(listed, "Initialization")
-        if initialization:
-            source = initialization[0].attributes
-            requests.append(("init section", url(source["sourceURL"]) if source.get("sourceURL") else base,
-                             source.get("range", "")))
-        segments = _children(listed, "SegmentURL")
-        for what, segment in (("first segment", segments[:1]), ("last segment", segments[1:][-1:])):
-            for entry in segment:
-                values = entry.attributes
-                requests.append((what, url(values["media"]) if values.get("media") else base,
-                                 values.get("mediaRange", "")))
+        found = _list_requests(listed)
     elif single is not None:
-        initialization = _children(single, "Initialization")
-        if initialization and initialization[0].attributes.get("range"):
-            requests.append(("init section", base, initialization[0].attributes["range"]))
-        if single.attributes.get("indexRange"):
-            requests.append(("segment index", base, single.attributes["indexRange"]))
+        found = _single_file_requests(single)
     else:
-        requests.append(("file", base, ""))
-    return requests
+        found = [("file", "", "")]
+    # (what, a URL as written or "" for the base itself, a byte range or "")
+    return [(what, (_resolved(value, base) or base) if value else base, span) for what, value, span in found]
+
+
+def _nearest(chain: List[_XmlElement], name: str) -> Optional[_XmlElement]:
+    """The innermost element ``name`` of the chain's levels, which the ones below inherit."""
+    for element in reversed(chain):
+        children = _children(element, name)
+        if children:
+            return children[0]
+    return None
+
+
+def _template_requests(chain: List[_XmlElement], representation: Dict[str, str], seconds: Optional[float],
+                       root: _XmlElement, now: Optional[float]) -> List[Tuple[str, str, str]]:
+    """A SegmentTemplate's init section, first and last segment, expanded."""
+    merged = {}  # type: Dict[str, str]
+    for element in chain:  # inherited attributes: the innermost wins
+        for child in _children(element, "SegmentTemplate"):
+            merged.update(child.attributes)
+    found = []
+    if merged.get("initialization"):
+        found.append(("init section", _expand_template(merged["initialization"], representation), ""))
+    media, start = merged.get("media", ""), int(_number_or_none(merged.get("startNumber", "1")) or 1)
+    timeline = next((child for element in chain for template in _children(element, "SegmentTemplate")
+                     for child in _children(template, "SegmentTimeline")), None)
+    if media and timeline is not None:
+        ends = _timeline_ends(timeline)
+        if ends:
+            (first_time, _), (last_time, last_index) = ends
+            found.append(("first segment", _expand_template(media, representation, start, first_time), ""))
+            if last_index:
+                found.append(("last segment", _expand_template(media, representation, start + last_index,
+                                                               last_time), ""))
+    elif media:
+        count = _numbered_count(merged, seconds, root, now)
+        found.append(("first segment", _expand_template(media, representation, start), ""))
+        if count > 1:
+            found.append(("last segment", _expand_template(media, representation, start + count - 1), ""))
+    return found
+
+
+def _timeline_ends(timeline: _XmlElement) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """(time, index) of a SegmentTimeline's first and last segment, or None for an empty one."""
+    first = last = None
+    clock, index = 0, 0
+    for entry in _children(timeline, "S"):
+        values = entry.attributes
+        clock = int(_number_or_none(values.get("t", "")) or clock)
+        duration = int(_number_or_none(values.get("d", "0")) or 0)
+        repeat = max(0, int(_number_or_none(values.get("r", "0")) or 0))  # r=-1 (to the end): once
+        first = first or (clock, index)
+        last = (clock + duration * repeat, index + repeat)
+        clock, index = clock + duration * (repeat + 1), index + repeat + 1
+    return (first, last) if first else None
+
+
+def _numbered_count(template: Dict[str, str], seconds: Optional[float], root: _XmlElement,
+                    now: Optional[float]) -> int:
+    """How many segments a template numbered by @duration has: the Period's
+    length over it, or for a live MPD the ones out since availabilityStartTime."""
+    duration = (_number_or_none(template.get("duration", "")) or 0) / (
+        _number_or_none(template.get("timescale", "1")) or 1)
+    if duration > 0 and root.attributes.get("type") == "dynamic":
+        started = _xs_datetime(root.attributes.get("availabilityStartTime", ""))
+        if started is not None:
+            return max(1, int(((time.time() if now is None else now) - started) / duration))
+    elif duration > 0 and seconds:
+        return max(1, -int(-seconds // duration))
+    return 1
+
+
+def _list_requests(listed: _XmlElement) -> List[Tuple[str, str, str]]:
+    """A SegmentList's init section, first and last segment (each with its range, if any)."""
+    found = []
+    for initialization in _children(listed, "Initialization")[:1]:
+        found.append(("init section", initialization.attributes.get("sourceURL", ""),
+                      initialization.attributes.get("range", "")))
+    segments = _children(listed, "SegmentURL")
+    for what, entries in (("first segment", segments[:1]), ("last segment", segments[1:][-1:])):
+        for entry in entries:
+            found.append((what, entry.attributes.get("media", ""), entry.attributes.get("mediaRange", "")))
+    return found
+
+
+def _single_file_requests(single: _XmlElement) -> List[Tuple[str, str, str]]:
+    """A SegmentBase's init section and segment index: byte ranges of the file itself."""
+    found = []
+    for initialization in _children(single, "Initialization")[:1]:
+        if initialization.attributes.get("range"):
+            found.append(("init section", "", initialization.attributes["range"]))
+    if single.attributes.get("indexRange"):
+        found.append(("segment index", "", single.attributes["indexRange"]))
+    return found
 
 
 def _xs_datetime(text: str) -> Optional[float]:

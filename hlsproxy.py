@@ -184,7 +184,7 @@ __all__ = [
     "is_playlist", "rewrite_playlist", "rewrite_json_document", "playlist_max_age", "playlist_target_duration",
     "playlist_uris",
     # the MPD rewriter
-    "DISGUISE_EXTENSIONS", "DISGUISE_WINDOW", "disguise_offset",
+    "DISGUISE_EXTENSIONS", "DISGUISE_WINDOW", "disguise_offset", "TS_PACKET", "is_live_ts", "pat_offsets",
     "VLC_HEADER_OPTIONS", "rewrite_channel_list",
     "MPD_LEVELS", "MPD_URL_ATTRIBUTES", "MPD_URL_ELEMENTS", "MPD_URL_SCHEMES", "rewrite_mpd", "mpd_max_age",
     "mpd_segments",
@@ -545,6 +545,18 @@ class Config:
     prefetch: int = _setting(
         0, "when a media playlist is served, fetch its next N uncached segments into the cache "
            "in the background", _number(0, 100, whole=True), "N")
+    #: Live MPEG-TS channels (one endless body each) that viewers share: one
+    #: upstream connection per channel, a ring of its last bytes for each.
+    max_channels: int = _setting(
+        8, "live MPEG-TS channels shared at once, one upstream connection each (each keeps "
+           "--channel-buffer-mb); past it, each viewer of a new channel gets a connection of its own; 0: no sharing",
+        _number(0, 10000, whole=True), "N")
+    channel_buffer_mb: float = _setting(
+        4.0, "what a shared live channel keeps of its latest bytes: a viewer that joins starts at its newest "
+             "PAT, and one that falls behind it goes on from there", _number(0.01), "MB")
+    channel_grace: float = _setting(
+        5.0, "keep a shared live channel's upstream connection open this long after its last viewer leaves "
+             "(a player's reconnect, a zap back)", _number(0), "SECONDS")
     workers: int = _setting(
         1, "processes sharing the listening socket (pre-fork; Linux and macOS); each has its own cache: the "
            "way to use every core on a GIL build, one per core (a free-threaded 3.13t build runs one process "
@@ -4327,6 +4339,52 @@ def _undisguised(body: "UpstreamBody", head: bytes, response) -> Tuple[bytes, in
     return head[skip:], skip
 
 
+#: An MPEG-TS packet's size, and how a packet that starts a PAT (PID 0, with
+#: payload_unit_start_indicator set) begins: where a player joining a live
+#: channel finds the programmes at once.
+TS_PACKET = 188
+_PAT_START = b"\x47\x40\x00"
+
+
+def is_live_ts(response, head: bytes) -> bool:
+    """Whether an upstream answer is a live channel: a 200 with an MPEG-TS body
+    (sync bytes at 0, 188 and 376 of ``head``) that has no Content-Length, so it
+    ends when the upstream closes it or never (chunked, or ended by the close),
+    and no content coding. Never by its name: a .ts file with a length is a file."""
+    return (response.status == HTTPStatus.OK and _content_length(response) is None
+            and (response.headers.get("Content-Encoding") or "identity").strip().lower() == "identity"
+            and len(head) > 2 * TS_PACKET and head[0] == head[TS_PACKET] == head[2 * TS_PACKET] == 0x47)
+
+
+def pat_offsets(packets: bytes) -> Tuple[int, ...]:
+    """Where PATs start in ``packets``, whole TS packets from a packet boundary."""
+    found, at = [], packets.find(_PAT_START)
+    while at != -1:
+        if at % TS_PACKET == 0:
+            found.append(at)
+            at += TS_PACKET
+        else:
+            at += TS_PACKET - at % TS_PACKET  # the next packet boundary
+        at = packets.find(_PAT_START, at)
+    return tuple(found)
+
+
+def _whole_packets(data: bytes) -> Tuple[bytes, bytes]:
+    """``data`` cut after its last whole TS packet: the packets, and the rest."""
+    cut = len(data) - len(data) % TS_PACKET
+    return (data, b"") if cut == len(data) else (data[:cut], data[cut:])
+
+
+def _read_at_least(body: "UpstreamBody", head: bytes, size: int) -> bytes:
+    """``head`` and what follows it, until ``size`` bytes or the body's end."""
+    while len(head) < size:
+        chunk = body.read1(size - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def _served_as_ts(resource: Resource, length: Optional[int], skip: int) -> Tuple[Resource, Optional[int]]:
     """A disguised segment's answer as served: MPEG-TS, ``skip`` bytes shorter,
     without the upstream's ETag (it named the disguise)."""
@@ -4412,6 +4470,13 @@ def _media_headers(config: Config, resource: Resource, x_cache: str, age: float)
     return headers
 
 
+def _channel_headers(resource: Resource, x_cache: str) -> List[Tuple[str, str]]:
+    """The headers of a live channel's answer: endless, so no validators, no
+    ranges, and never kept by anyone."""
+    return [(name, value) for name, value in resource.headers if name.lower() not in ("etag", "last-modified")] + [
+        ("Content-Type", resource.content_type), ("X-Cache", x_cache), ("Cache-Control", "no-store")]
+
+
 def _relayed_media_headers(config: Config, response) -> List[Tuple[str, str]]:
     """The headers of a media answer relayed for one request: _media_headers,
     with the upstream's own range (its Content-Range and Accept-Ranges), not ours."""
@@ -4451,6 +4516,15 @@ class Flight:
     RELEASED (the answer is not shareable; each consumer fetches its own).
     One condition guards the state and the chunk list; nothing waits under it
     but a consumer waiting for bytes.
+
+    A live channel's flight (``start`` with a ``ring``) is one more case: its
+    body is endless, so only its last ``ring`` bytes are kept, whole TS packets,
+    with where each PAT starts among them; it is never kept in the cache, and it
+    ends (DONE, its tail still readable) when its upstream ends or fails or
+    when nobody has watched it for a while. Its consumers are viewers
+    (``watch``/``unwatch``): each starts at the newest PAT kept and reads with
+    ``read_from``, which moves a viewer the ring has left behind to the newest
+    PAT again.
     """
 
     PENDING, STREAMING, DONE, FAILED, RELEASED = "pending", "streaming", "done", "failed", "released"
@@ -4469,19 +4543,45 @@ class Flight:
         self._ends = []  # type: List[int]  # offset just past each chunk
         self._size = 0
         self._body = None  # type: Optional[bytes]
+        #: A live channel's: the bytes kept (0: all, a body with an end), the
+        #: offset of the oldest, the offsets of the PATs among them, the
+        #: viewers, and since when it has had none (a clock() reading).
+        self.ring = 0
+        self._first = 0
+        self._pats = deque()  # type: deque
+        self.viewers = 0
+        self.unwatched_since = 0.0
 
-    def start(self, resource: Resource, length: Optional[int]) -> None:
-        """Media headers are known; chunks follow."""
+    def start(self, resource: Resource, length: Optional[int], ring: int = 0, now: float = 0.0) -> None:
+        """Media headers are known; chunks follow. ``ring``: the body is a live
+        channel's, of which the last ``ring`` bytes are kept; ``now``: a clock()
+        reading, from which on it counts as unwatched until a viewer comes."""
         with self._changed:
             self.resource, self.length, self.state = resource, length, Flight.STREAMING
+            self.ring, self.unwatched_since = ring, now
             self._changed.notify_all()
 
-    def append(self, chunk: bytes) -> None:
+    def append(self, chunk: bytes, pats: Tuple[int, ...] = ()) -> None:
+        """One more piece of the body; ``pats``: where PATs start in it (a live channel's)."""
         with self._changed:
+            self._pats.extend(self._size + offset for offset in pats)
             self._chunks.append(chunk)
             self._size += len(chunk)
             self._ends.append(self._size)
+            if self.ring:
+                self._forget_the_oldest()
             self._changed.notify_all()
+
+    def _forget_the_oldest(self) -> None:
+        """Drop a live channel's oldest chunks past its ring (never the newest)."""
+        drop = 0
+        while self._size - self._first > self.ring and drop < len(self._chunks) - 1:
+            self._first = self._ends[drop]
+            drop += 1
+        if drop:
+            del self._chunks[:drop], self._ends[:drop]
+            while self._pats and self._pats[0] < self._first:
+                self._pats.popleft()
 
     def body(self, last: bytes = b"") -> bytes:
         """The chunks so far and ``last``, joined (outside the lock: only the fetcher appends)."""
@@ -4517,6 +4617,37 @@ class Flight:
                 self.state = Flight.RELEASED
                 self._changed.notify_all()
 
+    def end_live(self, now: float, grace: float) -> bool:
+        """End a live channel (DONE: viewers read what is kept, then its end)
+        when ``now`` is past ``grace`` seconds without a viewer, or at once when
+        ``grace`` is None; return whether it ended."""
+        with self._changed:
+            if grace is not None and (self.viewers or now - self.unwatched_since < grace):
+                return False
+            if self.state == Flight.STREAMING:
+                self.state = Flight.DONE
+                self._changed.notify_all()
+            return True
+
+    def watch(self) -> Optional[int]:
+        """A viewer joins this live channel: where it starts, the newest PAT kept
+        (the oldest byte kept if there is none), or None when the channel has
+        just ended (the viewer asks again, and opens a new one)."""
+        with self._changed:
+            if self.state != Flight.STREAMING:
+                return None
+            self.viewers += 1
+            return self._live_point()
+
+    def unwatch(self, now: float) -> None:
+        with self._changed:
+            self.viewers -= 1
+            if not self.viewers:
+                self.unwatched_since = now
+
+    def _live_point(self) -> int:
+        return self._pats[-1] if self._pats else self._first
+
     def wait_started(self) -> str:
         """Wait until the flight is no longer pending; return its state."""
         with self._changed:
@@ -4535,20 +4666,31 @@ class Flight:
         """The body's bytes from ``offset`` on that have arrived (at most a chunk),
         waiting up to ``timeout`` for some; b"" at the body's end. Raises the
         flight's error if it failed."""
+        return self.read_from(offset)[1]
+
+    def read_from(self, offset: int):
+        """read(``offset``), and where what it returns starts: at ``offset``, or,
+        for a viewer a live channel's ring has left behind, at the newest PAT."""
         with self._changed:
             if self._size <= offset and self.state == Flight.STREAMING:
                 self.before_blocking()
                 self._changed.wait_for(lambda: self._size > offset or self.state != Flight.STREAMING, self.timeout)
-            if self._size > offset:
-                if self._body is not None:
-                    return memoryview(self._body)[offset:]
-                index = bisect.bisect_right(self._ends, offset)
-                chunk = self._chunks[index]
-                return memoryview(chunk)[offset - (self._ends[index] - len(chunk)):]
-            if self.state == Flight.FAILED:
-                raise self.error
-            if self.state == Flight.DONE:
-                return b""
+            if offset < self._first:
+                offset = self._live_point()
+            return offset, self._piece(offset)
+
+    def _piece(self, offset: int):
+        """What read_from returns, once it has waited (called under the lock)."""
+        if self._size > offset:
+            if self._body is not None:
+                return memoryview(self._body)[offset:]
+            index = bisect.bisect_right(self._ends, offset)
+            chunk = self._chunks[index]
+            return memoryview(chunk)[offset - (self._ends[index] - len(chunk)):]
+        if self.state == Flight.FAILED:
+            raise self.error
+        if self.state == Flight.DONE:
+            return b""
         raise UpstreamError("upstream stalled mid-body", HTTPStatus.GATEWAY_TIMEOUT)
 
 
@@ -4589,6 +4731,11 @@ class _Flights:
     def __len__(self) -> int:
         with self._lock:
             return len(self._flights)
+
+    def channels(self) -> List[Tuple[object, Flight]]:
+        """The live channels shared now, by key."""
+        with self._lock:
+            return [(key, flight) for key, flight in self._flights.items() if flight.ring]
 
 
 # ---------------------------------------------------------------------------
@@ -4655,7 +4802,10 @@ class Fetcher:
         self._too_large = _BoundedMemo()  # key -> True: a media answer too large to keep (see too_large)
         self._serials = itertools.count(1)
         self._pumps = _Workers("hlsproxy-fetch")
-        self._lock = threading.Lock()  # guards the prefetch worker list and the serials
+        self._lock = threading.Lock()  # guards the prefetch worker list, the serials and the channel count
+        self._channel_count = 0  # live channels shared now (at most config.max_channels)
+        self._channel_salt = os.urandom(16)  # so a channel's id in /metrics tells nothing of its URL
+        self._closing = False
         self._prefetch_queue = queue.Queue(maxsize=256)  # type: queue.Queue
         self._prefetch_workers = []  # type: List[threading.Thread]
 
@@ -4686,6 +4836,12 @@ class Fetcher:
             response = body.response
             try:
                 kind, head = _classify(response, body, bool(target.fragment_base))
+                if kind == MEDIA and not target.segment and self._may_be_a_channel(response):
+                    head = _read_at_least(body, head, 2 * TS_PACKET + 1)
+                    if is_live_ts(response, head) and self._take_channel_slot():
+                        self._share_channel(key, flight, body, head)
+                        pumping, body = True, None
+                        return flight, True, None
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
                     if kind == MEDIA and (_content_length(response) or 0) > self.max_object_bytes:
                         self._too_large.put(key, True)
@@ -4747,6 +4903,76 @@ class Fetcher:
         finally:
             body.close()
             self.flights.leave(key, flight)
+
+    # -- live channels: one upstream connection for every viewer --------------------
+
+    def _may_be_a_channel(self, response) -> bool:
+        """Whether an answer's head allows a live channel (its first bytes tell the rest)."""
+        return bool(self.config.max_channels) and not self._closing and response.status == HTTPStatus.OK \
+            and _content_length(response) is None
+
+    def _take_channel_slot(self) -> bool:
+        """One more channel shared, if --max-channels allows it."""
+        with self._lock:
+            if self._channel_count >= self.config.max_channels:
+                _logger.warning("--max-channels (%d) shared already: a new live channel goes to its viewer alone",
+                                self.config.max_channels)
+                return False
+            self._channel_count += 1
+            return True
+
+    def _share_channel(self, key, flight: Flight, body: UpstreamBody, head: bytes) -> None:
+        """Start sharing a live channel: its flight keeps its last bytes in a
+        ring, which a pump of its own fills."""
+        ring = max(int(self.config.channel_buffer_mb * 1024 * 1024) // TS_PACKET, 2) * TS_PACKET
+        flight.start(_make_resource(MEDIA, body.response, b""), None, ring, self.clock())
+        packets, rest = _whole_packets(head)
+        flight.append(packets, pat_offsets(packets))
+        self.metrics.count("channel_opens_total")
+        _logger.info("channel %s opened from %s", self.channel_id(key), urlsplit(flight.resource.url).hostname)
+        self._pumps.run(self._pump_channel, key, flight, body, rest)
+
+    def _pump_channel(self, key, flight: Flight, body: UpstreamBody, rest: bytes) -> None:
+        """Read a live channel into its flight, whole TS packets at a time, as
+        fast as the upstream sends them, until the upstream ends or fails, the
+        proxy closes, or nobody has watched it for --channel-grace. A partial
+        packet at the end is dropped: every viewer gets whole packets."""
+        reason = "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
+        try:
+            while not flight.end_live(self.clock(), None if self._closing else self.config.channel_grace):
+                chunk = body.read1(_CHUNK_SIZE)
+                if not chunk:
+                    reason = "its upstream ended" + (" early" if body.truncated else "")
+                    break
+                packets, rest = _whole_packets(rest + chunk if rest else chunk)
+                if packets:
+                    flight.append(packets, pat_offsets(packets))
+        except HlsProxyError as error:
+            reason = error.reason
+        except Exception:  # the last line of defence: the viewers' answers end all the same
+            _logger.exception("channel from %s failed", urlsplit(flight.resource.url).hostname)
+            reason = "upstream fetch failed"
+        finally:
+            flight.end_live(0.0, None)  # every viewer reads what is kept, then its end
+            body.close()
+            self.flights.leave(key, flight)
+            with self._lock:
+                self._channel_count -= 1
+            _logger.info("channel %s closed: %s", self.channel_id(key), reason)
+
+    def end_channels(self) -> None:
+        """End every shared channel at its upstream's next bytes, and share no
+        more: a viewer's answer never ends by itself, so a drain must end it."""
+        self._closing = True
+
+    def channel_id(self, key) -> str:
+        """A channel's name in /metrics and the log: a keyed hash of its key
+        (its URL may hold an account's name and password)."""
+        return hmac.new(self._channel_salt, str(key).encode("utf-8", "surrogateescape"), "sha256").hexdigest()[:12]
+
+    def channels(self) -> List[Tuple[str, int]]:
+        """The live channels shared now: their ids and viewers."""
+        return sorted((self.channel_id(key), flight.viewers) for key, flight in self.flights.channels())
 
     def open(self, target: ProxyTarget, headers: Dict[str, str], timeout: float) -> UpstreamBody:
         """open_upstream() for ``target`` (with its stream's cookies), timed and
@@ -4884,7 +5110,9 @@ class Fetcher:
                 _logger.debug("prefetch from %s failed: %s", urlsplit(target.url).hostname, error)
 
     def close(self) -> None:
-        """Stop the prefetch workers and the idle pumps, and close the idle upstream connections."""
+        """Stop the prefetch workers and the idle pumps, and close the idle upstream
+        connections; shared channels end (end_channels)."""
+        self.end_channels()
         for _ in self._prefetch_workers:
             try:
                 self._prefetch_queue.put_nowait(None)
@@ -5191,8 +5419,9 @@ class Metrics:
             self._counts.add([(("upstream_fetches_total", ""), 1),
                               (("upstream_responses_total", _STATUS_CLASSES[min(status // 100, 5)]), 1)])
 
-    def render(self, cache: TTLCache) -> str:
-        """The metrics in Prometheus text exposition format (version 0.0.4)."""
+    def render(self, cache: TTLCache, channels: List[Tuple[str, int]] = ()) -> str:
+        """The metrics in Prometheus text exposition format (version 0.0.4);
+        ``channels``: the live channels shared now, (id, viewers) each."""
         counts = self._counts.totals()
         with self._lock:
             latency, latency_sum = list(self._latency), self._latency_sum
@@ -5222,6 +5451,14 @@ class Metrics:
         family("cache_bytes", "gauge", "Bytes held in the cache.", [("", cache.bytes)])
         family("cache_entries", "gauge", "Entries in the cache.", [("", len(cache))])
         family("active_connections", "gauge", "Client connections open now.", [("", active)])
+        family("channels", "gauge", "Live TS channels shared now, one upstream connection each.",
+               [("", len(channels))])
+        family("channel_viewers", "gauge", "Viewers of each live channel, by its id (a keyed hash of its URL).",
+               [('{channel="%s"}' % channel, viewers) for channel, viewers in channels])
+        family("channel_opens_total", "counter", "Live channels opened upstream.",
+               [("", counts.get(("channel_opens_total", ""), 0))])
+        family("channel_skips_total", "counter", "Times a viewer the ring had left behind was moved to the newest PAT.",
+               [("", counts.get(("channel_skips_total", ""), 0))])
         cumulative, samples = 0, []
         for bound, observed in zip(self.BUCKETS + (float("inf"),), latency):
             cumulative += observed
@@ -5972,7 +6209,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         offered = (self.headers.get("Authorization") or "").partition("Bearer ")[2].strip()
         if token and not hmac.compare_digest(offered.encode(), token.encode()):
             raise HlsProxyError("/metrics needs 'Authorization: Bearer <token>'", HTTPStatus.UNAUTHORIZED)
-        data = self.server.connections.metrics.render(self.server.fetcher.cache).encode("utf-8")
+        fetcher = self.server.fetcher
+        data = self.server.connections.metrics.render(fetcher.cache, fetcher.channels()).encode("utf-8")
         self._send_whole(HTTPStatus.OK, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                                          ("Cache-Control", "no-store")], data)
 
@@ -6012,11 +6250,40 @@ class ProxyHandler(BaseHTTPRequestHandler):
             raise flight.error
         if state == Flight.PENDING:
             raise UpstreamError("upstream timed out", HTTPStatus.GATEWAY_TIMEOUT)
+        if flight.ring:
+            return self._watch(flight, x_cache)
         if state == Flight.DONE:
             return self._serve_resource(target, flight.resource, x_cache, 0.0)
         self.turns.give()
         self.writer.takes_turns = False  # paced by the upstream (see ClientWriter.reset)
         self._send_media(flight.resource, x_cache, 0.0, flight.length, flight.read, flight.size)
+
+    def _watch(self, flight: Flight, x_cache: str) -> None:
+        """Answer as one more viewer of a live channel, from the newest PAT its
+        flight keeps, at this client's pace, until the channel ends (then the
+        answer ends cleanly) or the client leaves. A viewer the ring has left
+        behind is moved on to the newest PAT, not cut off: it sees a gap, as
+        after lost packets, and plays on, where most players would not
+        reconnect by themselves. One that takes nothing at all is cut by --idle-timeout."""
+        fetcher, metrics = self.server.fetcher, self.server.connections.metrics
+        position = flight.watch()
+
+        def read(offset: int) -> bytes:  # ``offset`` is the answer's: the channel's is ``position``
+            nonlocal position
+            start, data = flight.read_from(position)
+            if start != position:
+                metrics.count("channel_skips_total")
+            position = start + len(data)
+            return data
+        try:
+            self.turns.give()
+            self.writer.takes_turns = False  # paced by the upstream (see ClientWriter.reset)
+            self._answer(HTTPStatus.OK, _channel_headers(flight.resource, x_cache))
+            if self.writer.body:
+                self.writer.copy(read, 0, None)
+                self.writer.end()
+        finally:
+            flight.unwatch(fetcher.clock())
 
     def _relay_direct(self, target: ProxyTarget, whole: bool = False) -> None:
         """Fetch for this request alone (LL-HLS, a Range on what may not be shared,
@@ -6556,6 +6823,7 @@ def serve_until_signalled(server: ProxyServer) -> int:
         server.serve_forever()
     finally:
         server.socket.close()  # new connections are refused, not queued, while we drain
+    server.fetcher.end_channels()  # a live channel's viewers never finish by themselves
     if not server.drain(server.config.grace):
         _logger.warning("stopping with requests still in flight after %.0f s", server.config.grace)
     server.server_close()

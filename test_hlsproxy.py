@@ -1545,6 +1545,93 @@ class FlightsTest(unittest.TestCase):
         self.assertNotIn("k", flights)
 
 
+#: The synthetic live channel of the tests below: a PAT every PAT_EVERY packets,
+#: each packet carrying its number, so a viewer's bytes say where they come from.
+PAT_EVERY = 20
+
+
+def ts_packet(number):
+    header = b"\x47\x40\x00\x10" if number % PAT_EVERY == 0 else b"\x47\x01\x00\x10"
+    return header + number.to_bytes(4, "big") + b"\xff" * 180
+
+
+def ts_packets(first, count):
+    return b"".join(ts_packet(number) for number in range(first, first + count))
+
+
+def packet_numbers(test, data):
+    """The numbers of the whole packets ``data`` holds (it must be whole packets, each in sync)."""
+    test.assertEqual(len(data) % 188, 0, "not whole packets")
+    numbers = []
+    for at in range(0, len(data), 188):
+        test.assertEqual(data[at], 0x47, "out of sync at %d" % at)
+        numbers.append(int.from_bytes(data[at + 4:at + 8], "big"))
+    return numbers
+
+
+class LiveTsTest(unittest.TestCase):
+    """The pure parts of live channels (issue 23): telling one by its answer, its PATs, its ring."""
+
+    def test_a_live_channel_is_told_by_its_answer_never_its_name(self):
+        head = ts_packets(0, 3)
+
+        def answer(status=200, **headers):
+            message = http.client.HTTPMessage()
+            for name, value in headers.items():
+                message[name] = value
+            return types.SimpleNamespace(status=status, headers=message)
+        self.assertTrue(hlsproxy.is_live_ts(answer(), head))  # no Content-Length: chunked or ended by the close
+        self.assertTrue(hlsproxy.is_live_ts(answer(**{"Transfer-Encoding": "chunked"}), head))
+        for why, response, first in (
+                ("a length: a file, however large", answer(**{"Content-Length": "99999999999"}), head),
+                ("not a 200", answer(206), head), ("compressed", answer(**{"Content-Encoding": "gzip"}), head),
+                ("not TS", answer(), b"\x00" * 600), ("two sync bytes only", answer(), head[:376]),
+                ("out of step", answer(), head[:188] + b"\x00" + head[188:])):
+            with self.subTest(why):
+                self.assertFalse(hlsproxy.is_live_ts(response, first))
+
+    def test_pats_are_found_on_packet_boundaries_only(self):
+        packets = ts_packets(0, 45)
+        self.assertEqual(hlsproxy.pat_offsets(packets), (0, 20 * 188, 40 * 188))
+        fake = bytearray(ts_packets(1, 5))
+        fake[10:13] = b"\x47\x40\x00"  # a PAT's first bytes inside a payload
+        self.assertEqual(hlsproxy.pat_offsets(bytes(fake)), ())
+        self.assertEqual(hlsproxy.pat_offsets(b""), ())
+
+    def test_the_ring_keeps_the_newest_bytes_and_moves_a_late_reader_to_the_newest_pat(self):
+        flight = hlsproxy.Flight(timeout=1.0)
+        flight.start(resource(), None, ring=60 * 188, now=100.0)
+        self.assertEqual(flight.watch(), 0)  # nothing kept yet: the oldest byte
+        for first in range(0, 100, 10):
+            packets = ts_packets(first, 10)
+            flight.append(packets, hlsproxy.pat_offsets(packets))
+        self.assertEqual(flight.size, 100 * 188)
+        self.assertEqual(flight.watch(), 80 * 188)  # a late viewer: the newest PAT
+        start, data = flight.read_from(0)  # left behind: packets 40 to 99 are kept
+        self.assertEqual((start, packet_numbers(self, bytes(data))[0]), (80 * 188, 80))
+        start, data = flight.read_from(50 * 188)  # still kept: read where it is
+        self.assertEqual((start, packet_numbers(self, bytes(data))), (50 * 188, list(range(50, 60))))
+
+    def test_a_channel_ends_after_its_grace_without_viewers_and_its_tail_stays_readable(self):
+        flight = hlsproxy.Flight(timeout=1.0)
+        flight.start(resource(), None, ring=10 * 188, now=100.0)
+        flight.append(ts_packets(0, 2), (0,))
+        self.assertFalse(flight.end_live(104.0, 5.0))  # unwatched since 100: not yet
+        flight.watch()
+        self.assertFalse(flight.end_live(200.0, 5.0))  # watched: never
+        flight.unwatch(201.0)
+        self.assertFalse(flight.end_live(205.0, 5.0))
+        self.assertTrue(flight.end_live(206.0, 5.0))
+        self.assertEqual(flight.state, hlsproxy.Flight.DONE)
+        start, data = flight.read_from(0)
+        self.assertEqual(packet_numbers(self, bytes(data)), [0, 1])
+        self.assertEqual(flight.read_from(2 * 188), (2 * 188, b""))  # then its end
+        other = hlsproxy.Flight()
+        other.start(resource(), None, ring=188, now=0.0)
+        other.watch()
+        self.assertTrue(other.end_live(0.0, None))  # None: at once, watched or not
+
+
 class RequestHeadTest(unittest.TestCase):
     """parse_request_head: where a request ends, and what is refused (issue 10)."""
 
@@ -4965,6 +5052,226 @@ class ChannelListProxyTest(ProxyTestCase):
         response, body = self.request(self.local_path(channels[0]), proxy=guarded)  # names 127.0.0.1
         self.assertEqual(response.status, 403, body)
         self.assertIn(b"--allow-host", body)
+
+
+class LiveTsOrigin:
+    """An origin route: an endless MPEG-TS channel (ts_packet's) sent at a steady
+    pace, chunked or ended by the close, by a provider that allows one connection:
+    a second one at once gets 403. ``stop`` ends the body cleanly; ``cut`` ends
+    it in the middle of a packet (and of a chunk), as a dying upstream does."""
+
+    def __init__(self, chunked=True, packets=10, interval=0.005):
+        self.chunked, self.packets, self.interval = chunked, packets, interval
+        self.lock = threading.Lock()
+        self.open = self.opened = self.refused = self.sent = 0
+        self.stop, self.cut = threading.Event(), threading.Event()
+
+    def __call__(self, handler):
+        with self.lock:
+            if self.open:
+                self.refused += 1
+                return handler.send_body(403, "text/plain", b"one connection per account\n")
+            self.open += 1
+            self.opened += 1
+        handler.close_connection = True
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "video/mp2t")
+            handler.send_header("Transfer-Encoding" if self.chunked else "Connection",
+                                "chunked" if self.chunked else "close")
+            handler.end_headers()
+            while not (self.stop.is_set() or handler.server.release.is_set()):
+                with self.lock:
+                    data, self.sent = ts_packets(self.sent, self.packets), self.sent + self.packets
+                if self.cut.is_set():
+                    handler.wfile.write((b"%x\r\n" % len(data) if self.chunked else b"") + data[:300])
+                    return
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+                time.sleep(self.interval)  # the channel's pace
+            if self.chunked:
+                handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the proxy closed it
+        finally:
+            with self.lock:
+                self.open -= 1
+
+
+class LiveChannelTest(ProxyTestCase):
+    """Issue 23, part 2: every viewer of a live TS channel shares one upstream
+    connection; a late viewer starts at the newest PAT; a stalled one delays
+    nobody; the connection closes after a grace; its end ends every viewer."""
+
+    config = {"channel_grace": 0.5}
+    PATH = "/live/user/pass/1234.ts"
+
+    def setUp(self):
+        super().setUp()
+        self.channel = self.origin.routes[self.PATH] = LiveTsOrigin()
+
+    def watch(self, proxy=None, path=None, buffer=None):
+        """A viewer: the channel's answer, its head read, its body still to read."""
+        host, port = (proxy or self.proxy).server_address[:2]
+        sock = socket.socket()
+        if buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
+        sock.settimeout(10)
+        sock.connect((host, port))
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection.sock = sock
+        self.addCleanup(connection.close)
+        connection.request("GET", path or self.proxied(self.PATH))
+        response = connection.getresponse()
+        response.connection = connection
+        return response
+
+    def metrics(self, proxy=None):
+        text = self.request("/metrics", proxy=proxy)[1].decode()
+        return text, dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+
+    def test_five_viewers_share_one_upstream_connection(self):
+        viewers = [self.watch() for _ in range(4)]
+        for number, response in enumerate(viewers):
+            self.assertEqual(response.status, 200)
+            self.assertEqual(response.getheader("Transfer-Encoding"), "chunked")
+            self.assertIsNone(response.getheader("Content-Length"))
+            self.assertEqual(response.getheader("Content-Type"), "video/mp2t")
+            self.assertEqual(response.getheader("Cache-Control"), "no-store")
+            self.assertEqual(response.getheader("X-Cache"), "COALESCED" if number else "MISS")
+        host, port = self.proxy.server_address[:2]
+        with socket.create_connection((host, port), timeout=10) as old:  # HTTP/1.0: ended by the close
+            old.sendall(b"GET %s HTTP/1.0\r\n\r\n" % self.proxied(self.PATH).encode())
+            reader = old.makefile("rb")
+            head = b"".join(iter(reader.readline, b"\r\n"))
+            self.assertIn(b"Connection: close", head)
+            self.assertNotIn(b"Content-Length:", head)
+            bodies = [response.read(188 * 200) for response in viewers] + [reader.read(188 * 200)]
+            text, metrics = self.metrics()
+        for body in bodies:
+            numbers = packet_numbers(self, body)  # whole packets, in sync, from a packet boundary
+            self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 200)))  # nothing lost, nothing twice
+            self.assertEqual(numbers[0] % PAT_EVERY, 0)  # each starts at a PAT
+        self.assertEqual((self.channel.opened, self.channel.refused), (1, 0))
+        self.assertEqual(self.request(self.PATH, proxy=self.origin)[0].status, 403)  # the provider allows one
+        self.assertEqual(metrics["hlsproxy_channels"], "1")
+        self.assertEqual(metrics["hlsproxy_channel_opens_total"], "1")
+        viewers_line = [line for line in text.splitlines() if line.startswith("hlsproxy_channel_viewers{")]
+        self.assertEqual(len(viewers_line), 1)
+        self.assertRegex(viewers_line[0], r'^hlsproxy_channel_viewers\{channel="[0-9a-f]{12}"\} 5$')
+        self.assertNotIn("pass", text)  # the account's name and password are in its URL, not in /metrics
+
+    def test_a_late_viewer_starts_at_the_newest_pat_near_the_live_point(self):
+        first = self.watch()
+        packet_numbers(self, first.read(188 * 400))
+        with self.channel.lock:
+            live = self.channel.sent
+        late = self.watch()
+        numbers = packet_numbers(self, late.read(188 * 100))
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 100)))
+        self.assertEqual(numbers[0] % PAT_EVERY, 0)  # a PAT: a player finds the programmes at once
+        # The newest PAT the ring held: at most one PAT interval before the newest packet, which is at most
+        # the packets in flight from the origin behind what it had sent.
+        self.assertGreaterEqual(numbers[0], live - PAT_EVERY - 2 * self.channel.packets)
+        self.assertGreater(numbers[0], 300)
+        self.assertEqual(self.channel.opened, 1)
+
+    def test_a_stalled_viewer_delays_nobody_and_is_moved_on_to_the_newest_pat(self):
+        self.channel.packets = 50  # 1.9 MB/s: the stalled viewer falls past the ring and the sockets' buffers
+        proxy = self.start_proxy(channel_buffer_mb=0.1, channel_grace=0.5)
+        stalled = self.watch(proxy, buffer=4096)
+        packet_numbers(self, stalled.read(188 * 10))
+        steady, seen, stop = self.watch(proxy), [], threading.Event()
+
+        def keep_watching():
+            while not stop.is_set():
+                seen.extend(packet_numbers(self, steady.read(188 * 50)))
+        reader = threading.Thread(target=keep_watching, daemon=True)
+        reader.start()
+        self.addCleanup(stop.set)
+        with self.channel.lock:
+            stalled_at = self.channel.sent
+        # The stalled viewer reads nothing while the origin sends 8 MB: far more than the ring (0.1 MB)
+        # and whatever the two sockets hold.
+        wait_for(lambda: self.channel.sent > stalled_at + 8 * 1024 * 1024 // 188, timeout=20)
+        with self.channel.lock:
+            sent = self.channel.sent
+        wait_for(lambda: seen and seen[-1] >= sent - 3 * self.channel.packets)  # the steady viewer kept up
+        stop.set()
+        reader.join(10)
+        self.assertEqual(seen, list(range(seen[0], seen[0] + len(seen))))  # and lost nothing
+        numbers = []
+        while len(numbers) < 60000 and (not numbers or numbers == list(range(numbers[0], numbers[-1] + 1))):
+            numbers.extend(packet_numbers(self, stalled.read(188 * 500)))
+        gap = next(i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1] + 1)
+        self.assertGreater(numbers[gap], numbers[gap - 1] + 1)  # moved on, not cut off
+        self.assertEqual(numbers[gap] % PAT_EVERY, 0)  # to a PAT
+        self.assertGreaterEqual(int(self.metrics(proxy)[1]["hlsproxy_channel_skips_total"]), 1)
+        self.assertEqual(self.channel.opened, 1)
+
+    def test_the_upstream_closes_after_the_grace_once_the_last_viewer_leaves(self):
+        viewer = self.watch()
+        packet_numbers(self, viewer.read(188 * 50))
+        viewer.connection.close()
+        again = self.watch()  # a reconnect within the grace: the same connection
+        packet_numbers(self, again.read(188 * 50))
+        self.assertEqual(self.channel.opened, 1)
+        again.connection.close()
+        self.assertEqual(self.channel.open, 1)  # not at once: a player's reconnect must find it
+        wait_for(lambda: self.channel.open == 0, timeout=10)
+        wait_for(lambda: self.metrics()[1]["hlsproxy_channels"] == "0")
+        later = self.watch()  # after the grace: a new connection
+        packet_numbers(self, later.read(188 * 50))
+        self.assertEqual((self.channel.opened, self.channel.refused), (2, 0))
+
+    def test_the_upstream_end_ends_every_viewer_cleanly(self):
+        for ending in ("stop", "cut"):
+            with self.subTest(ending):
+                viewers = [self.watch() for _ in range(3)]
+                for response in viewers:
+                    packet_numbers(self, response.read(188 * 20))
+                getattr(self.channel, ending).set()
+                for response in viewers:
+                    packet_numbers(self, response.read())  # to its end: whole packets, no IncompleteRead
+                    self.assertTrue(response.isclosed())
+                wait_for(lambda: self.channel.open == 0)
+                getattr(self.channel, ending).clear()
+                wait_for(lambda: self.metrics()[1]["hlsproxy_channels"] == "0")
+        viewer = self.watch()  # the next request opens a new one
+        packet_numbers(self, viewer.read(188 * 20))
+        self.assertEqual((self.channel.opened, self.channel.refused), (3, 0))
+
+    def test_a_stopping_proxy_ends_its_channels_so_its_drain_ends(self):
+        viewer = self.watch()
+        packet_numbers(self, viewer.read(188 * 20))
+        self.proxy.fetcher.end_channels()  # what SIGTERM does before its drain (serve_until_signalled)
+        packet_numbers(self, viewer.read())  # ended cleanly
+        self.assertTrue(self.proxy.drain(10))
+        wait_for(lambda: self.channel.open == 0)
+
+    def test_only_an_endless_ts_answer_to_a_channel_request_is_shared(self):
+        routes = self.origin.routes
+        routes["/vod.ts"] = (200, "video/mp2t", ts_packets(0, 100))  # a length: a file
+        routes["/channel"] = LiveTsOrigin(chunked=False)  # no name, ended by the close: a channel
+        routes["/list.m3u8"] = (200, "application/vnd.apple.mpegurl",
+                                b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n/live/user/pass/1234.ts\n")
+        self.assertEqual(self.get("/vod.ts")[0].getheader("X-Cache"), "MISS")
+        self.assertEqual(self.get("/vod.ts")[0].getheader("X-Cache"), "HIT")
+        named_not = [self.watch(path=self.proxied("/channel")) for _ in range(2)]
+        for response in named_not:
+            self.assertEqual(len(packet_numbers(self, response.read(188 * 20))), 20)
+        self.assertEqual((routes["/channel"].opened, routes["/channel"].refused), (1, 0))
+        response, playlist = self.get("/list.m3u8")
+        segment = self.local_path(uri_lines(playlist)[0])
+        first = self.watch(path=segment)  # a playlist's segment: a request of its own, never shared
+        self.assertEqual((first.status, len(first.read(188 * 5))), (200, 188 * 5))
+        self.assertEqual(self.watch(path=segment).status, 403)  # the provider's answer to a second connection
+        first.connection.close()
+        wait_for(lambda: self.channel.open == 0)
+        alone = self.start_proxy(max_channels=0)  # sharing off: each viewer a connection of its own
+        first = self.watch(alone)
+        self.assertEqual((first.status, len(first.read(188 * 5))), (200, 188 * 5))
+        self.assertEqual(self.watch(alone).status, 403)
+        self.assertEqual(self.metrics()[1]["hlsproxy_channel_opens_total"], "1")  # /channel, alone
 
 
 class TlsOrigin(Origin):

@@ -42,6 +42,7 @@ from test_hlsproxy import TestPki  # noqa: E402 - the unit tests' throwaway CA, 
 import dash  # noqa: E402 - the DASH part (issue 22), beside this file
 import disguise  # noqa: E402 - segments disguised as images (issue 23), beside this file
 import iptv  # noqa: E402 - an IPTV channel list (issue 23), beside this file
+import livets  # noqa: E402 - a live TS channel shared by its viewers (issue 23), beside this file
 from dash import read, write  # noqa: E402 - one file's text in and out
 REFERER = "https://allowed.example/"
 COOKIE = "hls_session=e2e-7f3a"  # the cookie mode's master sets it; its segments want it back
@@ -785,6 +786,51 @@ def channel_list_cases(work, origin, proxy, report):
                    "answered %d, %d bytes" % (guide[0], len(guide[2])), 0)
 
 
+def live_channel_cases(work, provider, proxy, report):
+    """Issue 23, part 2: five viewers of one live TS channel through the proxy, each
+    decoded by ffprobe (one more by ffmpeg 9), on the one connection the provider
+    allows; a late viewer starts at a PAT; straight from the provider a second
+    viewer is refused."""
+    url = provider.base + "/live/e2e/secret/1234.ts"
+    started = time.monotonic()
+    jobs = [lambda: livets.decoded_frames(proxy.url(url), 5) for _ in range(5)]
+    if os.environ.get("FFMPEG9"):
+        jobs.append(lambda: livets.ffmpeg_frames(proxy.url(url), 5, os.environ["FFMPEG9"]))
+    late = []
+
+    def late_viewer():
+        time.sleep(2.5)  # joins a channel under way
+        late.append(livets.first_packet(proxy.url(url)))
+    jobs.append(late_viewer)
+    results = livets.viewers_at_once(jobs)
+    frames = results[:len(jobs) - 1]
+    # 25 fps: 125 frames in 5 s; one that joins after the first starts at a PAT, and decodes from the next
+    # keyframe on (one every 50 frames): at least 75.
+    decoded = all(isinstance(count, int) and count >= 75 for count in frames)
+    report.add("live TS channel: %d viewers decoded through the proxy on one provider connection" % len(frames),
+               decoded and provider.opened == 1 and provider.refused == 0,
+               "video frames decoded per viewer (ffprobe x5%s): %s; the provider saw %d connection(s), refused %d"
+               % (", ffmpeg 9" if len(frames) > 5 else "", ", ".join(str(count) for count in frames),
+                  provider.opened, provider.refused), time.monotonic() - started)
+    status, packet = late[0] if late else (0, b"")
+    pat = len(packet) == 188 and packet[0] == 0x47 and packet[1] & 0x5F == 0x40 and packet[2] == 0
+    report.add("live TS channel: a late viewer's first packet is a PAT", status == 200 and pat,
+               "answered %d, first packet PID %s" % (status, (packet[1] & 0x1F) << 8 | packet[2] if packet else "-"),
+               0)
+    left = time.monotonic()  # the last viewer has gone: the proxy keeps the connection for --channel-grace
+    while provider.open and time.monotonic() - left < 30:
+        time.sleep(0.1)
+    report.add("live TS channel: the provider's connection closed after the last viewer left", not provider.open,
+               "%.1f s after (--channel-grace 5)" % (time.monotonic() - left), 0)
+    started = time.monotonic()
+    straight = livets.viewers_at_once([lambda: livets.decoded_frames(url, 3) for _ in range(2)])
+    refused = sum(isinstance(result, Exception) for result in straight)
+    report.add("control: straight from the provider, a second viewer at once is refused", refused == 1,
+               "of two viewers, %d failed (%s)" % (refused, "; ".join(str(r)[:60] for r in straight
+                                                                    if isinstance(r, Exception))),
+               time.monotonic() - started)
+
+
 def dash_cases(work, root, origin, proxy, page_base, report):
     """Issue 22: every DASH fixture through the proxy in dash.js and Shaka, then
     in ffmpeg (Debian's and 9), GStreamer, VLC and mpv; a live MPD never stale."""
@@ -925,11 +971,13 @@ def main():
         print("fixtures generated with ffmpeg in %.1f s" % make_fixtures(root), flush=True)
         dash_started = time.monotonic()
         dash.make_dash_fixtures(root, ffmpeg, source)
+        channel = livets.make_channel(root, ffmpeg, source)
         print("DASH fixtures generated with ffmpeg's dash muxer in %.1f s" % (time.monotonic() - dash_started),
               flush=True)
         origin, peer, page = Origin(root), Origin(root), ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
         origin.peer = peer
-        servers = [serve(server) for server in (origin, peer, page)]
+        provider = livets.Provider(channel)
+        servers = [serve(server) for server in (origin, peer, page, provider)]
         page_base = "http://127.0.0.1:%d" % page.server_address[1]
         proxy = Proxy(work, "--quiet", "--hlsjs-url", page_base + "/hls.min.js", "--dashjs-url",
                       page_base + "/dash.all.min.js")
@@ -1057,6 +1105,7 @@ def main():
         ffmpeg9_cases(work, origin, proxy, report)
         disguised_cases(work, origin, proxy, report)
         channel_list_cases(work, origin, proxy, report)
+        live_channel_cases(work, provider, proxy, report)
         dash_cases(work, root, origin, proxy, "http://127.0.0.1:%d" % page.server_address[1], report)
         control = get(o + "/cookie/a/seg0.ts")[0]
         report.add("control: a cookie-gated segment asked for without the cookie is refused", control == 403,

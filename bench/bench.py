@@ -13,6 +13,7 @@ dependency of hlsproxy.py; nothing here is a test with a timed assertion.
 import argparse
 import base64
 import http.client
+import json
 import os
 import platform
 import re
@@ -34,6 +35,9 @@ HLSPROXY = os.path.join(os.path.dirname(HERE), "hlsproxy.py")
 FLOOR = os.path.join(HERE, "floor.py")
 RELAY = os.path.join(HERE, "relay.py")
 HELLO = os.path.join(HERE, "hello.py")
+LIVE = os.path.join(HERE, "live.py")
+#: W14's channel rate: 4 Mbit/s, an HD IPTV channel.
+CHANNEL_RATE = 500000
 PEER = os.path.join(HERE, "node_modules", "@warren-bank", "hls-proxy", "hls-proxy", "bin", "hlsd.js")
 MB = 1024 * 1024
 
@@ -95,6 +99,7 @@ http {{
 ORIGIN_BODY = """
         root {root};
         location /slow/ {{ alias {root}/; limit_rate 4m; }}
+        location /live/ {{ proxy_pass http://127.0.0.1:{live_port}; proxy_buffering off; }}
 """
 
 PROXY_BODY = """
@@ -152,6 +157,18 @@ class Process:
                 except (OSError, IndexError, ValueError):
                     pass
         return pids
+
+    def cpu_seconds(self):
+        """CPU time (user + system) the process and its children have used so far."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                with open("/proc/%d/stat" % pid) as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self):
         """The largest peak RSS among the process and its children, in MB."""
@@ -497,6 +514,65 @@ def w13(target, o, seconds, viewers=100, period=2.0):
             "hits per refresh window (1 s)": hits / (elapsed / (period / 2)), "errors": sum(failed)}
 
 
+def w14(target, o, seconds, viewers=50):
+    """50 viewers of one live TS channel (an endless body at CHANNEL_RATE) for
+    ``seconds``: the connections the provider (bench/live.py, behind the nginx
+    origin) was asked for, each viewer's throughput, and the target's CPU time
+    per viewer and second of watching."""
+    RUN[0] += 1
+    url = target.url(o + "/live/channel-%d.ts" % RUN[0])
+    before = json.loads(fetch_text(LIVE_STATS))["opened"]
+    got, failed = [0] * viewers, [0] * viewers
+    barrier = threading.Barrier(viewers + 1)
+
+    def viewer(i):
+        parts = urlsplit(url)
+        barrier.wait(30)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            connection.request("GET", parts.path + "?" + parts.query)
+            response = connection.getresponse()
+            if response.status != 200:
+                raise RuntimeError("answered %d" % response.status)
+            while time.monotonic() < deadline[0]:
+                chunk = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
+                if not chunk:
+                    raise RuntimeError("the channel ended")
+                got[i] += len(chunk)
+        except Exception:  # noqa: BLE001 - counted
+            failed[i] += 1
+        finally:
+            connection.close()
+    deadline = [float("inf")]
+    threads = [threading.Thread(target=viewer, args=(i,), daemon=True) for i in range(viewers)]
+    for thread in threads:
+        thread.start()
+    process = target.process if target.process is not None and not isinstance(target.process, str) else None
+    cpu = process.cpu_seconds() if process else float("nan")
+    barrier.wait(30)
+    started = time.monotonic()
+    deadline[0] = started + seconds
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.monotonic() - started
+    cpu = process.cpu_seconds() - cpu if process else float("nan")
+    opened = json.loads(fetch_text(LIVE_STATS))["opened"] - before
+    rates = sorted(count / MB / elapsed for count in got)
+    return {"upstream connections": opened, "MB/s per viewer (median)": statistics.median(rates),
+            "MB/s per viewer (lowest)": rates[0], "CPU ms per viewer-second": cpu * 1000 / viewers / elapsed,
+            "errors": sum(failed)}
+
+
+def fetch_text(url):
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", parts.path)
+        return connection.getresponse().read().decode()
+    finally:
+        connection.close()
+
+
 def w7(target, o, seconds):
     times = []
     for _ in range(5):
@@ -530,6 +606,7 @@ WORKLOADS = [
     ("W11", "live MPD, 5,000-entry SegmentTimeline, rewritten per request (cache off)", w11, 0),
     ("W12", "MPD of 50 Periods x 4 x 6 (2 MB), rewritten per request (cache off)", w12, 0),
     ("W13", "100 viewers of one live MPD, each refreshing every 2 s", w13, 10),
+    ("W14", "50 viewers of one live TS channel (4 Mbit/s, endless)", w14, 10),
 ]
 
 
@@ -538,7 +615,7 @@ WORKLOADS = [
 # ---------------------------------------------------------------------------
 
 def main():
-    global WORK, NGINX, WRK
+    global WORK, NGINX, WRK, LIVE_STATS
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one repetition, shorter load runs")
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
@@ -560,10 +637,14 @@ def main():
     os.chmod(WORK, 0o755)  # nginx's workers run unprivileged
     os.chmod(root, 0o755)
     started = time.monotonic()
-    origin = targets = None
+    origin = targets = live = None
     try:
         make_files(root)
-        origin, origin_port = start_nginx("origin", ORIGIN_BODY.format(root=root))
+        live_port = free_port()
+        live = Process("live-channel", [sys.executable, LIVE, str(live_port), str(CHANNEL_RATE)],
+                       "http://127.0.0.1:%d/" % live_port)
+        LIVE_STATS = "http://127.0.0.1:%d/stats" % live_port
+        origin, origin_port = start_nginx("origin", ORIGIN_BODY.format(root=root, live_port=live_port))
         o = "http://127.0.0.1:%d" % origin_port
         direct = Target("direct", lambda **_: None, lambda self, url: url)
         nginx_proxy = Target("nginx, plain reverse proxy",
@@ -582,7 +663,7 @@ def main():
             targets.append(hlsproxy_target(1, name="hlsproxy, 1 process, free-threaded 3.13t",
                                            python=args.free_threaded, flags=("-X", "gil=0")))
         targets.append(relay_target("bare Python relay (floor.py)", FLOOR, ("W7",)))
-        targets.append(relay_target("stdlib relay (relay.py)", RELAY, ("W3",)))
+        targets.append(relay_target("stdlib relay (relay.py)", RELAY, ("W3", "W14")))
         targets.append(relay_target("http.server from memory (hello.py)", HELLO, ("W1",)))
         results = {}
         chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
@@ -611,6 +692,8 @@ def main():
             target.stop()
         if origin is not None:
             origin.stop()
+        if live is not None:
+            live.stop()
         shutil.rmtree(WORK, ignore_errors=True)
     return 0
 
@@ -656,7 +739,8 @@ def table(chosen, targets, results, skipped, repetitions, elapsed):
                 cell = fmt(value)
                 base = direct.get(metric)
                 if target.name != "direct" and isinstance(base, float) and base and metric not in (
-                        "errors", "origin hits", "peak RSS MB", "hits per refresh window (1 s)"):
+                        "errors", "origin hits", "peak RSS MB", "hits per refresh window (1 s)",
+                        "upstream connections", "CPU ms per viewer-second"):
                     cell += " (%.2f)" % (value / base)
                 cells.append(cell)
             lines.append("| %s %s | %s | %s |" % (key, title, metric, " | ".join(cells)))
@@ -668,7 +752,7 @@ def table(chosen, targets, results, skipped, repetitions, elapsed):
     return "\n".join(lines)
 
 
-WORK = NGINX = WRK = None
+WORK = NGINX = WRK = LIVE_STATS = None
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4258,13 +4258,27 @@ class UpstreamBody:
         return b"".join(parts)
 
     def more_waiting(self) -> bool:
-        """Whether the upstream has sent bytes a read would return at once (on
-        its socket already); never blocks. False when it cannot tell."""
-        sock = getattr(self.response, "_sock", None)
-        try:
-            return sock is not None and bool(select.select([sock], [], [], 0)[0])
-        except (OSError, ValueError):
+        """Whether the upstream has sent more of the body already (buffered, or
+        on its socket), without taking it; never blocks. A few buffered bytes
+        may be a chunk's framing, not its data: more than 64 are taken for data.
+        False when it cannot tell (a connection not of the pool)."""
+        sock, buffered = getattr(self.response, "_sock", None), getattr(self.response, "fp", None)
+        if sock is None or buffered is None:
             return False
+        try:
+            timeout = sock.gettimeout()
+            sock.settimeout(0.0)  # the peek's read, if any, takes what is there or nothing
+        except OSError:
+            return False
+        try:
+            return len(buffered.peek(1)) > 64 or bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):  # would block (over TLS, SSLWantReadError), or closed
+            return False
+        finally:
+            try:
+                sock.settimeout(timeout)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.response.close()
@@ -4378,6 +4392,11 @@ def pat_offsets(packets: bytes) -> Tuple[int, ...]:
         at = packets.find(_PAT_START, at)
     return tuple(found)
 
+
+#: The pauses before a request refused at an origin, once a channel there that
+#: nobody watched has been ended for it, is asked again: a provider notices a
+#: closed connection at its next write, or a moment later (1.4 s in all).
+_PROVIDER_NOTICES = (0.05, 0.15, 0.4, 0.8)
 
 #: How long a live channel's pump lets an upstream that sends small pieces
 #: gather more before it reads again; and how much a live channel gathers, or
@@ -4576,6 +4595,8 @@ class Flight:
         self.viewers = 0
         self.unwatched_since = 0.0
         self._told = (0, 0.0)  # the size and time at which viewers were last woken
+        self._upstream_closed = False
+        self.origins = set()  # a live channel's: the origins it was asked of and answered from
 
     def start(self, resource: Resource, length: Optional[int], ring: int = 0, now: float = 0.0) -> None:
         """Media headers are known; chunks follow. ``ring``: the body is a live
@@ -4604,7 +4625,7 @@ class Flight:
         of fifty viewers costs fifty sends, so they are told of what came every
         _LIVE_BATCH bytes or _LIVE_LAG seconds, not at every piece (bench W14)."""
         now = time.monotonic()
-        if self._size - self._told[0] < _LIVE_BATCH and now - self._told[1] < _LIVE_LAG:
+        if self._size - self._told[0] < min(_LIVE_BATCH, self.ring // 8) and now - self._told[1] < _LIVE_LAG:
             return False
         self._told = (self._size, now)
         return True
@@ -4657,14 +4678,25 @@ class Flight:
     def end_live(self, now: float, grace: float) -> bool:
         """End a live channel (DONE: viewers read what is kept, then its end)
         when ``now`` is past ``grace`` seconds without a viewer, or at once when
-        ``grace`` is None; return whether it ended."""
+        ``grace`` is None; return whether it has ended (now or before)."""
         with self._changed:
+            if self.state != Flight.STREAMING:
+                return True
             if grace is not None and (self.viewers or now - self.unwatched_since < grace):
                 return False
-            if self.state == Flight.STREAMING:
-                self.state = Flight.DONE
-                self._changed.notify_all()
+            self.state = Flight.DONE
+            self._changed.notify_all()
             return True
+
+    def upstream_closed(self) -> None:
+        """A live channel's upstream connection is closed (its pump's last act)."""
+        with self._changed:
+            self._upstream_closed = True
+            self._changed.notify_all()
+
+    def wait_upstream_closed(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._upstream_closed, timeout)
 
     def watch(self) -> Optional[int]:
         """A viewer joins this live channel: where it starts, the newest PAT kept
@@ -4875,14 +4907,15 @@ class Fetcher:
                 flight.finish(entry.value)
                 return flight, True, None
             whole = [(name, value) for name, value in client_headers if name.lower() not in ("range", "if-range")]
-            body = self.open(target, upstream_request_headers(self.config, target, whole), timeout)
+            body = self._open_past_an_unwatched_channel(target, upstream_request_headers(self.config, target, whole),
+                                                        timeout)
             response = body.response
             try:
                 kind, head = _classify(response, body, bool(target.fragment_base))
                 if kind == MEDIA and not target.segment and self._may_be_a_channel(response):
                     head = _read_at_least(body, head, 2 * TS_PACKET + 1)
                     if is_live_ts(response, head) and self._take_channel_slot():
-                        self._share_channel(key, flight, body, head)
+                        self._share_channel(target, flight, body, head)
                         pumping, body = True, None
                         return flight, True, None
                 if not may_share(response.status, response.headers, kind, self.max_object_bytes):
@@ -4964,11 +4997,13 @@ class Fetcher:
             self._channel_count += 1
             return True
 
-    def _share_channel(self, key, flight: Flight, body: UpstreamBody, head: bytes) -> None:
+    def _share_channel(self, target: ProxyTarget, flight: Flight, body: UpstreamBody, head: bytes) -> None:
         """Start sharing a live channel: its flight keeps its last bytes in a
         ring, which a pump of its own fills."""
+        key = target.key
         ring = max(int(self.config.channel_buffer_mb * 1024 * 1024) // TS_PACKET, 2) * TS_PACKET
         flight.start(_make_resource(MEDIA, body.response, b""), None, ring, self.clock())
+        flight.origins = {urlsplit(target.url)[:2], urlsplit(body.response.url)[:2]}  # asked, and answered
         rest = _append_packets(flight, [head])
         self.metrics.count("channel_opens_total")
         _logger.info("channel %s opened from %s", self.channel_id(key), urlsplit(flight.resource.url).hostname)
@@ -4980,7 +5015,8 @@ class Fetcher:
         proxy closes, or nobody has watched it for --channel-grace. A partial
         packet at the end is dropped: every viewer gets whole packets."""
         reason = "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
-        pieces = [rest]
+        pieces, gathered = [rest], 0
+        most = min(_CHUNK_SIZE, flight.ring // 8)  # gathered at once: far less than the ring
         try:
             while not flight.end_live(self.clock(), None if self._closing else self.config.channel_grace):
                 chunk = body.read1(_CHUNK_SIZE)
@@ -4988,16 +5024,17 @@ class Fetcher:
                     reason = "its upstream ended" + (" early" if body.truncated else "")
                     break
                 pieces.append(chunk)
-                if len(pieces) < 64 and body.more_waiting():
+                gathered += len(chunk)
+                if gathered < most and body.more_waiting():
                     continue  # pieces that have come already go out together
-                gathered = sum(map(len, pieces))
                 pieces = [_append_packets(flight, pieces)]
-                if gathered < 64 * 1024:
-                    # Each append wakes every viewer: an upstream that sends
-                    # 4 KiB at a time (a proxy's buffers) would wake fifty
-                    # viewers a hundred times a second (bench W14). What
-                    # comes meanwhile waits in the socket, and goes next time.
+                if gathered < min(_LIVE_BATCH, most):
+                    # All that had come is appended, and it was little: an
+                    # upstream that sends 4 KiB at a time (a proxy's buffers)
+                    # is given a moment to send more, which then goes out at
+                    # once (each append may wake every viewer: bench W14).
                     time.sleep(_LIVE_PAUSE)
+                gathered = 0
             _append_packets(flight, pieces)
         except HlsProxyError as error:
             reason = error.reason
@@ -5007,10 +5044,45 @@ class Fetcher:
         finally:
             flight.end_live(0.0, None)  # every viewer reads what is kept, then its end
             body.close()
+            flight.upstream_closed()
             self.flights.leave(key, flight)
             with self._lock:
                 self._channel_count -= 1
             _logger.info("channel %s closed: %s", self.channel_id(key), reason)
+
+    def _open_past_an_unwatched_channel(self, target: ProxyTarget, headers: Dict[str, str],
+                                        timeout: float) -> UpstreamBody:
+        """open(); but when the upstream refuses a request that may open a
+        channel while a channel of the same origin that nobody watches holds a
+        connection for its grace, that channel is ended, and the request asked
+        again while the provider notices the connection is gone. A provider
+        that allows one connection would refuse a zap to another channel until
+        the grace is over."""
+        try:
+            return self.open(target, headers, timeout)
+        except UpstreamError as error:
+            if error.upstream_status is None or target.segment or not self._end_an_unwatched_channel(target.url):
+                raise
+        for attempt, pause in enumerate(_PROVIDER_NOTICES, 1):
+            time.sleep(pause)
+            try:
+                return self.open(target, headers, timeout)
+            except UpstreamError as error:
+                if error.upstream_status is None or attempt == len(_PROVIDER_NOTICES):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _end_an_unwatched_channel(self, url: str) -> bool:
+        """End a channel that nobody watches (in its grace) at ``url``'s origin,
+        and wait (up to --timeout) until its upstream connection is closed;
+        return whether one was."""
+        origin = urlsplit(url)[:2]
+        for key, flight in self.flights.channels():
+            if not flight.viewers and origin in flight.origins and flight.end_live(0.0, None):
+                _logger.info("channel %s ended early: another request to its origin was refused",
+                             self.channel_id(key))
+                return flight.wait_upstream_closed(self.config.timeout)
+        return False
 
     def end_channels(self) -> None:
         """End every shared channel at its upstream's next bytes, and share no

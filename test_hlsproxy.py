@@ -5178,7 +5178,7 @@ class LiveChannelTest(ProxyTestCase):
 
     def test_a_stalled_viewer_delays_nobody_and_is_moved_on_to_the_newest_pat(self):
         self.channel.packets = 50  # 1.9 MB/s: the stalled viewer falls past the ring and the sockets' buffers
-        proxy = self.start_proxy(channel_buffer_mb=0.1, channel_grace=0.5)
+        proxy = self.start_proxy(channel_buffer_mb=0.5, channel_grace=0.5)
         stalled = self.watch(proxy, buffer=4096)
         packet_numbers(self, stalled.read(188 * 10))
         steady, seen, stop = self.watch(proxy), [], threading.Event()
@@ -5191,7 +5191,7 @@ class LiveChannelTest(ProxyTestCase):
         self.addCleanup(stop.set)
         with self.channel.lock:
             stalled_at = self.channel.sent
-        # The stalled viewer reads nothing while the origin sends 8 MB: far more than the ring (0.1 MB)
+        # The stalled viewer reads nothing while the origin sends 8 MB: far more than the ring (0.5 MB)
         # and whatever the two sockets hold.
         wait_for(lambda: self.channel.sent > stalled_at + 8 * 1024 * 1024 // 188, timeout=20)
         with self.channel.lock:
@@ -5223,6 +5223,19 @@ class LiveChannelTest(ProxyTestCase):
         later = self.watch()  # after the grace: a new connection
         packet_numbers(self, later.read(188 * 50))
         self.assertEqual((self.channel.opened, self.channel.refused), (2, 0))
+
+    def test_a_zap_to_another_channel_of_a_one_connection_provider_frees_the_first(self):
+        self.origin.routes["/live/user/pass/5678.ts"] = self.channel  # the same account: one connection
+        proxy = self.start_proxy(channel_grace=60)
+        first = self.watch(proxy)
+        packet_numbers(self, first.read(188 * 20))
+        first.connection.close()
+        wait_for(lambda: self.metrics(proxy)[1].get('hlsproxy_channel_viewers{channel="%s"}' % proxy.fetcher.channels()[0][0]) == "0")
+        other = self.watch(proxy, path=self.proxied("/live/user/pass/5678.ts"))  # held for its grace: refused once
+        self.assertEqual(other.status, 200)
+        packet_numbers(self, other.read(188 * 20))
+        self.assertEqual((self.channel.opened, self.channel.refused), (2, 1))
+        self.assertEqual(self.metrics(proxy)[1]["hlsproxy_channels"], "1")
 
     def test_the_upstream_end_ends_every_viewer_cleanly(self):
         for ending in ("stop", "cut"):

@@ -39,7 +39,8 @@ Threads. The server's thread accepts connections and never waits: past
 --max-connections a connection is answered 503 at once. Each connection gets a
 handler thread (ThreadingHTTPServer's way) that reads its requests and writes
 their answers. Each shared media fetch gets a pump thread (Fetcher._pump) that
-reads the upstream into a Flight and nothing else. Handler and pump threads are
+reads the upstream into a Flight and nothing else; so does each shared live
+TS channel (Fetcher._pump_channel), for as long as the channel lasts. Handler and pump threads are
 kept idle for 30 s after their job, for the next one, at most 8 of each kind
 (_Workers.max_spare); the rest end at once. Up to four prefetch workers start
 fetches nobody reads yet. One watchdog thread cuts
@@ -50,7 +51,9 @@ Producers never wait on consumers. A pump appends to its Flight as fast as the
 upstream sends; every request for that object, the one that started the fetch
 included, reads the Flight by offset at its own pace. A client that stops
 reading blocks only its own handler thread, until its own timeout
-(--idle-timeout without progress) ends it.
+(--idle-timeout without progress) ends it. A live channel's Flight keeps only
+its last --channel-buffer-mb: a viewer the ring has left behind goes on from
+the newest PAT (Flight.read_from), the pump never knowing.
 
 Locks, each held for a few dict or list operations, never across I/O. The
 rules hold with the GIL and without it (free-threaded 3.13t, -X gil=0): every
@@ -62,7 +65,8 @@ the dicts every request reads (cache, flights, memos) are stored as
   it, and takes it only to move an entry it has not moved for a second (the
   entry's ``used`` stamp: a race there only blurs the order within a second).
 - _Flights._lock: the fetches under way. Each Flight's condition: its state and
-  chunks (consumers wait on it for bytes; the pump alone appends).
+  chunks (consumers wait on it for bytes; the pump alone appends), and a live
+  channel's ring, PAT offsets, viewer count and last wake-up.
 - _ConnectionPool._lock: idle upstream connections (a connection is used by one
   request at a time: taken out under the lock, given back under it).
 - _ThreadCounts._lock: the threads' tallies and what ended threads left;
@@ -71,8 +75,9 @@ the dicts every request reads (cache, flights, memos) are stored as
   by a reader. Metrics._lock: its latency histogram.
 - _BoundedMemo._lock: puts into the parse, target-duration and too-large memos
   (gets read the dict without it; a reset swaps in a new dict whole).
-- Fetcher._lock: the prefetch worker list and the copies' serials (a serial
-  names one kept copy: two alike would hand one copy's rewrite to another).
+- Fetcher._lock: the prefetch worker list, the copies' serials (a serial
+  names one kept copy: two alike would hand one copy's rewrite to another),
+  and the count of live channels shared (--max-channels).
 - _Workers._lock: its idle count, beside its queue. Turnstile._lock: slots and
   waiters (which thread holds a turn is that thread's own: a threading.local).
   _Connections._lock: watched and refused connections.
@@ -88,6 +93,10 @@ reading its head and body (under the watchdog's deadline), an upstream connect
 and read (--timeout), a wait on a Flight (its header, then each byte: max(30, 3 x --timeout) between
 events), a write to its client that the socket will not take (--idle-timeout),
 and a /diagnose walk (at most 30 upstream requests, max(20, 4 x --timeout) s).
+A live channel's viewer waits on its Flight for as long as the channel lasts,
+and a request refused where an unwatched channel held the provider's one
+connection waits for that channel's pump to close it (--timeout) and asks
+again (1.4 s of pauses at most).
 
 Why the turnstile. CPython's GIL goes to whichever thread grabs it first, and a
 thread coming back from a socket call usually wins; with a couple of hundred
@@ -104,7 +113,10 @@ its cores (_turn_slots).
 Memory. Everything kept is a counted entry of the one TTLCache (bodies, and the
 rewrites of kept playlists) or has a fixed bound: the memos (1 MiB of keys
 each), a Flight's chunks while it streams (at most --cache-max-object-mb, one
-flight per object), and per connection a few buffers.
+flight per object), a live channel's ring (--channel-buffer-mb, for at most
+--max-channels channels: a budget of its own, not --cache-mb's, as a ring is
+live and neither evicts nor is evicted by what is kept), and per connection a
+few buffers (a viewer holds at most 256 KiB of its channel's, being sent).
 
 It needs Python 3.8 or newer and nothing outside the standard library, so the
 file can be copied onto a router, a NAS box or an old VM and run as it is.
@@ -4397,6 +4409,8 @@ def pat_offsets(packets: bytes) -> Tuple[int, ...]:
 #: nobody watched has been ended for it, is asked again: a provider notices a
 #: closed connection at its next write, or a moment later (1.4 s in all).
 _PROVIDER_NOTICES = (0.05, 0.15, 0.4, 0.8)
+#: The statuses IPTV providers refuse a connection past an account's limit with.
+_REFUSALS = frozenset({401, 403, 429, 458, 503, 509})
 
 #: How long a live channel's pump lets an upstream that sends small pieces
 #: gather more before it reads again; and how much a live channel gathers, or
@@ -4698,13 +4712,11 @@ class Flight:
         with self._changed:
             return self._changed.wait_for(lambda: self._upstream_closed, timeout)
 
-    def watch(self) -> Optional[int]:
+    def watch(self) -> int:
         """A viewer joins this live channel: where it starts, the newest PAT kept
-        (the oldest byte kept if there is none), or None when the channel has
-        just ended (the viewer asks again, and opens a new one)."""
+        (the oldest byte kept if there is none). One that comes just as the
+        channel ends gets what is kept, then the end, like every other viewer."""
         with self._changed:
-            if self.state != Flight.STREAMING:
-                return None
             self.viewers += 1
             return self._live_point()
 
@@ -4732,9 +4744,10 @@ class Flight:
             return self.state
 
     def read(self, offset: int):
-        """The body's bytes from ``offset`` on that have arrived (at most a chunk),
-        waiting up to ``timeout`` for some; b"" at the body's end. Raises the
-        flight's error if it failed."""
+        """The body's bytes from ``offset`` on that have arrived (at most a chunk;
+        for a live channel's viewer, all that has come up to _CHUNK_SIZE), waiting
+        up to ``timeout`` for some; b"" at the body's end. Raises the flight's
+        error if it failed."""
         return self.read_from(offset)[1]
 
     def read_from(self, offset: int):
@@ -4757,10 +4770,16 @@ class Flight:
             chunk = self._chunks[index]
             piece = memoryview(chunk)[offset - (self._ends[index] - len(chunk)):]
             if self.ring and index + 1 < len(self._chunks):
-                # A viewer takes all that has come since it last read, in one
-                # write: with fifty viewers, one wake-up and one send each per
-                # burst, not one per piece the upstream sent.
-                return b"".join([piece] + self._chunks[index + 1:index + 16])
+                # A viewer takes what has come since it last read (up to
+                # _CHUNK_SIZE) in one send: with fifty viewers, one wake-up
+                # and one send each per burst, not one per upstream piece.
+                pieces, size = [piece], len(piece)
+                for chunk in itertools.islice(self._chunks, index + 1, None):
+                    if size + len(chunk) > _CHUNK_SIZE:
+                        break
+                    pieces.append(chunk)
+                    size += len(chunk)
+                return b"".join(pieces) if len(pieces) > 1 else piece
             return piece
         if self.state == Flight.FAILED:
             raise self.error
@@ -5002,8 +5021,9 @@ class Fetcher:
         ring, which a pump of its own fills."""
         key = target.key
         ring = max(int(self.config.channel_buffer_mb * 1024 * 1024) // TS_PACKET, 2) * TS_PACKET
-        flight.start(_make_resource(MEDIA, body.response, b""), None, ring, self.clock())
         flight.origins = {urlsplit(target.url)[:2], urlsplit(body.response.url)[:2]}  # asked, and answered
+        resource = dataclasses.replace(_make_resource(MEDIA, body.response, b""), content_type="video/mp2t")
+        flight.start(resource, None, ring, self.clock())
         rest = _append_packets(flight, [head])
         self.metrics.count("channel_opens_total")
         _logger.info("channel %s opened from %s", self.channel_id(key), urlsplit(flight.resource.url).hostname)
@@ -5014,28 +5034,9 @@ class Fetcher:
         fast as the upstream sends them, until the upstream ends or fails, the
         proxy closes, or nobody has watched it for --channel-grace. A partial
         packet at the end is dropped: every viewer gets whole packets."""
-        reason = "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
-        pieces, gathered = [rest], 0
-        most = min(_CHUNK_SIZE, flight.ring // 8)  # gathered at once: far less than the ring
+        reason = "the proxy is stopping"
         try:
-            while not flight.end_live(self.clock(), None if self._closing else self.config.channel_grace):
-                chunk = body.read1(_CHUNK_SIZE)
-                if not chunk:
-                    reason = "its upstream ended" + (" early" if body.truncated else "")
-                    break
-                pieces.append(chunk)
-                gathered += len(chunk)
-                if gathered < most and body.more_waiting():
-                    continue  # pieces that have come already go out together
-                pieces = [_append_packets(flight, pieces)]
-                if gathered < min(_LIVE_BATCH, most):
-                    # All that had come is appended, and it was little: an
-                    # upstream that sends 4 KiB at a time (a proxy's buffers)
-                    # is given a moment to send more, which then goes out at
-                    # once (each append may wake every viewer: bench W14).
-                    time.sleep(_LIVE_PAUSE)
-                gathered = 0
-            _append_packets(flight, pieces)
+            reason = self._fill_ring(flight, body, rest)
         except HlsProxyError as error:
             reason = error.reason
         except Exception:  # the last line of defence: the viewers' answers end all the same
@@ -5050,6 +5051,29 @@ class Fetcher:
                 self._channel_count -= 1
             _logger.info("channel %s closed: %s", self.channel_id(key), reason)
 
+    def _fill_ring(self, flight: Flight, body: UpstreamBody, rest: bytes) -> str:
+        """_pump_channel's loop; returns why it ended."""
+        pieces, gathered = [rest], 0
+        most = min(_CHUNK_SIZE, flight.ring // 8)  # gathered at once: far less than the ring
+        while not flight.end_live(self.clock(), None if self._closing else self.config.channel_grace):
+            chunk = body.read1(_CHUNK_SIZE)
+            if not chunk:
+                _append_packets(flight, pieces)
+                return "its upstream ended" + (" early" if body.truncated else "")
+            pieces.append(chunk)
+            gathered += len(chunk)
+            if gathered < most and body.more_waiting():
+                continue  # pieces that have come already go out together
+            pieces = [_append_packets(flight, pieces)]
+            if gathered < min(_LIVE_BATCH, most):
+                # All that had come is appended, and it was little: an upstream
+                # that sends 4 KiB at a time (a proxy's buffers) is given a
+                # moment to send more, which then goes out at once (each append
+                # may wake every viewer: bench W14).
+                time.sleep(_LIVE_PAUSE)
+            gathered = 0
+        return "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
+
     def _open_past_an_unwatched_channel(self, target: ProxyTarget, headers: Dict[str, str],
                                         timeout: float) -> UpstreamBody:
         """open(); but when the upstream refuses a request that may open a
@@ -5061,14 +5085,15 @@ class Fetcher:
         try:
             return self.open(target, headers, timeout)
         except UpstreamError as error:
-            if error.upstream_status is None or target.segment or not self._end_an_unwatched_channel(target.url):
+            if error.upstream_status not in _REFUSALS or target.segment \
+                    or not self._end_an_unwatched_channel(target.url):
                 raise
         for attempt, pause in enumerate(_PROVIDER_NOTICES, 1):
             time.sleep(pause)
             try:
                 return self.open(target, headers, timeout)
             except UpstreamError as error:
-                if error.upstream_status is None or attempt == len(_PROVIDER_NOTICES):
+                if error.upstream_status not in _REFUSALS or attempt == len(_PROVIDER_NOTICES):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 

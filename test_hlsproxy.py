@@ -230,7 +230,7 @@ class ApiTest(unittest.TestCase):
         modules = set(re.findall(r"^(?:from|import) ([a-z0-9_.]+)", source, re.MULTILINE))
         allowed = {"__future__", "argparse", "base64", "binascii", "collections", "dataclasses", "email.utils",
                    "difflib", "functools", "hashlib", "hmac", "bisect", "itertools", "http.client", "http.cookiejar", "http", "http.server", "io", "ipaddress", "json",
-                   "logging", "os", "queue", "re", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
+                   "logging", "os", "queue", "re", "select", "selectors", "signal", "socket", "socketserver", "sys", "threading", "time",
                    "types", "typing", "urllib.error", "urllib.request", "urllib.parse", "weakref", "zlib"}
         self.assertEqual(modules - allowed, set())
 
@@ -5060,8 +5060,8 @@ class LiveTsOrigin:
     a second one at once gets 403. ``stop`` ends the body cleanly; ``cut`` ends
     it in the middle of a packet (and of a chunk), as a dying upstream does."""
 
-    def __init__(self, chunked=True, packets=10, interval=0.005):
-        self.chunked, self.packets, self.interval = chunked, packets, interval
+    def __init__(self, chunked=True, packets=10, interval=0.005, content_type="video/mp2t"):
+        self.chunked, self.packets, self.interval, self.content_type = chunked, packets, interval, content_type
         self.lock = threading.Lock()
         self.open = self.opened = self.refused = self.sent = 0
         self.stop, self.cut = threading.Event(), threading.Event()
@@ -5076,7 +5076,7 @@ class LiveTsOrigin:
         handler.close_connection = True
         try:
             handler.send_response(200)
-            handler.send_header("Content-Type", "video/mp2t")
+            handler.send_header("Content-Type", self.content_type)
             handler.send_header("Transfer-Encoding" if self.chunked else "Connection",
                                 "chunked" if self.chunked else "close")
             handler.end_headers()
@@ -5265,13 +5265,15 @@ class LiveChannelTest(ProxyTestCase):
     def test_only_an_endless_ts_answer_to_a_channel_request_is_shared(self):
         routes = self.origin.routes
         routes["/vod.ts"] = (200, "video/mp2t", ts_packets(0, 100))  # a length: a file
-        routes["/channel"] = LiveTsOrigin(chunked=False)  # no name, ended by the close: a channel
+        # No name, a type that says nothing, ended by the close: a channel all the same, served as MPEG-TS.
+        routes["/channel"] = LiveTsOrigin(chunked=False, content_type="application/octet-stream")
         routes["/list.m3u8"] = (200, "application/vnd.apple.mpegurl",
                                 b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n/live/user/pass/1234.ts\n")
         self.assertEqual(self.get("/vod.ts")[0].getheader("X-Cache"), "MISS")
         self.assertEqual(self.get("/vod.ts")[0].getheader("X-Cache"), "HIT")
         named_not = [self.watch(path=self.proxied("/channel")) for _ in range(2)]
         for response in named_not:
+            self.assertEqual(response.getheader("Content-Type"), "video/mp2t")
             self.assertEqual(len(packet_numbers(self, response.read(188 * 20))), 20)
         self.assertEqual((routes["/channel"].opened, routes["/channel"].refused), (1, 0))
         response, playlist = self.get("/list.m3u8")

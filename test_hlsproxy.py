@@ -5254,6 +5254,20 @@ class LiveChannelTest(ProxyTestCase):
         packet_numbers(self, viewer.read(188 * 20))
         self.assertEqual((self.channel.opened, self.channel.refused), (3, 0))
 
+    def test_a_channel_list_entry_is_shared_too(self):
+        self.origin.routes["/tv.m3u"] = (200, "audio/x-mpegurl", (
+            '#EXTM3U\n#EXTINF:-1 tvg-id="one",One\n#EXTVLCOPT:http-user-agent=IPTV/1.0\n%s%s\n'
+            % (self.origin.base, self.PATH)).encode())
+        response, text = self.get("/tv.m3u")
+        entry = self.local_path(uri_lines(text)[0])
+        self.assertTrue(entry.endswith("/1234.ts"), entry)  # the channel's own name
+        viewers = [self.watch(path=entry) for _ in range(3)]
+        for response in viewers:
+            numbers = packet_numbers(self, response.read(188 * 40))
+            self.assertEqual(numbers[0] % PAT_EVERY, 0)
+        self.assertEqual((self.channel.opened, self.channel.refused), (1, 0))
+        self.assertEqual(self.origin.requests[-1][1].get("User-Agent"), "IPTV/1.0")  # the entry's header
+
     def test_a_stopping_proxy_ends_its_channels_so_its_drain_ends(self):
         viewer = self.watch()
         packet_numbers(self, viewer.read(188 * 20))

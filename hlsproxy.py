@@ -4634,6 +4634,13 @@ class Flight:
                     return
             self._changed.notify_all()
 
+    def announce(self) -> None:
+        """Wake a live channel's viewers for whatever has come since they were last woken."""
+        with self._changed:
+            if self._size > self._told[0]:
+                self._told = (self._size, time.monotonic())
+                self._changed.notify_all()
+
     def _time_to_tell(self) -> bool:
         """Whether a live channel's viewers are to be woken now: each wake-up
         of fifty viewers costs fifty sends, so they are told of what came every
@@ -5071,6 +5078,8 @@ class Fetcher:
                 # moment to send more, which then goes out at once (each append
                 # may wake every viewer: bench W14).
                 time.sleep(_LIVE_PAUSE)
+                if not body.more_waiting():
+                    flight.announce()  # it has paused: what came is told now, not with its next piece
             gathered = 0
         return "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
 

@@ -1612,6 +1612,22 @@ class LiveTsTest(unittest.TestCase):
         start, data = flight.read_from(50 * 188)  # still kept: read where it is, all that is there at once
         self.assertEqual((start, packet_numbers(self, bytes(data))), (50 * 188, list(range(50, 100))))
 
+    def test_viewers_are_woken_in_batches_and_at_an_announce(self):
+        flight = hlsproxy.Flight(timeout=5.0)
+        flight.start(resource(), None, ring=10000 * 188, now=0.0)
+        flight.append(ts_packets(0, 1), (0,))  # the first: told at once
+        got = []
+        viewer = threading.Thread(target=lambda: got.append(flight.read_from(188)), daemon=True)
+        viewer.start()
+        wait_for(lambda: len(flight._changed._waiters) == 1)  # the viewer waits on the flight
+        flight.append(ts_packets(1, 1))  # small, soon after: not told
+        viewer.join(0.05)
+        self.assertTrue(viewer.is_alive())
+        flight.announce()
+        viewer.join(5)
+        self.assertEqual(got[0][0], 188)
+        self.assertEqual(packet_numbers(self, bytes(got[0][1])), [1])
+
     def test_a_channel_ends_after_its_grace_without_viewers_and_its_tail_stays_readable(self):
         flight = hlsproxy.Flight(timeout=1.0)
         flight.start(resource(), None, ring=10 * 188, now=100.0)
@@ -5064,7 +5080,7 @@ class LiveTsOrigin:
         self.chunked, self.packets, self.interval, self.content_type = chunked, packets, interval, content_type
         self.lock = threading.Lock()
         self.open = self.opened = self.refused = self.sent = 0
-        self.stop, self.cut = threading.Event(), threading.Event()
+        self.stop, self.cut, self.hold = threading.Event(), threading.Event(), threading.Event()
 
     def __call__(self, handler):
         with self.lock:
@@ -5088,6 +5104,8 @@ class LiveTsOrigin:
                     return
                 handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
                 time.sleep(self.interval)  # the channel's pace
+                while self.hold.is_set() and not handler.server.release.is_set():
+                    time.sleep(0.01)  # a pause mid-stream: the connection stays open, nothing is sent
             if self.chunked:
                 handler.wfile.write(b"0\r\n\r\n")
         except OSError:
@@ -5236,6 +5254,23 @@ class LiveChannelTest(ProxyTestCase):
         packet_numbers(self, other.read(188 * 20))
         self.assertEqual((self.channel.opened, self.channel.refused), (2, 1))
         self.assertEqual(self.metrics(proxy)[1]["hlsproxy_channels"], "1")
+
+    def test_what_came_before_the_upstream_pauses_reaches_the_viewers_during_the_pause(self):
+        viewer, seen = self.watch(), []
+
+        def keep_watching():  # a viewer that keeps up: the proxy waits for bytes for it most of the time
+            while not seen or seen[-1] < self.channel.sent - 1 or not self.channel.hold.is_set():
+                seen.extend(packet_numbers(self, viewer.read(188 * 10)))
+        reader = threading.Thread(target=keep_watching, daemon=True)
+        reader.start()
+        wait_for(lambda: len(seen) > 200)
+        self.channel.hold.set()  # sends what it is sending, then nothing, the connection open
+        self.addCleanup(self.channel.hold.clear)
+        wait_for(lambda: self.channel.sent == (time.sleep(0.05) or self.channel.sent))  # it has paused
+        reader.join(5)
+        self.assertFalse(reader.is_alive(), "what came before the pause did not all reach the viewer")
+        self.assertEqual(seen, list(range(seen[0], self.channel.sent)))
+        self.assertTrue(self.channel.hold.is_set())  # all of it while the upstream said nothing more
 
     def test_the_upstream_end_ends_every_viewer_cleanly(self):
         for ending in ("stop", "cut"):

@@ -4634,12 +4634,19 @@ class Flight:
                     return
             self._changed.notify_all()
 
-    def announce(self) -> None:
-        """Wake a live channel's viewers for whatever has come since they were last woken."""
+    def announce(self, after: float = 0.0) -> bool:
+        """Wake a live channel's viewers for what has come since they were last
+        woken, if they were woken ``after`` seconds ago or more; return whether
+        nothing is left untold."""
         with self._changed:
-            if self._size > self._told[0]:
-                self._told = (self._size, time.monotonic())
-                self._changed.notify_all()
+            if self._size == self._told[0]:
+                return True
+            now = time.monotonic()
+            if now - self._told[1] < after:
+                return False
+            self._told = (self._size, now)
+            self._changed.notify_all()
+            return True
 
     def _time_to_tell(self) -> bool:
         """Whether a live channel's viewers are to be woken now: each wake-up
@@ -5078,8 +5085,11 @@ class Fetcher:
                 # moment to send more, which then goes out at once (each append
                 # may wake every viewer: bench W14).
                 time.sleep(_LIVE_PAUSE)
-                if not body.more_waiting():
-                    flight.announce()  # it has paused: what came is told now, not with its next piece
+                # While it sends nothing more, what came before is told to the
+                # viewers once they are due (_LIVE_LAG after their last wake-up),
+                # not with its next piece: a pause must not hold it back.
+                while not body.more_waiting() and not flight.announce(_LIVE_LAG):
+                    time.sleep(_LIVE_PAUSE)
             gathered = 0
         return "nobody watched it for %g s (--channel-grace), or the proxy is stopping" % self.config.channel_grace
 

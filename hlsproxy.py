@@ -3834,19 +3834,28 @@ def _nothing_waiting(sock: socket.socket, buffered: Optional[io.BufferedReader] 
     the next request's answer, for another URL, and cached. A byte read here
     is not lost: a connection that has one is closed, not reused.
     """
+    def look() -> bool:
+        if buffered is not None and buffered.peek(1):
+            return False
+        sock.recv(1)  # a byte, or b"" for EOF: either way not at rest
+        return False
+    return _without_waiting(sock, look, would_block=True)
+
+
+def _without_waiting(sock: socket.socket, look: Callable[[], bool], would_block: bool) -> bool:
+    """``look()``, with ``sock`` set not to wait (timeout 0) and its timeout put
+    back after: ``would_block`` when a read in it would have waited, False when
+    the socket is closed or failed."""
     try:
         timeout = sock.gettimeout()
         sock.settimeout(0.0)
     except OSError:
         return False
     try:
-        if buffered is not None and buffered.peek(1):
-            return False
-        sock.recv(1)  # a byte, or b"" for EOF: either way not at rest
-        return False
+        return look()
     except _WOULD_BLOCK:
-        return True
-    except OSError:
+        return would_block
+    except (OSError, ValueError):
         return False
     finally:
         try:
@@ -4277,20 +4286,9 @@ class UpstreamBody:
         sock, buffered = getattr(self.response, "_sock", None), getattr(self.response, "fp", None)
         if sock is None or buffered is None:
             return False
-        try:
-            timeout = sock.gettimeout()
-            sock.settimeout(0.0)  # the peek's read, if any, takes what is there or nothing
-        except OSError:
-            return False
-        try:
-            return len(buffered.peek(1)) > 64 or bool(select.select([sock], [], [], 0)[0])
-        except (OSError, ValueError):  # would block (over TLS, SSLWantReadError), or closed
-            return False
-        finally:
-            try:
-                sock.settimeout(timeout)
-            except OSError:
-                pass
+        # Not waiting, the peek's read (if the buffer is empty) takes what is there or nothing.
+        return _without_waiting(sock, lambda: len(buffered.peek(1)) > 64 or bool(select.select([sock], [], [], 0)[0]),
+                                would_block=False)
 
     def close(self) -> None:
         self.response.close()
@@ -4624,7 +4622,8 @@ class Flight:
     def append(self, chunk: bytes, pats: Tuple[int, ...] = ()) -> None:
         """One more piece of the body; ``pats``: where PATs start in it (a live channel's)."""
         with self._changed:
-            self._pats.extend(self._size + offset for offset in pats)
+            if pats:
+                self._pats.extend(self._size + offset for offset in pats)
             self._chunks.append(chunk)
             self._size += len(chunk)
             self._ends.append(self._size)
